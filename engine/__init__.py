@@ -1,0 +1,1 @@
+"""rulebook's engine: data access, calendar, simulation on vectorbt, metrics, config and CLI."""

@@ -1,0 +1,1 @@
+"""Rule modules: each turns what is known at a session's close into target weights."""
