@@ -1,0 +1,140 @@
+"""The `rulebook` command line: run, validate, sample.
+
+Errors a user can fix (RulebookError) print one clear message and exit 2,
+without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import RulebookError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Backtest portfolio rules from a YAML config on Parquet data.")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/column.yaml")]
+DataOpt = Annotated[Optional[Path], typer.Option("--data", help="dataset folder (default: the config's, "
+                                                 "else the bundled synthetic sample)")]
+
+SUMMARY_ROWS = (
+    ("Total return", "total_return", "benchmark_total_return", "{:+.2%}"),
+    ("CAGR", "cagr", "benchmark_cagr", "{:+.2%}"),
+    ("Volatility", "volatility", "benchmark_volatility", "{:.2%}"),
+    ("Sharpe", "sharpe", "benchmark_sharpe", "{:.2f}"),
+    ("Sortino", "sortino", None, "{:.2f}"),
+    ("Max drawdown", "max_drawdown", "benchmark_max_drawdown", "{:.2%}"),
+    ("Calmar", "calmar", None, "{:.2f}"),
+    ("Turnover (1-way, /yr)", "turnover", None, "{:.2f}"),
+    ("Exposure", "exposure", None, "{:.2%}"),
+    ("Beta", "beta", None, "{:.2f}"),
+    ("Alpha (annual)", "alpha", None, "{:+.2%}"),
+    ("Information ratio", "information_ratio", None, "{:.2f}"),
+)
+
+
+def _overrides(data: Path | None, start: str | None = None, end: str | None = None) -> dict:
+    values = {"data.dir": str(data.resolve()) if data else None, "period.start": start, "period.end": end}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    data: DataOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run folder (default: reports/<name>-<UTC time>)")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="first session, YYYY-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="last session, YYYY-MM-DD")] = None,
+) -> None:
+    """Run a backtest and write its run folder."""
+    from engine.config import load_config
+    from engine.run import load_run_data, run_backtest
+    from engine.runfolder import default_run_dir, save_run
+
+    began = time.perf_counter()
+    with _user_errors(), console.status("Loading config and data…") as status:
+        cfg = load_config(config, _overrides(data, start, end))
+        dataset = load_run_data(cfg)
+        status.update(f"Simulating {len(cfg.universe.symbols)} names over {len(dataset.sessions)} sessions…")
+        result = run_backtest(cfg, dataset)
+        status.update("Writing the run folder…")
+        folder = save_run(result, out or default_run_dir(Path("reports"), cfg.name),
+                          wall_seconds=time.perf_counter() - began)
+    _print_summary(result, folder)
+
+
+@app.command()
+def validate(config: ConfigArg, data: DataOpt = None) -> None:
+    """Check a config and the data it needs, without running."""
+    from engine.config import load_config, resolved_data_dir
+    from engine.run import load_run_data
+
+    with _user_errors():
+        cfg = load_config(config, _overrides(data))
+        dataset = load_run_data(cfg)
+    console.print(f"[green]OK[/green] {config}: {len(cfg.universe.symbols)} symbols, {len(dataset.sessions)} "
+                  f"sessions {dataset.sessions[0].date()} → {dataset.sessions[-1].date()} "
+                  f"from {resolved_data_dir(cfg)}" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if dataset.synthetic else ""))
+    if len(dataset.gaps):
+        console.print(f"[yellow]{len(dataset.gaps)} gap(s) of missing sessions were forward-filled:[/]")
+        console.print(dataset.gaps.to_string(index=False))
+
+
+@app.command()
+def sample(
+    out: Annotated[Optional[Path], typer.Option("--out", help="folder to write (default: data/sample)")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="random seed (default: the documented one)")] = None,
+) -> None:
+    """Regenerate the bundled SYNTHETIC sample dataset."""
+    from engine.config import SAMPLE_DATA_DIR
+    from engine.sample import generate_sample
+
+    target = out or SAMPLE_DATA_DIR
+    with _user_errors():
+        generate_sample(target, **({"seed": seed} if seed is not None else {}))
+    console.print(f"Wrote SYNTHETIC sample data to {target}")
+
+
+class _user_errors:
+    """Turn a RulebookError into one red line and exit code 2."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if isinstance(error, RulebookError):
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+        return False
+
+
+def _print_summary(result, folder: Path) -> None:
+    metrics = result.metrics
+    if result.data.synthetic:
+        console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — results illustrate the method, not the market.")
+    table = Table(title=f"{result.config.name}: {metrics['start']} → {metrics['end']}")
+    table.add_column("metric")
+    table.add_column("strategy", justify="right")
+    if result.benchmark is not None:
+        table.add_column(f"benchmark ({result.config.benchmark})", justify="right")
+    for label, key, bench_key, fmt in SUMMARY_ROWS:
+        if key not in metrics:
+            continue
+        row = [label, _fmt(metrics.get(key), fmt)]
+        if result.benchmark is not None:
+            row.append(_fmt(metrics.get(bench_key), fmt) if bench_key else "")
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"Run folder: [bold]{folder}[/]")
+
+
+def _fmt(value, fmt: str) -> str:
+    return "—" if value is None else fmt.format(value)

@@ -1,0 +1,207 @@
+"""Run configuration: YAML in, validated pydantic models out.
+
+Every model forbids unknown keys, so a typo ("fee_bps") fails loudly with the
+key's path instead of silently running with a default. Errors are raised as
+ConfigError naming the file, the dotted path of the bad key and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA_DIR = PROJECT_ROOT / "data" / "sample"
+
+Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(StrictModel):
+    """Where the Parquet dataset is and how it is aligned to sessions."""
+
+    dir: Path | None = Field(None, description="dataset folder; relative paths are relative to the config file; "
+                             "empty = the bundled synthetic sample")
+    calendar: str = Field("XNYS", description="pandas-market-calendars name of the exchange calendar")
+    max_fill_sessions: int = Field(3, ge=0, description="longest per-symbol gap of missing sessions that is "
+                                   "forward-filled (and reported); longer gaps are an error")
+
+
+class PeriodConfig(StrictModel):
+    start: dt.date | None = Field(None, description="first session considered (default: first in the data)")
+    end: dt.date | None = Field(None, description="last session considered (default: last in the data)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PeriodConfig":
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class UniverseConfig(StrictModel):
+    symbols: list[str] = Field(min_length=1, description="tickers traded by the strategy")
+    groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of symbols "
+                                         "(theme, sector) for group rules and reports")
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, symbols: list[str]) -> list[str]:
+        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        if dupes:
+            raise ValueError(f"listed more than once: {', '.join(dupes)}")
+        return symbols
+
+    @model_validator(mode="after")
+    def _groups_within_universe(self) -> "UniverseConfig":
+        for name, members in self.groups.items():
+            outside = [s for s in members if s not in self.symbols]
+            if outside:
+                raise ValueError(f"group '{name}' has symbols not in universe.symbols: {', '.join(outside)}")
+        return self
+
+
+class BuyAndHoldConfig(StrictModel):
+    kind: Literal["buy_and_hold"]
+
+
+class EqualWeightConfig(StrictModel):
+    kind: Literal["equal_weight"]
+    rebalance: Frequency = "monthly"
+
+
+class InverseVolatilityConfig(StrictModel):
+    kind: Literal["inverse_volatility"]
+    rebalance: Frequency = "monthly"
+    lookback: int = Field(63, ge=2, description="sessions of returns in the volatility estimate")
+
+
+StrategyConfig = Annotated[
+    BuyAndHoldConfig | EqualWeightConfig | InverseVolatilityConfig, Field(discriminator="kind")
+]
+
+
+class ExecutionConfig(StrictModel):
+    """How decisions become fills: always after the decision session."""
+
+    fill: Literal["next_open", "next_close"] = "next_open"
+    fees_bps: float = Field(5.0, ge=0, description="fee on traded notional, basis points")
+    slippage_bps: float = Field(5.0, ge=0, description="fill price moved against the trade, basis points")
+    min_trade_weight: float = Field(0.0, ge=0, lt=1, description="rebalance band: skip trades that move a "
+                                    "name's weight by less than this")
+    init_cash: float = Field(1_000_000.0, gt=0)
+
+
+class RunConfig(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="run name, used in the output folder name")
+    description: str = ""
+    data: DataConfig = DataConfig()
+    period: PeriodConfig = PeriodConfig()
+    universe: UniverseConfig
+    strategy: StrategyConfig
+    execution: ExecutionConfig = ExecutionConfig()
+    benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
+    risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read, override (dotted keys, e.g. {"period.start": "2020-01-02"}) and validate a YAML config."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(path, "<file>", "config file not found", "check the path") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "<file>", f"not valid YAML ({exc})", "fix the YAML syntax at the line shown") from None
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2025-13-01 fails here
+        raise ConfigError(path, "<file>", f"a value could not be read ({exc})",
+                          "write dates as valid YYYY-MM-DD") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "<file>", "the config must be a mapping of keys", "see configs/minimal.yaml")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(path, exc) from None
+    return _resolve_paths(config, path)
+
+
+def resolved_data_dir(config: RunConfig) -> Path:
+    return config.data.dir if config.data.dir is not None else SAMPLE_DATA_DIR
+
+
+def to_yaml(config: RunConfig) -> str:
+    """The fully resolved config (every default written out), as saved in a run folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def _resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
+    data_dir = config.data.dir
+    if data_dir is not None and not data_dir.is_absolute():
+        data_dir = (config_path.parent / data_dir).resolve()
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir})})
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = raw
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+def _config_error(path: Path, exc: ValidationError) -> ConfigError:
+    """One ConfigError: the first problem with its key path, then every other problem."""
+    problems = [_describe(err) for err in exc.errors()]
+    (where, first), rest = problems[0], problems[1:]
+    also = "".join(f"; also '{w}': {text}" for w, text in rest)
+    return ConfigError(path, where, first + also)
+
+
+def _describe(err: dict) -> tuple[str, str]:
+    loc = tuple(part for part in err["loc"] if part not in _STRATEGY_MODELS)
+    where = _dotted(loc)
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"][:-1])
+        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(allowed)}"
+        return where, f"unknown key ({hint})"
+    return where, f"{err['msg']} (got {err.get('input')!r})"
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Field names of the model found at `loc` (the strategy union is resolved by its tag in loc)."""
+    model: Any = RunConfig
+    for part in loc:
+        if part in _STRATEGY_MODELS:
+            model = _STRATEGY_MODELS[part]
+            continue
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return sorted(model.model_fields) if model else []
+
+
+_STRATEGY_MODELS = {
+    model.model_fields["kind"].annotation.__args__[0]: model
+    for model in (BuyAndHoldConfig, EqualWeightConfig, InverseVolatilityConfig)
+}

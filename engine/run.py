@@ -1,0 +1,69 @@
+"""One backtest, end to end: config → data → strategy → simulation → metrics.
+
+The benchmark is simulated with the same execution settings (fees, fills) as
+a buy-and-hold of one symbol, so strategy and benchmark pay the same costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.calendar import sessions_per_year
+from engine.config import RunConfig, resolved_data_dir
+from engine.data import load_dataset
+from engine.dataset import Dataset
+from engine.metrics import compute_metrics
+from engine.sim import ExecutionSettings, SimResult, simulate
+from strategies.registry import STRATEGIES
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    config: RunConfig
+    data: Dataset
+    targets: pd.DataFrame
+    strategy: SimResult
+    benchmark: SimResult | None
+    metrics: dict
+
+
+def load_run_data(config: RunConfig) -> Dataset:
+    """The dataset a config needs: its universe plus the benchmark, over its period."""
+    symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else [])))
+    return load_dataset(
+        resolved_data_dir(config), symbols=symbols, start=config.period.start, end=config.period.end,
+        calendar=config.data.calendar, max_fill_sessions=config.data.max_fill_sessions,
+    )
+
+
+def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResult:
+    data = data if data is not None else load_run_data(config)
+    symbols = config.universe.symbols
+    strategy_config = config.strategy.model_dump(exclude={"kind"})
+    targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
+    settings = ExecutionSettings(**config.execution.model_dump())
+    result = _simulate_on(data, targets, settings)
+    benchmark = _simulate_on(data, _hold_one(data, config.benchmark), settings) if config.benchmark else None
+    metrics = compute_metrics(
+        result.equity,
+        periods_per_year=sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1]),
+        benchmark_equity=benchmark.equity if benchmark else None,
+        orders=result.orders, weights=result.weights, risk_free=config.risk_free,
+    )
+    return BacktestResult(config, data, targets, result, benchmark, metrics)
+
+
+def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettings) -> SimResult:
+    symbols = list(targets.columns)
+    return simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols], settings)
+
+
+def _hold_one(data: Dataset, symbol: str) -> pd.DataFrame:
+    """Targets that put everything in `symbol` on its first priced session, then never trade."""
+    targets = pd.DataFrame(np.nan, index=data.sessions, columns=[symbol])
+    first = data.close[symbol].first_valid_index()
+    targets.loc[first, symbol] = 1.0
+    return targets

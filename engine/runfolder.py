@@ -1,0 +1,79 @@
+"""The run folder: every file a backtest leaves behind, written atomically.
+
+Analyses and reports read these files only; they never re-run a backtest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from engine.atomic import write_folder_atomically
+from engine.config import resolved_data_dir, to_yaml
+from engine.data import fingerprint
+from engine.run import BacktestResult
+
+PACKAGES = ("rulebook", "vectorbt", "pandas", "numpy", "numba", "pyarrow", "pandas-market-calendars", "pydantic")
+
+
+def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None) -> Path:
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    return Path(reports_dir) / f"{name}-{stamp}"
+
+
+def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> Path:
+    """Write config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet into ``out_dir``."""
+
+    def fill(tmp: Path) -> None:
+        (tmp / "config.yaml").write_text(to_yaml(result.config))
+        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(manifest(result, wall_seconds), indent=2) + "\n")
+        _equity_frame(result).to_parquet(tmp / "equity.parquet", index=False)
+        weights = result.strategy.weights.rename_axis("date").reset_index()
+        weights.to_parquet(tmp / "weights.parquet", index=False)
+        result.strategy.orders.to_parquet(tmp / "trades.parquet", index=False)
+
+    return write_folder_atomically(out_dir, fill)
+
+
+def manifest(result: BacktestResult, wall_seconds: float) -> dict:
+    """Provenance: what ran, on which data (fingerprint), with which packages, how long."""
+    data = result.data
+    return {
+        "run": result.config.name,
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "start": data.sessions[0].date().isoformat(),
+        "end": data.sessions[-1].date().isoformat(),
+        "sessions": len(data.sessions),
+        "data": {
+            "dir": str(resolved_data_dir(result.config)),
+            "synthetic": data.synthetic,
+            "files": [str(path) for path in data.files],
+            "fingerprint": fingerprint(data.files),
+            "gaps_filled": data.gaps.astype(str).to_dict(orient="records"),
+        },
+        "wall_seconds": round(wall_seconds, 3),
+        "python": platform.python_version(),
+        "packages": {name: _version(name) for name in PACKAGES},
+    }
+
+
+def _equity_frame(result: BacktestResult) -> pd.DataFrame:
+    frame = pd.DataFrame({"equity": result.strategy.equity, "cash": result.strategy.cash})
+    if result.benchmark is not None:
+        frame["benchmark"] = result.benchmark.equity
+    return frame.rename_axis("date").reset_index()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
