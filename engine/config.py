@@ -16,11 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import ConfigError
+from strategies.schedule import Frequency
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA_DIR = PROJECT_ROOT / "data" / "sample"
-
-Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
 
 
 class StrictModel(BaseModel):
