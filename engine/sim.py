@@ -1,0 +1,168 @@
+"""Turn target weights into fills, cash and equity on vectorbt.
+
+The execution convention lives here and nowhere else, so no strategy can get it
+wrong: the decision in row t (made at the close of t) fills at the open of t+1
+(``next_open``) or the close of t+1 (``next_close``); a decision on the last
+session never fills.
+
+At a fill, every holding is marked at that session's fill price (its last known
+price where the fill price is missing), and each target is a fraction of that
+total equity: shares = target x equity / fill price. A name whose weight would move
+by less than ``min_trade_weight`` is not traded (and a move of at most 1e-9 of
+equity never is: float noise), so re-applying the same targets trades nothing.
+Sells run before buys so that buys are funded by the sells. Long only: a sell never
+exceeds the holding, a negative target is an error, and a buy that lacks cash
+(fees on a 100%-invested target, or targets summing past 1) is filled partially
+with the cash left, so cash never goes negative. Buys run from the smallest to the
+largest order, so the shortfall lands on the largest buy. Names whose fill price is
+NaN (not listed yet, missing bar) are not traded that session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import vectorbt as vbt
+
+from engine import sim_kernels
+
+FILL_MODES = ("next_open", "next_close")
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """How orders fill: at which price, at what cost, and how small a trade is skipped."""
+
+    fill: Literal["next_open", "next_close"] = "next_open"
+    fees_bps: float = 0.0  # fee on traded notional (at the slipped price), basis points
+    slippage_bps: float = 0.0  # fill price moved against the trade by this many bps
+    min_trade_weight: float = 0.0  # rebalance band, fraction of equity
+    init_cash: float = 1_000_000.0
+
+    def __post_init__(self):
+        if self.fill not in FILL_MODES:
+            raise ValueError(f"ExecutionSettings.fill: '{self.fill}' is not one of {FILL_MODES}")
+        for name in ("fees_bps", "slippage_bps", "min_trade_weight"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"ExecutionSettings.{name}: {value} must be a finite number >= 0")
+        if self.slippage_bps >= 1e4:
+            raise ValueError(f"ExecutionSettings.slippage_bps: {self.slippage_bps} must be below 10000 (100%)")
+        if not (np.isfinite(self.init_cash) and self.init_cash > 0):
+            raise ValueError(f"ExecutionSettings.init_cash: {self.init_cash} must be a positive number")
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Everything a run folder and the metrics need about one simulated book."""
+
+    portfolio: vbt.Portfolio  # one group, cash shared
+    equity: pd.Series  # portfolio value at each session close
+    cash: pd.Series  # cash at each close
+    positions: pd.DataFrame  # shares held at each close (sessions x symbols)
+    weights: pd.DataFrame  # position value / equity at each close
+    orders: pd.DataFrame  # one row per fill, in execution order (sells first within a session)
+
+
+ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
+
+
+def simulate(
+    targets: pd.DataFrame, open_: pd.DataFrame, close: pd.DataFrame, settings: ExecutionSettings
+) -> SimResult:
+    """Fill the row-t target weights on session t+1 and mark the book at every close."""
+    targets, open_ = _aligned(targets, open_, close)
+    fill_frame = open_ if settings.fill == "next_open" else close
+    fill_price = _float_array(fill_frame)
+    # row i holds the decision taken at the close of i-1: the one-session shift
+    due = _float_array(targets.shift(1))
+    decided = ~np.isnan(due).all(axis=1)
+
+    portfolio = vbt.Portfolio.from_order_func(
+        last_known_price(open_, close),
+        sim_kernels.order_func_nb,
+        fill_price,
+        settings.fees_bps / 1e4,
+        settings.slippage_bps / 1e4,
+        flexible=False,
+        init_cash=settings.init_cash,
+        cash_sharing=True,
+        group_by=True,
+        segment_mask=decided[:, None],
+        pre_group_func_nb=sim_kernels.pre_group_nb,
+        pre_segment_func_nb=sim_kernels.pre_segment_nb,
+        pre_segment_args=(due, fill_price, settings.min_trade_weight),
+        update_value=False,  # every order of a session is sized on the same pre-trade equity
+        ffill_val_price=True,
+        fill_pos_record=False,
+    )
+    return _result(portfolio, close)
+
+
+def last_known_price(open_: pd.DataFrame, close: pd.DataFrame) -> pd.DataFrame:
+    """The price a holding is marked at by the close of each session: the close, else
+    that session's open, else the last such price (NaN only before the first price)."""
+    return close.astype(float).fillna(open_.astype(float)).ffill()
+
+
+def _aligned(
+    targets: pd.DataFrame, open_: pd.DataFrame, close: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Targets and opens in close's column order; refuses shorts, infinities and misaligned frames."""
+    for name, frame in (("open_", open_), ("targets", targets)):
+        if not frame.index.equals(close.index):
+            raise ValueError(f"simulate: {name} index differs from close's; fix: reindex it to the session index")
+        if set(frame.columns) != set(close.columns):
+            missing = sorted(set(close.columns) ^ set(frame.columns), key=str)
+            raise ValueError(f"simulate: {name} columns differ from close's on {missing}; fix: use the same symbols")
+    targets = targets[close.columns].astype(float)
+    values = targets.to_numpy()
+    bad = np.isinf(values) | (values < 0)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"simulate: target {values[row, col]} for '{close.columns[col]}' on {close.index[row]} "
+            "is negative or infinite; fix: long-only targets are weights in [0, 1] (NaN = leave alone)"
+        )
+    return targets, open_[close.columns]
+
+
+def _float_array(frame: pd.DataFrame) -> np.ndarray:
+    return np.ascontiguousarray(frame.to_numpy(dtype=float, na_value=np.nan))
+
+
+def _result(portfolio: vbt.Portfolio, close: pd.DataFrame) -> SimResult:
+    equity = portfolio.value().rename("equity")
+    positions = portfolio.assets()
+    weights = portfolio.asset_value(group_by=False).div(equity, axis=0)
+    return SimResult(
+        portfolio=portfolio,
+        equity=equity,
+        cash=portfolio.cash().rename("cash"),
+        positions=positions,
+        weights=weights,
+        orders=_orders_table(portfolio, close),
+    )
+
+
+def _orders_table(portfolio: vbt.Portfolio, close: pd.DataFrame) -> pd.DataFrame:
+    """One row per fill in execution order, with the session the decision was taken on."""
+    records = portfolio.orders.values
+    sessions, symbols = close.index, close.columns
+    shares, price = records["size"], records["price"]
+    return pd.DataFrame(
+        {
+            "session": sessions[records["idx"]],
+            "decided": sessions[records["idx"] - 1],
+            "symbol": symbols[records["col"]].astype(str),
+            "side": np.where(records["side"] == 0, "buy", "sell"),
+            "shares": shares,
+            "price": price,
+            "notional": shares * price,
+            "fees": records["fees"],
+        },
+        columns=ORDER_COLUMNS,
+    )
