@@ -28,6 +28,7 @@ def write_folder_atomically(destination: Path, fill: Callable[[Path], None], *, 
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a results folder is not
         fill(tmp)
         if destination.exists():
             old = tmp.with_suffix(".old")
