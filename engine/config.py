@@ -12,6 +12,7 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas_market_calendars as mcal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,6 +35,15 @@ class DataConfig(StrictModel):
     calendar: str = Field("XNYS", description="pandas-market-calendars name of the exchange calendar")
     max_fill_sessions: int = Field(3, ge=0, description="longest per-symbol gap of missing sessions that is "
                                    "forward-filled (and reported); longer gaps are an error")
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, name: str) -> str:
+        names = mcal.get_calendar_names()
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=3)
+            raise ValueError(f"unknown exchange calendar; did you mean {', '.join(close) or 'XNYS'}?")
+        return name
 
 
 class PeriodConfig(StrictModel):

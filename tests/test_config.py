@@ -62,6 +62,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
         ({"universe": {"symbols": ["NVDA"], "groups": {"semis": ["AMD"]}}}, "universe", "group 'semis'"),
         ({"universe": {"symbols": []}}, "universe.symbols", "at least 1 item"),
         ({"name": "has space"}, "name", "pattern"),
+        ({"data": {"calendar": "NYSEE"}}, "data.calendar", "did you mean"),
     ],
 )
 def test_bad_values_name_their_key(tmp_path: Path, patch: dict, path: str, fragment: str) -> None:
