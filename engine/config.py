@@ -185,7 +185,9 @@ def _describe(err: dict) -> tuple[str, str]:
         close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(allowed)}"
         return where, f"unknown key ({hint})"
-    return where, f"{err['msg']} (got {err.get('input')!r})"
+    message = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    return where, message if isinstance(value, (dict, list)) else f"{message} (got {value!r})"
 
 
 def _dotted(loc: tuple) -> str:

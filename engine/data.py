@@ -164,7 +164,7 @@ def _span(start, end) -> str:
 
 def _check_symbols_exist(path: Path, symbols: list[str]) -> None:
     if not symbols:
-        raise DataError(path, "symbol", "the symbol selection is empty", "list at least one symbol in data.symbols")
+        raise DataError(path, "symbol", "the symbol selection is empty", "list at least one symbol in universe.symbols in the config")
     try:
         known = set(pq.read_table(path, columns=["symbol"]).column("symbol").unique().cast(pa.string()).to_pylist())
     except (pa.ArrowException, OSError) as error:
@@ -174,7 +174,7 @@ def _check_symbols_exist(path: Path, symbols: list[str]) -> None:
         hints = [f"{symbol} (did you mean {', '.join(close)}?)" if (close := difflib.get_close_matches(
             symbol, sorted(filter(None, known)), n=3)) else symbol for symbol in unknown]
         raise DataError(path, "symbol", f"symbols not in the file: {listing(hints)}",
-                        "correct data.symbols or add those symbols' rows to prices.parquet")
+                        "correct universe.symbols (or benchmark) in the config, or add those symbols' rows to prices.parquet")
 
 
 def _wide(frame: pd.DataFrame, name: str, sessions: pd.DatetimeIndex, order: list[str]) -> pd.DataFrame:
