@@ -67,7 +67,7 @@ def load_dataset(data_dir: Path, *, symbols: Sequence[str] | None = None, start=
     end = None if end is None else pd.Timestamp(end).normalize()
     if start is not None and end is not None and start > end:
         raise DataError(files[0], "date", f"start {start:%Y-%m-%d} is after end {end:%Y-%m-%d}",
-                        "swap data.start and data.end in the config")
+                        "swap period.start and period.end in the config")
     prices, adjustment = _read_prices(files[0], symbols, start, end, calendar)
     order = list(dict.fromkeys(symbols)) if symbols is not None else sorted(prices["symbol"].unique())
     sessions = get_sessions(prices["date"].min(), prices["date"].max(), calendar)
