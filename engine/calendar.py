@@ -69,7 +69,7 @@ def sessions_per_year(calendar: str, start, end) -> float:
     first, last = _day(start).year, _day(end).year
     counts = [len(get_sessions(f"{year}-01-01", f"{year}-12-31", calendar)) for year in range(first, last + 1)]
     if not counts:
-        raise ConfigError("config", "data.start", f"start {start} is after end {end}", "swap start and end")
+        raise ConfigError("config", "period.start", f"start {start} is after end {end}", "swap start and end")
     return sum(counts) / len(counts)
 
 

@@ -141,7 +141,7 @@ def _read_prices(path: Path, symbols, start, end, calendar: str) -> tuple[pd.Dat
     if frame.empty:
         dates = pc.min_max(pq.read_table(path, columns=["date"]).column("date"))
         raise DataError(path, "date", f"no rows for {listing(symbols) if symbols else 'any symbol'} {_span(start, end)}",
-                        f"the file covers {dates['min']} to {dates['max']}: widen data.start/data.end "
+                        f"the file covers {dates['min']} to {dates['max']}: widen period.start/period.end "
                         "or choose other symbols")
     if symbols is not None:
         absent = [symbol for symbol in dict.fromkeys(symbols) if symbol not in set(frame["symbol"])]
