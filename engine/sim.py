@@ -95,7 +95,6 @@ def simulate(
         pre_group_func_nb=sim_kernels.pre_group_nb,
         pre_segment_func_nb=sim_kernels.pre_segment_nb,
         pre_segment_args=(due, fill_price, settings.min_trade_weight),
-        update_value=False,  # every order of a session is sized on the same pre-trade equity
         ffill_val_price=True,
         fill_pos_record=False,
     )
@@ -138,10 +137,14 @@ def _result(portfolio: vbt.Portfolio, close: pd.DataFrame) -> SimResult:
     equity = portfolio.value().rename("equity")
     positions = portfolio.assets()
     weights = portfolio.asset_value(group_by=False).div(equity, axis=0)
+    # vectorbt rebuilds cash by summing order cash flows, which can leave -1e-12 where the
+    # simulation held exactly 0; a real overdraft would be far larger and stays visible
+    cash = portfolio.cash().rename("cash")
+    cash = cash.mask((cash < 0) & (cash > -sim_kernels.FLOAT_NOISE_WEIGHT * equity), 0.0)
     return SimResult(
         portfolio=portfolio,
         equity=equity,
-        cash=portfolio.cash().rename("cash"),
+        cash=cash,
         positions=positions,
         weights=weights,
         orders=_orders_table(portfolio, close),

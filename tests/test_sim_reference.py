@@ -22,15 +22,15 @@ RTOL = 1e-9
 DUST = 1e-6
 
 
-def random_market(seed: int, n_names: int, n_sessions: int, gap_rate: float):
-    """(open, close) total-return prices with late listings and missing bars."""
+def random_market(seed: int, n_names: int, n_sessions: int, gap_rate: float, late_rate: float = 0.4):
+    """(open, close) total-return prices; a name lists late with probability late_rate; bars go missing."""
     rng = np.random.default_rng(seed)
     sessions = pd.bdate_range("2021-01-04", periods=n_sessions)
     symbols = [f"S{k}" for k in range(n_names)]
     vol = rng.uniform(0.005, 0.04, n_names)
     close = 100 * np.exp(np.cumsum(rng.normal(0.0003, vol, (n_sessions, n_names)), axis=0))
     open_ = np.vstack([close[:1], close[:-1]]) * np.exp(rng.normal(0, 0.01, (n_sessions, n_names)))
-    listing = np.where(rng.random(n_names) < 0.6, 0, rng.integers(1, n_sessions // 2, n_names))
+    listing = np.where(rng.random(n_names) >= late_rate, 0, rng.integers(1, n_sessions // 2, n_names))
     before_listing = np.arange(n_sessions)[:, None] < listing[None, :]
     open_[before_listing | (rng.random(open_.shape) < gap_rate)] = np.nan
     close[before_listing | (rng.random(close.shape) < gap_rate)] = np.nan
