@@ -137,18 +137,18 @@ def test_equal_weight_is_a_fifth_of_total_equity_at_the_fill(seed):
 @FAST
 @given(st.integers(0, 2**31 - 1), st.floats(0.0, 30.0), st.floats(0.0, 30.0))
 def test_rotation_without_spare_cash_completes(seed, fees_bps, slippage_bps):
-    """All-in A, then all-in B: the sell of A funds the buy of B in the same session."""
+    """All-in S1, then all-in S0: the sell of S1 funds the buy of S0 although S0 comes first in column order."""
     open_, close = random_market(seed, n_names=2, n_sessions=12, gap_rate=0.0, late_rate=0.0)
-    targets = decide(close, {2: [1.0, 0.0], 6: [0.0, 1.0]})
+    targets = decide(close, {2: [0.0, 1.0], 6: [1.0, 0.0]})
     execution = ExecutionSettings(fees_bps=fees_bps, slippage_bps=slippage_bps)
     result = simulate(targets, open_, close, execution)
     rotation = result.orders[result.orders.session == close.index[7]]
-    assert list(zip(rotation.symbol, rotation.side)) == [("S0", "sell"), ("S1", "buy")]
-    assert result.positions.iloc[7, 0] == 0.0
-    book_at_fill = result.cash.iloc[6] + result.positions.iloc[6, 0] * open_.iloc[7, 0]
-    b_at_fill = result.positions.iloc[7, 1] * open_.iloc[7, 1]
+    assert list(zip(rotation.symbol, rotation.side)) == [("S1", "sell"), ("S0", "buy")]
+    assert result.positions.iloc[7, 1] == 0.0
+    book_at_fill = result.cash.iloc[6] + result.positions.iloc[6, 1] * open_.iloc[7, 1]
+    s0_at_fill = result.positions.iloc[7, 0] * open_.iloc[7, 0]
     costs = 2 * (fees_bps + slippage_bps) / 1e4  # one sell and one buy, each paying fee and slippage
-    assert 1 - costs - TOL <= b_at_fill / book_at_fill <= 1 + TOL
+    assert 1 - costs - TOL <= s0_at_fill / book_at_fill <= 1 + TOL
 
 
 def test_last_session_decision_never_fills_and_unlisted_names_are_skipped():
