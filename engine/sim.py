@@ -16,6 +16,11 @@ exceeds the holding, a negative target is an error, and a buy that lacks cash
 with the cash left, so cash never goes negative. Buys run from the smallest to the
 largest order, so the shortfall lands on the largest buy. Names whose fill price is
 NaN (not listed yet, missing bar) are not traded that session.
+
+Costs: a buy fills at price x (1 + slippage), a sell at price x (1 - slippage), and
+the fee is fees_bps/1e4 of the notional at that slipped price. The book is marked at
+each close at the last known price (the close, else that session's open, else the
+previous mark); that frame is also ``SimResult.portfolio.close``.
 """
 
 from __future__ import annotations
