@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 FLOAT_NOISE_WEIGHT = 1e-9
