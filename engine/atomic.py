@@ -41,3 +41,24 @@ def write_folder_atomically(destination: Path, fill: Callable[[Path], None], *, 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return destination
+
+
+def write_file_atomically(destination: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)``, then rename the temporary file over ``destination``.
+
+    For files added to an existing run folder (event study, reports): a reader sees
+    the old file or the new one, never a partial one.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        tmp.chmod(0o644)
+        os.replace(tmp, destination)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return destination
