@@ -14,17 +14,14 @@ from typing import Annotated, Any, Literal
 
 import pandas_market_calendars as mcal
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import ConfigError
+from engine.strict import StrictModel
 from strategies.schedule import Frequency
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA_DIR = PROJECT_ROOT / "data" / "sample"
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataConfig(StrictModel):
