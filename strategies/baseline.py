@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from engine.dataset import Dataset
+from strategies.rule_types import RuleContext
 from strategies.schedule import Frequency, check_frequency, rebalance_sessions
+from strategies.weighting import EqualWeights, InverseVolatilityWeights
 
 
 class Strategy(Protocol):
@@ -38,21 +40,8 @@ def _requested(frame: pd.DataFrame, symbols: Sequence[str]) -> pd.DataFrame:
     return frame[list(symbols)]
 
 
-def _normalised(scores: pd.DataFrame) -> pd.DataFrame:
-    """Scale each row's scores to sum to 1; NaN scores (ineligible) and empty rows get 0."""
-    totals = scores.sum(axis=1, min_count=1)
-    return scores.div(totals, axis=0).fillna(0.0)
-
-
-def _equal_among_priced(close: pd.DataFrame) -> pd.DataFrame:
-    """Every name with a close on a session shares that session's equity equally."""
-    ones = pd.DataFrame(1.0, index=close.index, columns=close.columns)
-    return _normalised(ones.where(close.notna()))
-
-
-def _on_decisions(weights: pd.DataFrame, decides: np.ndarray) -> pd.DataFrame:
-    """Keep the rows a strategy decides on; every other row becomes all NaN."""
-    return weights.where(pd.Series(decides, index=weights.index), axis=0)
+def _context(data: Dataset, symbols: Sequence[str], decides: np.ndarray) -> RuleContext:
+    return RuleContext(data, list(symbols), {}, decides)
 
 
 @dataclass(frozen=True)
@@ -63,7 +52,7 @@ class BuyAndHold:
         close = _requested(data.close, symbols)
         decides = np.zeros(len(close), dtype=bool)
         decides[:1] = True
-        return _on_decisions(_equal_among_priced(close), decides)
+        return EqualWeights().weigh(_context(data, symbols, decides), close.notna())
 
 
 @dataclass(frozen=True)
@@ -78,7 +67,7 @@ class EqualWeight:
     def target_weights(self, data: Dataset, symbols: Sequence[str]) -> pd.DataFrame:
         close = _requested(data.close, symbols)
         decides = rebalance_sessions(close.index, self.rebalance)
-        return _on_decisions(_equal_among_priced(close), decides)
+        return EqualWeights().weigh(_context(data, symbols, decides), close.notna())
 
 
 @dataclass(frozen=True)
@@ -95,14 +84,9 @@ class InverseVolatility:
 
     def __post_init__(self) -> None:
         check_frequency(self.rebalance)
-        if self.lookback < 2:
-            raise ValueError(
-                f"lookback must be at least 2 returns to estimate a volatility, got {self.lookback}"
-            )
+        InverseVolatilityWeights(self.lookback)  # rejects a lookback too short to estimate a volatility
 
     def target_weights(self, data: Dataset, symbols: Sequence[str]) -> pd.DataFrame:
-        prices = _requested(data.adjusted("close"), symbols)
-        log_returns = np.log(prices).diff()
-        sigma = log_returns.rolling(self.lookback, min_periods=self.lookback).std(ddof=1)
-        weights = _normalised(1.0 / sigma.where(sigma > 0))
-        return _on_decisions(weights, rebalance_sessions(prices.index, self.rebalance))
+        close = _requested(data.close, symbols)
+        decides = rebalance_sessions(close.index, self.rebalance)
+        return InverseVolatilityWeights(self.lookback).weigh(_context(data, symbols, decides), close.notna())
