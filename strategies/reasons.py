@@ -1,0 +1,52 @@
+"""Human reasons for the rule-activity log, written only where a rule acts.
+
+Rules compute on whole frames; formatting text is the one per-cell step, so it
+runs over the acting cells only ('' everywhere else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+Frame = pd.DataFrame | pd.Series
+
+
+def cell_text(acts: Frame, describe: Callable[..., str], *values: Frame) -> Frame:
+    """``describe(v1, v2, ...)`` in the cells where ``acts`` is True, '' elsewhere.
+
+    ``values`` are frames (or scalars) aligned with ``acts``; each acting cell
+    passes its own values to ``describe``.
+    """
+    mask = np.asarray(acts, dtype=bool)
+    out = np.full(mask.shape, "", dtype=object)
+    where = np.nonzero(mask)
+    columns = [np.broadcast_to(np.asarray(v, dtype=object), mask.shape)[where] for v in values]
+    out[where] = [describe(*cell) for cell in zip(*columns)] if columns else [describe() for _ in where[0]]
+    return _like(acts, out)
+
+
+def join_reasons(*reasons: Frame) -> Frame:
+    """The non-empty reasons of each cell, joined with '; '."""
+    first = reasons[0]
+    joined = np.asarray(first, dtype=object)
+    for more in reasons[1:]:
+        more = np.asarray(more, dtype=object)
+        joined = np.where(joined == "", more, np.where(more == "", joined, joined + "; " + more))
+    return _like(first, joined)
+
+
+def money(usd: float) -> str:
+    """A dollar amount the way a trader reads it: 3.1M, 5.0M, 1.2B, -16.7B."""
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(usd) >= size:
+            return f"{usd / size:.1f}{unit}"
+    return f"{usd:.0f}"
+
+
+def _like(template: Frame, values: np.ndarray) -> Frame:
+    if isinstance(template, pd.Series):
+        return pd.Series(values, index=template.index, name=template.name, dtype=object)
+    return pd.DataFrame(values, index=template.index, columns=template.columns, dtype=object)
