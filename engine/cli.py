@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import RulebookError
+from engine.event_cli import events_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Backtest portfolio rules from a YAML config on Parquet data.")
@@ -56,6 +57,7 @@ def run(
 ) -> None:
     """Run a backtest and write its run folder."""
     from engine.config import load_config
+    from engine.event_cli import print_study, write_event_study
     from engine.run import load_run_data, run_backtest
     from engine.runfolder import default_run_dir, save_run
 
@@ -68,7 +70,12 @@ def run(
         status.update("Writing the run folder…")
         folder = save_run(result, out or default_run_dir(Path("reports"), cfg.name),
                           wall_seconds=time.perf_counter() - began)
+        if cfg.event_study.enabled:
+            status.update("Event study…")
+            study = write_event_study(folder, cfg, dataset)
     _print_summary(result, folder)
+    if cfg.event_study.enabled:
+        print_study(study, folder)
 
 
 @app.command()
@@ -101,6 +108,9 @@ def sample(
     with _user_errors():
         generate_sample(target, **({"seed": seed} if seed is not None else {}))
     console.print(f"Wrote SYNTHETIC sample data to {target}")
+
+
+app.command("events")(events_command)
 
 
 class _user_errors:

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import ConfigError
+from engine.events import EventStudyConfig
 from engine.strict import StrictModel
 from strategies.schedule import Frequency
 
@@ -117,6 +118,7 @@ class RunConfig(StrictModel):
     execution: ExecutionConfig = ExecutionConfig()
     benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
     risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
+    event_study: EventStudyConfig = EventStudyConfig()
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -155,7 +157,11 @@ def _resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
     data_dir = config.data.dir
     if data_dir is not None and not data_dir.is_absolute():
         data_dir = (config_path.parent / data_dir).resolve()
-    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir})})
+    events_file = config.event_study.file
+    if events_file is not None and not events_file.is_absolute():
+        events_file = (config_path.parent / events_file).resolve()
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir}),
+                                     "event_study": config.event_study.model_copy(update={"file": events_file})})
 
 
 def _set_dotted(raw: dict, dotted: str, value: Any) -> None:

@@ -1,0 +1,94 @@
+"""Aggregate statistics of event rows: t-statistics, bootstrap intervals, overlaps and clusters by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.calendar import get_sessions
+from engine.event_stats import bootstrap_mean_ci, car_table, flag_overlaps, summarise, t_stat
+
+SESSIONS = get_sessions("2025-01-02", "2025-06-30")
+
+
+def test_t_stat_by_hand():
+    # mean 2.5, sd sqrt(5/3), n 4: t = 2.5 / (1.2910 / 2)
+    assert t_stat(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(2.5 / (np.sqrt(5 / 3) / 2))
+    assert t_stat(np.array([1.0, np.nan, 3.0])) == pytest.approx(2.0 / (np.sqrt(2) / np.sqrt(2)))
+    assert np.isnan(t_stat(np.array([0.3, 0.3, 0.3]))) and np.isnan(t_stat(np.array([1.0])))
+
+
+def test_bootstrap_of_two_points_spans_them_and_a_constant_has_no_width():
+    # resampled means of [0, 1] are 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4: the 95 % interval is [0, 1]
+    lower, upper = bootstrap_mean_ci(np.array([0.0, 1.0]), 2000, seed=1)
+    assert (lower[0], upper[0]) == (0.0, 1.0)
+    lower, upper = bootstrap_mean_ci(np.array([0.0, 1.0]), 2000, seed=1, level=0.4)
+    assert (lower[0], upper[0]) == (0.5, 0.5)
+    lower, upper = bootstrap_mean_ci(np.full(7, -0.03), 500, seed=3)
+    assert lower[0] == pytest.approx(-0.03) and upper[0] == pytest.approx(-0.03)
+
+
+def test_bootstrap_is_reproducible_with_its_seed_and_close_to_the_normal_interval():
+    values = np.random.default_rng(0).normal(0.01, 0.05, 400)
+    first, again, other = (bootstrap_mean_ci(values, 2000, seed) for seed in (5, 5, 6))
+    assert first[0][0] == again[0][0] and first[1][0] == again[1][0] and first[0][0] != other[0][0]
+    half_width = 1.96 * values.std(ddof=1) / np.sqrt(len(values))
+    assert first[0][0] == pytest.approx(values.mean() - half_width, abs=0.1 * half_width)
+    assert first[1][0] == pytest.approx(values.mean() + half_width, abs=0.1 * half_width)
+
+
+def test_bootstrap_columns_ignore_missing_cells():
+    matrix = np.array([[1.0, 5.0], [1.0, np.nan], [1.0, 5.0]])
+    lower, upper = bootstrap_mean_ci(matrix, 300, seed=0)
+    assert list(lower) == [1.0, 5.0] and list(upper) == [1.0, 5.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1, 1), min_size=2, max_size=30))
+def test_bootstrap_interval_lies_within_the_data(values):
+    lower, upper = bootstrap_mean_ci(np.array(values), 200, seed=0)
+    assert min(values) - 1e-12 <= lower[0] <= upper[0] <= max(values) + 1e-12
+
+
+def rows(entries) -> pd.DataFrame:
+    """Event rows from (event_id, symbol, session index, kind, car)."""
+    frame = pd.DataFrame(entries, columns=["event_id", "symbol", "at", "kind", "car"])
+    return frame.assign(session_date=SESSIONS[frame.pop("at").to_numpy()])
+
+
+def test_overlapping_windows_of_the_same_symbol_are_flagged():
+    frame = rows([(0, "NVDA", 10, "deal", 0.0), (1, "NVDA", 40, "deal", 0.0), (2, "NVDA", 70, "deal", 0.0),
+                  (3, "AMD", 41, "deal", 0.0), (4, "NVDA", 100, "deal", 0.0)])
+    flagged = flag_overlaps(frame, SESSIONS, span=30, key="symbol").set_index("event_id")
+    # NVDA 10-40-70 are exactly one window length (30 sessions) apart: a chain of overlaps; 100 is 30 after 70
+    assert flagged["overlap"].to_dict() == {0: True, 1: True, 2: True, 3: False, 4: True}
+    flagged = flag_overlaps(frame, SESSIONS, span=29, key="symbol").set_index("event_id")
+    assert not flagged["overlap"].any()
+    assert flagged.loc[1, "cluster"] == f"{SESSIONS[40]:%Y-%m-%d}"
+
+
+def test_clustered_statistics_average_each_session_first():
+    # clusters: day 5 -> [1, 3] (mean 2), day 20 -> [2], day 60 -> [6]; cluster means 2, 2, 6
+    frame = rows([(0, "A", 5, "shock", 1.0), (1, "B", 5, "shock", 3.0), (2, "A", 20, "shock", 2.0),
+                  (3, "C", 60, "shock", 6.0)])
+    frame = flag_overlaps(frame, SESSIONS, span=30, key="symbol")
+    line = summarise(frame, {"kind": frame}, ("car",), 500, 0).iloc[0]
+    assert (line["by"], line["key"], line["n"], line["n_events"], line["n_clusters"]) == ("kind", "shock", 4, 4, 3)
+    assert line["mean"] == pytest.approx(3.0) and line["median"] == pytest.approx(2.5)
+    assert line["t_stat"] == pytest.approx(t_stat(np.array([1.0, 3.0, 2.0, 6.0])))
+    assert line["t_stat_clustered"] == pytest.approx((10 / 3) / (np.std([2, 2, 6], ddof=1) / np.sqrt(3)))
+    assert line["overlap_share"] == pytest.approx(0.5)  # A's two events are 15 sessions apart
+
+
+def test_car_table_averages_paths_by_offset_and_counts_rows():
+    frame = rows([(0, "A", 5, "deal", 0.0), (1, "B", 50, "deal", 0.0), (2, "C", 90, "policy", 0.0)])
+    paths = pd.DataFrame({"row_id": [0, 0, 1, 1, 2, 2], "offset": [0, 1] * 3,
+                          "car": [0.01, 0.03, 0.03, np.nan, -0.02, -0.05]})
+    table = car_table(frame, paths, {"kind": frame}, ("car",), 300, 0).set_index(["key", "offset"])
+    assert table.loc[("deal", 0), "mean"] == pytest.approx(0.02) and table.loc[("deal", 0), "n"] == 2
+    assert table.loc[("deal", 1), "mean"] == pytest.approx(0.03) and table.loc[("deal", 1), "n"] == 1
+    assert table.loc[("deal", 0), "lower"] == pytest.approx(0.01) and table.loc[("deal", 0), "upper"] == pytest.approx(0.03)
+    assert table.loc[("policy", 1), "mean"] == pytest.approx(-0.05)
