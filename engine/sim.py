@@ -21,6 +21,10 @@ Costs: a buy fills at price x (1 + slippage), a sell at price x (1 - slippage), 
 the fee is fees_bps/1e4 of the notional at that slipped price. The book is marked at
 each close at the last known price (the close, else that session's open, else the
 previous mark); that frame is also ``SimResult.portfolio.close``.
+
+With ``rules`` (engine.rule_kernels.KernelRules) every session runs through the
+stateful rules (profit-taking, re-entry, staged entry, cap drift trims), which decide
+on the close of t-1 and fill at t like any order; what they did is ``kernel_log``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import numpy as np
 import pandas as pd
 import vectorbt as vbt
 
-from engine import sim_kernels
+from engine import rule_kernels, sim_kernels
+from engine.rule_kernels import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
 
@@ -70,40 +75,105 @@ class SimResult:
     positions: pd.DataFrame  # shares held at each close (sessions x symbols)
     weights: pd.DataFrame  # position value / equity at each close
     orders: pd.DataFrame  # one row per fill, in execution order (sells first within a session)
+    kernel_log: pd.DataFrame  # what the stateful rules did (KERNEL_LOG_COLUMNS); empty without rules
 
 
 ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
+KERNEL_LOG_COLUMNS = ["session", "symbol", "rule", "before", "after", "reason"]
 
 
 def simulate(
-    targets: pd.DataFrame, open_: pd.DataFrame, close: pd.DataFrame, settings: ExecutionSettings
+    targets: pd.DataFrame,
+    open_: pd.DataFrame,
+    close: pd.DataFrame,
+    settings: ExecutionSettings,
+    rules: KernelRules | None = None,
 ) -> SimResult:
     """Fill the row-t target weights on session t+1 and mark the book at every close."""
     targets, open_ = _aligned(targets, open_, close)
     fill_frame = open_ if settings.fill == "next_open" else close
     fill_price = _float_array(fill_frame)
+    marks = last_known_price(open_, close)
     # row i holds the decision taken at the close of i-1: the one-session shift
     due = _float_array(targets.shift(1))
-    decided = ~np.isnan(due).all(axis=1)
-
+    callbacks = dict(flexible=False, init_cash=settings.init_cash, cash_sharing=True, group_by=True,
+                     ffill_val_price=True, fill_pos_record=False)
+    if rules is None:
+        callbacks.update(
+            segment_mask=(~np.isnan(due).all(axis=1))[:, None],
+            pre_group_func_nb=sim_kernels.pre_group_nb,
+            pre_segment_func_nb=sim_kernels.pre_segment_nb,
+            pre_segment_args=(due, fill_price, settings.min_trade_weight),
+        )
+        log = None
+    else:
+        state, log, log_count = _rule_buffers(rules, close.shape)
+        gross_limit, no_buy = _session_inputs(rules, close)
+        callbacks.update(
+            segment_mask=True,
+            pre_group_func_nb=sim_kernels.pre_group_rules_nb,
+            pre_segment_func_nb=sim_kernels.pre_segment_rules_nb,
+            pre_segment_args=(due, fill_price, settings.min_trade_weight, _float_array(marks), rules.params,
+                              gross_limit, no_buy, state, log, log_count),
+            post_order_func_nb=sim_kernels.post_order_rules_nb,
+            post_order_args=(state,),
+        )
     portfolio = vbt.Portfolio.from_order_func(
-        last_known_price(open_, close),
-        sim_kernels.order_func_nb,
-        fill_price,
-        settings.fees_bps / 1e4,
-        settings.slippage_bps / 1e4,
-        flexible=False,
-        init_cash=settings.init_cash,
-        cash_sharing=True,
-        group_by=True,
-        segment_mask=decided[:, None],
-        pre_group_func_nb=sim_kernels.pre_group_nb,
-        pre_segment_func_nb=sim_kernels.pre_segment_nb,
-        pre_segment_args=(due, fill_price, settings.min_trade_weight),
-        ffill_val_price=True,
-        fill_pos_record=False,
+        marks, sim_kernels.order_func_nb, fill_price, settings.fees_bps / 1e4, settings.slippage_bps / 1e4,
+        **callbacks,
     )
-    return _result(portfolio, close)
+    if log is not None and log_count[1] > 0:
+        raise ValueError(
+            f"simulate: the kernel log holds {len(log)} records but the rules made {len(log) + log_count[1]}; "
+            "fix: pass a larger KernelRules.log_capacity"
+        )
+    kernel_log = _kernel_log(log[: log_count[0]], close, rules) if log is not None else _kernel_log(None, close, None)
+    return _result(portfolio, close, kernel_log)
+
+
+def _rule_buffers(rules: KernelRules, shape: tuple[int, int]):
+    """Per-name rule state and the preallocated kernel log."""
+    n_sessions, n_cols = shape
+    if len(rules.params.name_cap) != n_cols:
+        raise ValueError(f"simulate: rules are compiled for {len(rules.params.name_cap)} columns, prices have "
+                         f"{n_cols}; fix: compile the rules for the simulated symbols")
+    state = np.zeros((n_cols, rule_kernels.N_STATE))
+    state[:, rule_kernels.STANDING] = np.nan
+    capacity = rules.log_capacity if rules.log_capacity is not None else n_sessions * n_cols
+    return state, np.zeros((capacity, len(rule_kernels.LOG_FIELDS))), np.zeros(2, dtype=np.int64)
+
+
+def _session_inputs(rules: KernelRules, close: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The regime's gross cap and the no-buy mask, shifted like the targets (row i = decided at i-1)."""
+    for name, frame in (("gross_limit", rules.gross_limit), ("no_buy", rules.no_buy)):
+        if frame is not None and not frame.index.equals(close.index):
+            raise ValueError(f"simulate: rules.{name} index differs from close's; fix: reindex it to the sessions")
+    gross = np.full(len(close), np.inf)
+    if rules.gross_limit is not None:
+        gross = rules.gross_limit.shift(1).fillna(np.inf).to_numpy(dtype=float)
+    no_buy = np.zeros(close.shape, dtype=np.bool_)
+    if rules.no_buy is not None:
+        no_buy = rules.no_buy[close.columns].shift(1, fill_value=False).to_numpy(dtype=np.bool_)
+    return np.ascontiguousarray(gross), np.ascontiguousarray(no_buy)
+
+
+def _kernel_log(records: np.ndarray | None, close: pd.DataFrame, rules: KernelRules | None) -> pd.DataFrame:
+    if records is None or len(records) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("before", "after") else object)
+                             for c in KERNEL_LOG_COLUMNS})
+    fields = dict(zip(rule_kernels.LOG_FIELDS, records.T))
+    rule = fields["rule"].astype(int)
+    return pd.DataFrame(
+        {
+            "session": close.index[fields["i"].astype(int)],
+            "symbol": close.columns[fields["col"].astype(int)].astype(str),
+            "rule": np.asarray(rule_kernels.RULES, dtype=object)[rule],
+            "before": fields["before"],
+            "after": fields["after"],
+            "reason": [rule_kernels.describe(r, rules.group_names) for r in records],
+        },
+        columns=KERNEL_LOG_COLUMNS,
+    )
 
 
 def last_known_price(open_: pd.DataFrame, close: pd.DataFrame) -> pd.DataFrame:
@@ -138,7 +208,7 @@ def _float_array(frame: pd.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(frame.to_numpy(dtype=float, na_value=np.nan))
 
 
-def _result(portfolio: vbt.Portfolio, close: pd.DataFrame) -> SimResult:
+def _result(portfolio: vbt.Portfolio, close: pd.DataFrame, kernel_log: pd.DataFrame) -> SimResult:
     equity = portfolio.value().rename("equity")
     positions = portfolio.assets()
     weights = portfolio.asset_value(group_by=False).div(equity, axis=0)
@@ -153,6 +223,7 @@ def _result(portfolio: vbt.Portfolio, close: pd.DataFrame) -> SimResult:
         positions=positions,
         weights=weights,
         orders=_orders_table(portfolio, close),
+        kernel_log=kernel_log,
     )
 
 

@@ -27,6 +27,72 @@ import pandas as pd
 FLOAT_NOISE_WEIGHT = 1e-9
 
 
+class Book:
+    """Cash, shares and last known prices of one long-only book, traded by the convention above."""
+
+    def __init__(self, symbols, init_cash, fees_bps=0.0, slippage_bps=0.0):
+        self.symbols = list(symbols)
+        self.cash = float(init_cash)
+        self.shares = [0.0] * len(self.symbols)
+        self.last_price = [math.nan] * len(self.symbols)
+        self.fee, self.slip = fees_bps / 1e4, slippage_bps / 1e4
+
+    def equity_at(self, prices):
+        """Cash + holdings at ``prices`` (the last known price where one is missing)."""
+        marks = [p if math.isfinite(p) else self.last_price[k] for k, p in enumerate(prices)]
+        return self.cash + sum(q * m for q, m in zip(self.shares, marks) if q != 0)
+
+    def trade(self, plan, prices):
+        """Execute ``plan`` (list of (k, signed shares)) at ``prices``, sells first, each side from the
+        smallest order value up; return the fills as (k, side, shares, price paid, fee)."""
+        fills = []
+        for k, delta in sorted(plan, key=lambda order: order[1] * prices[order[0]]):  # stable on ties
+            price = prices[k]
+            if delta < 0:
+                qty = min(-delta, self.shares[k])
+                px = price * (1 - self.slip)
+                paid_fee = qty * px * self.fee
+                self.cash += qty * px - paid_fee
+                self.shares[k] -= qty
+                fills.append((k, "sell", qty, px, paid_fee))
+            else:
+                px = price * (1 + self.slip)
+                qty = delta
+                if qty * px * (1 + self.fee) > self.cash:
+                    qty = self.cash / (1 + self.fee) / px
+                if qty <= 0:
+                    continue
+                paid_fee = qty * px * self.fee
+                self.cash = max(self.cash - qty * px - paid_fee, 0.0)
+                self.shares[k] += qty
+                fills.append((k, "buy", qty, px, paid_fee))
+        return fills
+
+    def mark(self, close_row, open_row):
+        """Remember the last known price of each name at this close; return equity."""
+        for k in range(len(self.symbols)):
+            for seen in (close_row[k], open_row[k]):
+                if math.isfinite(seen):
+                    self.last_price[k] = seen
+                    break
+        return self.cash + sum(q * p for q, p in zip(self.shares, self.last_price) if q != 0)
+
+
+def order_shares(target, held, price, equity, band):
+    """Signed shares that move a name to ``target`` of equity; 0 when inside the band or not tradable."""
+    if math.isnan(target) or not math.isfinite(price) or equity <= 0:
+        return 0.0
+    move = target - held * price / equity
+    if abs(move) < band or abs(move) <= FLOAT_NOISE_WEIGHT:
+        return 0.0
+    return -held if target == 0 else target * equity / price - held
+
+
+def order_rows(fills, session, decided, symbols):
+    return [dict(session=session, decided=decided, symbol=symbols[k], side=side, shares=qty, price=px,
+                 notional=qty * px, fees=fee) for k, side, qty, px, fee in fills]
+
+
 def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, slippage_bps=0.0, band=0.0,
                        init_cash=1_000_000.0):
     """Return (equity Series, cash Series, positions DataFrame, list of order dicts)."""
@@ -35,58 +101,19 @@ def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, sl
     close_px = close[symbols].to_numpy(dtype=float)
     open_px = open_[symbols].to_numpy(dtype=float)
     wanted = targets[symbols].to_numpy(dtype=float)
-    fee, slip = fees_bps / 1e4, slippage_bps / 1e4
-
-    cash = float(init_cash)
-    shares = [0.0] * len(symbols)
-    last_price = [math.nan] * len(symbols)
+    book = Book(symbols, init_cash, fees_bps, slippage_bps)
     equity_rows, cash_rows, position_rows, orders = [], [], [], []
 
     for t in range(len(sessions)):
         if t > 0 and not all(math.isnan(w) for w in wanted[t - 1]):
-            marks = [p if math.isfinite(p) else last_price[k] for k, p in enumerate(fill_px[t])]
-            equity = cash + sum(q * m for q, m in zip(shares, marks) if q != 0)
-            plan = []
-            for k, target in enumerate(wanted[t - 1]):
-                price = fill_px[t][k]
-                if math.isnan(target) or not math.isfinite(price) or equity <= 0:
-                    continue
-                move = target - shares[k] * price / equity
-                if abs(move) < band or abs(move) <= FLOAT_NOISE_WEIGHT:
-                    continue
-                delta = -shares[k] if target == 0 else target * equity / price - shares[k]
-                plan.append((delta * price, k, delta))
-            plan.sort(key=lambda order: order[0])  # stable: ties keep symbol order
-            for _, k, delta in plan:
-                price = fill_px[t][k]
-                if delta < 0:
-                    sold = min(-delta, shares[k])
-                    px = price * (1 - slip)
-                    paid_fee = sold * px * fee
-                    cash += sold * px - paid_fee
-                    shares[k] -= sold
-                    side, qty = "sell", sold
-                else:
-                    px = price * (1 + slip)
-                    qty = delta
-                    if qty * px * (1 + fee) > cash:
-                        qty = cash / (1 + fee) / px
-                    if qty <= 0:
-                        continue
-                    paid_fee = qty * px * fee
-                    cash = max(cash - qty * px - paid_fee, 0.0)
-                    shares[k] += qty
-                    side = "buy"
-                orders.append(dict(session=sessions[t], decided=sessions[t - 1], symbol=symbols[k], side=side,
-                                   shares=qty, price=px, notional=qty * px, fees=paid_fee))
-        for k in range(len(symbols)):
-            for seen in (close_px[t][k], open_px[t][k]):
-                if math.isfinite(seen):
-                    last_price[k] = seen
-                    break
-        equity_rows.append(cash + sum(q * p for q, p in zip(shares, last_price) if q != 0))
-        cash_rows.append(cash)
-        position_rows.append(list(shares))
+            equity = book.equity_at(fill_px[t])
+            plan = [(k, order_shares(target, book.shares[k], fill_px[t][k], equity, band))
+                    for k, target in enumerate(wanted[t - 1])]
+            fills = book.trade([order for order in plan if order[1] != 0], fill_px[t])
+            orders += order_rows(fills, sessions[t], sessions[t - 1], symbols)
+        equity_rows.append(book.mark(close_px[t], open_px[t]))
+        cash_rows.append(book.cash)
+        position_rows.append(list(book.shares))
 
     return (
         pd.Series(equity_rows, index=sessions, name="equity"),

@@ -1,0 +1,318 @@
+"""Path-dependent rules decided inside the simulation, one session at a time.
+
+At session t (decision information = the close of t-1, sizing = the fill price of
+t, as for every order) each name's target goes through, in order:
+
+1. profit-taking: the trailing stop (a close ``trailing_stop`` below the peak close
+   since the last stage) exits the rest; else every stage whose gain (close over the
+   average cost, which includes slippage and fees) is reached fires, or one stage on a
+   surge; a stage sells its fraction of the shares held when the first stage fired.
+   While stages have fired the name is capped at the shares left, so a rebalance
+   cannot buy back what was sold.
+2. buys a rule holds back wait (``pending``) for the pipeline's standing target: after
+   a profit-taking exit until the re-entry condition holds (cooldown sessions since the
+   exit fill, or a close ``pullback`` below the exit price), and while the event
+   ``no_buy`` mask is set.
+3. staged entry: a buy from (near) zero goes in tranches of target/N, one every
+   ``every`` sessions (earlier on a pullback below the last tranche's fill).
+4. drift trims: a name, group or the gross whose weight at the close of t-1 exceeds its
+   cap + band is cut back to the cap (sells only; the cash waits for the next rebalance).
+
+Rule-made orders ignore the execution band. A full exit (however made) resets a
+name's profit-taking state. Every action is written to a preallocated log buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from strategies.caps import cap_row_nb
+
+FLOAT_NOISE_WEIGHT = 1e-9
+NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
+
+RULES = ("caps_drift", "profit_taking", "trailing_stop", "reentry_block", "staged_entry", "no_buy")
+DRIFT, PROFIT, STOP, REENTRY, ENTRY, NO_BUY = range(len(RULES))
+# profit_taking record codes: what fired the stage, or a pipeline buy capped at what is left
+BY_GAIN, BY_SURGE, BY_SURGE_Z, CAPPED = range(4)
+# drift record codes: >= 0 is the capped group's index
+NAME_CAP, GROSS_CAP = -1, -2
+
+# per-name state columns
+COST, FIRED, BASE, PEAK, EXIT_I, EXIT_PX, BLOCKED, STANDING, PENDING, TRANCHE, TRANCHE_I, TRANCHE_PX = range(12)
+N_STATE = 12
+LOG_FIELDS = ("i", "col", "rule", "before", "after", "code", "a", "b")
+
+
+class RuleParams(NamedTuple):
+    """Rule parameters per simulated column (columns = variants x names; a variant's
+    capped groups are its own entries of ``group_cap``). Off = inf / NaN / 0 as noted."""
+
+    name_cap: np.ndarray  # float, inf = none
+    drift_band: np.ndarray  # float
+    gross_cap: np.ndarray  # float, read from a group's first column
+    group_members: np.ndarray  # bool, columns x capped groups
+    group_cap: np.ndarray  # float per capped group
+    stage_gain: np.ndarray  # float, columns x max stages, NaN padded
+    stage_sell: np.ndarray  # float, columns x max stages
+    n_stages: np.ndarray  # int, 0 = no profit-taking
+    surge_sessions: np.ndarray  # int, 0 = off
+    surge_return: np.ndarray  # float
+    surge_z_sessions: np.ndarray  # int, 0 = off
+    surge_z: np.ndarray  # float
+    surge_z_window: np.ndarray  # int
+    trailing_stop: np.ndarray  # float, NaN = off
+    reentry_cooldown: np.ndarray  # int, -1 = no re-entry block
+    reentry_pullback: np.ndarray  # float, NaN = off
+    entry_tranches: np.ndarray  # int, <= 1 = no staged entry
+    entry_every: np.ndarray  # int
+    entry_pullback: np.ndarray  # float, NaN = off
+
+
+@dataclass(frozen=True)
+class KernelRules:
+    """What the simulation needs to run the stateful rules (built by strategies.staging.compile_rules)."""
+
+    params: RuleParams
+    group_names: tuple[str, ...]  # name of each capped group, for the log
+    gross_limit: pd.Series | None = None  # regime cap per decision session (NaN = none)
+    no_buy: pd.DataFrame | None = None  # True where the decision session blocks new buying
+    log_capacity: int | None = None  # kernel log records; default sessions x columns
+
+
+@njit(cache=True)
+def record_nb(log, log_count, i, col, rule, before, after, code, a, b):
+    """Append one record; past the capacity count the records dropped instead."""
+    n = log_count[0]
+    if n >= log.shape[0]:
+        log_count[1] += 1
+        return
+    row = log[n]
+    row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = i, col, rule, before, after, code, a, b
+    log_count[0] = n + 1
+
+
+@njit(cache=True)
+def surge_nb(marks, prev, col, sessions, threshold):
+    """The return over the last ``sessions`` closes reached ``threshold``."""
+    if sessions <= 0 or prev - sessions < 0:
+        return False
+    return marks[prev, col] / marks[prev - sessions, col] - 1.0 >= threshold
+
+
+@njit(cache=True)
+def surge_z_nb(marks, prev, col, sessions, z, window):
+    """The ``sessions``-close return over (daily volatility of ``window`` returns x sqrt(sessions)) reached z."""
+    if sessions <= 0 or prev - max(sessions, window) < 0:
+        return False
+    daily = marks[prev - window + 1 : prev + 1, col] / marks[prev - window : prev, col] - 1.0
+    vol = np.std(daily) * np.sqrt(window / (window - 1.0))
+    if not vol > 0:
+        return False
+    return (marks[prev, col] / marks[prev - sessions, col] - 1.0) / (vol * np.sqrt(sessions)) >= z
+
+
+@njit(cache=True)
+def _exit_by_rule_nb(state, col, p, i, price):
+    if p.reentry_cooldown[col] >= 0:
+        state[col, BLOCKED] = 1.0
+    state[col, EXIT_I] = i
+    state[col, EXIT_PX] = price
+
+
+@njit(cache=True)
+def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, p, state, log, log_count):
+    """Stop or stages for one held name: (weight cap left by fired stages (inf = none),
+    the name's new target where profit-taking acted, else NaN)."""
+    fired = int(state[col, FIRED])
+    if fired > 0:
+        state[col, PEAK] = max(state[col, PEAK], mark)
+        stop = p.trailing_stop[col]
+        if mark <= state[col, PEAK] * (1.0 - stop):  # NaN stop never triggers
+            record_nb(log, log_count, i, col, STOP, w_fill, 0.0, 0, mark / state[col, PEAK] - 1.0, state[col, PEAK])
+            _exit_by_rule_nb(state, col, p, i, price)
+            return 0.0, 0.0
+    gain = mark * pos / state[col, COST] - 1.0
+    n_stages = p.n_stages[col]
+    count, code = 0, BY_GAIN
+    while fired + count < n_stages and gain >= p.stage_gain[col, fired + count]:
+        count += 1
+    if count == 0 and fired < n_stages:
+        if surge_nb(marks, i - 1, col, p.surge_sessions[col], p.surge_return[col]):
+            count, code = 1, BY_SURGE
+        elif surge_z_nb(marks, i - 1, col, p.surge_z_sessions[col], p.surge_z[col], p.surge_z_window[col]):
+            count, code = 1, BY_SURGE_Z
+    if count > 0:
+        if fired == 0:
+            state[col, BASE] = pos
+        fired += count
+        state[col, FIRED] = fired
+        state[col, PEAK] = mark
+    if fired == 0:
+        return np.inf, np.nan
+    left = max(1.0 - p.stage_sell[col, :fired].sum(), 0.0)
+    limit = min(state[col, BASE] * left, pos) * price / equity if left > 1e-12 else 0.0
+    if count > 0:
+        record_nb(log, log_count, i, col, PROFIT, w_fill, limit, code, fired, gain)
+        if limit == 0.0:
+            _exit_by_rule_nb(state, col, p, i, price)
+        return limit, limit if np.isnan(due) else min(due, limit)
+    if due > limit + FLOAT_NOISE_WEIGHT and due > w_fill + FLOAT_NOISE_WEIGHT:
+        record_nb(log, log_count, i, col, PROFIT, due, limit, CAPPED, fired, left)
+        return limit, limit
+    return limit, np.nan
+
+
+@njit(cache=True)
+def _staged_entry_nb(i, col, price, w_fill, mark, wanted, p, state, log, log_count):
+    """The weight to buy to this session (NaN = wait for the next tranche)."""
+    tranches = p.entry_tranches[col]
+    done = state[col, TRANCHE]
+    if done == 0 and w_fill >= NEAR_ZERO_WEIGHT:
+        return wanted  # not an entry from zero: an ordinary top-up
+    if done > 0:
+        due = i - state[col, TRANCHE_I] >= p.entry_every[col] or mark <= state[col, TRANCHE_PX] * (
+            1.0 - p.entry_pullback[col])
+        if not due:
+            state[col, PENDING] = 1.0
+            return np.nan
+    step = min(wanted, w_fill + wanted / tranches)
+    done += 1
+    record_nb(log, log_count, i, col, ENTRY, w_fill, step, 0, done, tranches)
+    if step >= wanted - FLOAT_NOISE_WEIGHT:
+        state[col, TRANCHE] = 0.0
+    else:
+        state[col, TRANCHE], state[col, TRANCHE_I], state[col, TRANCHE_PX] = done, i, price
+        state[col, PENDING] = 1.0
+    return step
+
+
+@njit(cache=True)
+def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, no_buy,
+                       gross_limit, p, state, log, log_count, target, forced):
+    """Targets (weights of equity at the fill, NaN = no order) for one group's columns at session i >= 1."""
+    n = to_col - from_col
+    prev = i - 1
+    equity_prev = cash
+    for col in range(from_col, to_col):
+        if position[col] > 0:
+            equity_prev += position[col] * marks[prev, col]
+    w_fill = np.empty(n)
+    w_prev = np.empty(n)
+    tradable = np.zeros(n, dtype=np.bool_)
+    for k in range(n):
+        col = from_col + k
+        pos, price, mark, wanted = position[col], fill_price[i, col], marks[prev, col], due[i, col]
+        w_fill[k] = pos * val_price[col] / equity
+        w_prev[k] = pos * mark / equity_prev if pos > 0 else 0.0
+        target[k], forced[k] = wanted, False
+        if not np.isnan(wanted):
+            state[col, STANDING] = wanted
+            if wanted <= w_fill[k] + FLOAT_NOISE_WEIGHT:
+                state[col, TRANCHE] = 0.0  # the pipeline no longer asks for more: any entry is over
+        if not np.isfinite(price):
+            target[k] = np.nan
+            continue
+        tradable[k] = True
+        limit = np.inf
+        if pos > 0 and p.n_stages[col] > 0:
+            limit, acted = _profit_taking_nb(i, col, pos, price, w_fill[k], equity, mark, wanted, marks, p,
+                                             state, log, log_count)
+            if not np.isnan(acted):
+                target[k], forced[k] = acted, True
+                if acted == 0.0:
+                    continue
+        if np.isnan(target[k]) and state[col, PENDING] > 0:
+            target[k] = min(state[col, STANDING], limit)
+        state[col, PENDING] = 0.0
+        if not target[k] > w_fill[k] + FLOAT_NOISE_WEIGHT:
+            continue
+        if state[col, BLOCKED] > 0:
+            since = i - state[col, EXIT_I]
+            if since >= p.reentry_cooldown[col] or mark <= state[col, EXIT_PX] * (1.0 - p.reentry_pullback[col]):
+                state[col, BLOCKED] = 0.0
+            else:
+                if not np.isnan(wanted):
+                    record_nb(log, log_count, i, col, REENTRY, w_fill[k], w_fill[k], 0, since,
+                              p.reentry_cooldown[col])
+                target[k], state[col, PENDING] = np.nan, 1.0
+                continue
+        if no_buy[i, col]:
+            if not np.isnan(wanted):
+                record_nb(log, log_count, i, col, NO_BUY, w_fill[k], w_fill[k], 0, 0.0, 0.0)
+            target[k], state[col, PENDING] = np.nan, 1.0
+            continue
+        if p.entry_tranches[col] > 1:
+            step = _staged_entry_nb(i, col, price, w_fill[k], mark, target[k], p, state, log, log_count)
+            if step != target[k]:
+                target[k], forced[k] = step, True
+    _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, p, log, log_count, target, forced)
+
+
+@njit(cache=True)
+def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, p, log, log_count, target, forced):
+    """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap."""
+    n = to_col - from_col
+    band = p.drift_band[from_col]
+    intended_prev = np.where(np.isnan(target), w_prev, target)
+    intended = np.where(np.isnan(target), w_fill, target)
+    name_cap = np.full(n, np.inf)
+    members = p.group_members[from_col:to_col]
+    group_cap = np.full(p.group_cap.shape[0], np.inf)
+    triggered = False
+    for k in range(n):
+        if intended_prev[k] > p.name_cap[from_col + k] + band:
+            name_cap[k] = p.name_cap[from_col + k]
+            triggered = True
+    for g in range(group_cap.shape[0]):
+        if (intended_prev * members[:, g]).sum() > p.group_cap[g] + band:
+            group_cap[g] = p.group_cap[g]
+            triggered = True
+    gross = min(p.gross_cap[from_col], gross_limit)
+    gross_eff = np.inf
+    if intended_prev.sum() > gross + band:
+        gross_eff = gross
+        triggered = True
+    if not triggered:
+        return
+    trimmed = cap_row_nb(intended, name_cap, members, group_cap, gross_eff, False)
+    for k in range(n):
+        if not (tradable[k] and trimmed[k] < intended[k] - FLOAT_NOISE_WEIGHT):
+            continue
+        code, cap = GROSS_CAP, gross
+        if trimmed[k] >= name_cap[k] * (1 - 1e-9):
+            code, cap = NAME_CAP, name_cap[k]
+        else:
+            for g in range(group_cap.shape[0]):
+                if members[k, g] and (trimmed * members[:, g]).sum() >= group_cap[g] * (1 - 1e-9):
+                    code, cap = g, group_cap[g]
+                    break
+        record_nb(log, log_count, i, from_col + k, DRIFT, intended[k], trimmed[k], code, cap, 0.0)
+        target[k], forced[k] = trimmed[k], True
+
+
+def describe(record: np.ndarray, group_names: tuple[str, ...]) -> str:
+    """The reason a kernel log record shows a reader."""
+    _, _, rule, before, after, code, a, b = record
+    rule, code = int(rule), int(code)
+    move = f"{before:.1%} → {after:.1%}"
+    if rule == DRIFT:
+        capped = {NAME_CAP: "name cap", GROSS_CAP: "gross cap"}.get(code) or f"group {group_names[code]}"
+        return f"drift above {capped} {a:.0%} + band: {move}"
+    if rule == PROFIT:
+        if code == CAPPED:
+            return f"target capped at the {b:.1%} of the position left after {a:.0f} stage(s): {move}"
+        why = {BY_GAIN: "gain", BY_SURGE: "surge, gain", BY_SURGE_Z: "volatility-scaled surge, gain"}[code]
+        return f"stage {a:.0f} ({why} {b:+.1%} over average cost): {move}"
+    if rule == STOP:
+        return f"close {a:.1%} from the peak close {b:.2f} since the last stage: exit {move}"
+    if rule == REENTRY:
+        return f"re-entry blocked: {a:.0f} of {b:.0f} cooldown sessions since the exit, no pullback yet"
+    if rule == ENTRY:
+        return f"tranche {a:.0f} of {b:.0f}: {move}"
+    return "event rule blocks new buying"

@@ -1,0 +1,193 @@
+"""Position caps: per-name, per-group and gross limits on target weights.
+
+The column caps single names and themes so one winner cannot carry the book. A
+decided row is capped in three steps: names are clipped to their cap, every group
+over its cap is scaled down pro rata, and what is cut is either handed back pro
+rata to the names still under all their caps (``water_fill``, repeated to the fixed
+point) or left in cash (``cash``). The total never exceeds the gross limit
+(min of ``gross``, ``1 - cash_floor`` and the regime overlay's cap for the session).
+
+``cap_row_nb`` is also the trim the simulation applies between rebalances when
+prices push a name, a group or the gross past its cap plus ``band``
+(see engine.rule_kernels).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numba import njit
+from pydantic import Field, model_validator
+
+from engine.strict import StrictModel
+
+# weights closer than this to a cap count as at the cap (float noise)
+AT_CAP = 1e-12
+
+
+class CapsConfig(StrictModel):
+    """Caps on target weights, as fractions of equity (null = no cap)."""
+
+    name: float | None = Field(None, gt=0, le=1, description="cap on every single name")
+    names: dict[str, float] = Field(default_factory=dict, description="per-symbol caps overriding `name`")
+    groups: dict[str, float] = Field(default_factory=dict, description="cap per universe group (universe.groups)")
+    gross: float = Field(1.0, gt=0, le=1, description="cap on the sum of weights")
+    cash_floor: float = Field(0.0, ge=0, lt=1, description="cash always kept: gross <= 1 - cash_floor")
+    excess: Literal["water_fill", "cash"] = Field("water_fill", description="what happens to weight cut by a "
+                                                  "cap: redistributed pro rata to uncapped names, or kept in cash")
+    band: float = Field(0.01, ge=0, lt=1, description="drift tolerance between rebalances: trim a name, group "
+                        "or the gross back to its cap once it is this far above it")
+
+    @model_validator(mode="after")
+    def _caps_in_range(self) -> "CapsConfig":
+        for where, caps in (("names", self.names), ("groups", self.groups)):
+            bad = {k: v for k, v in caps.items() if not 0 < v <= 1}
+            if bad:
+                raise ValueError(f"{where} caps must be in (0, 1]: {bad}")
+        return self
+
+    def gross_limit(self) -> float:
+        return min(self.gross, 1.0 - self.cash_floor)
+
+    def name_caps(self, symbols: list[str]) -> np.ndarray:
+        """Cap per symbol (inf = none)."""
+        default = np.inf if self.name is None else self.name
+        return np.array([self.names.get(s, default) for s in symbols], dtype=float)
+
+    def group_arrays(self, symbols: list[str], groups: dict[str, list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(capped group names, membership symbols x groups, cap per group); unknown groups are an error."""
+        unknown = sorted(set(self.groups) - set(groups))
+        if unknown:
+            raise ValueError(f"caps.groups names {unknown}, which are not in universe.groups ({sorted(groups)})")
+        names = list(self.groups)
+        members = np.array([[s in groups[g] for g in names] for s in symbols], dtype=np.bool_).reshape(
+            len(symbols), len(names))
+        return names, members, np.array([self.groups[g] for g in names], dtype=float)
+
+
+@njit(cache=True)
+def _clip_nb(out, name_cap, group_of, group_cap):
+    """Names to their caps, then every group over its cap scaled down pro rata."""
+    for k in range(out.shape[0]):
+        if out[k] > name_cap[k]:
+            out[k] = name_cap[k]
+    for g in range(group_cap.shape[0]):
+        total = 0.0
+        for k in range(out.shape[0]):
+            if group_of[k, g] and out[k] > 0:
+                total += out[k]
+        if total > group_cap[g]:
+            factor = group_cap[g] / total
+            for k in range(out.shape[0]):
+                if group_of[k, g] and out[k] > 0:
+                    out[k] *= factor
+
+
+@njit(cache=True)
+def _open_mask_nb(out, name_cap, group_of, group_cap):
+    """Names that can still take weight: positive, under their cap, in no group at its cap."""
+    n, n_groups = out.shape[0], group_cap.shape[0]
+    group_full = np.zeros(n_groups, dtype=np.bool_)
+    for g in range(n_groups):
+        total = 0.0
+        for k in range(n):
+            if group_of[k, g] and out[k] > 0:
+                total += out[k]
+        group_full[g] = total >= group_cap[g] * (1 - AT_CAP)
+    is_open = np.zeros(n, dtype=np.bool_)
+    for k in range(n):
+        if not out[k] > 0 or out[k] >= name_cap[k] * (1 - AT_CAP):
+            continue
+        is_open[k] = True
+        for g in range(n_groups):
+            if group_of[k, g] and group_full[g]:
+                is_open[k] = False
+    return is_open
+
+
+@njit(cache=True)
+def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
+    """One row of weights (NaN = not decided, passed through) capped by name, group and gross.
+
+    ``group_of`` is a bool matrix names x groups (a name may sit in several groups).
+    With ``water_fill`` the weight cut is handed back pro rata to the open names until
+    it is used up (the row keeps min(its sum, gross_limit)) or every name is capped.
+    """
+    out = weights.copy()
+    decided = ~np.isnan(out)
+    out[~decided] = 0.0
+    keep = min(out.sum(), gross_limit)
+    _clip_nb(out, name_cap, group_of, group_cap)
+    if water_fill:
+        for _ in range(100 + 10 * (out.shape[0] + group_cap.shape[0])):
+            excess = keep - out.sum()
+            if excess <= AT_CAP:
+                break
+            is_open = _open_mask_nb(out, name_cap, group_of, group_cap)
+            open_total = (out * is_open).sum()
+            if open_total <= 0:
+                break
+            factor = 1.0 + excess / open_total
+            for k in range(out.shape[0]):
+                if is_open[k]:
+                    out[k] *= factor
+            _clip_nb(out, name_cap, group_of, group_cap)
+    total = out.sum()
+    if total > gross_limit:
+        out *= gross_limit / total
+    out[~decided] = np.nan
+    return out
+
+
+@njit(cache=True)
+def _cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill):
+    out = values.copy()
+    for t in range(values.shape[0]):
+        if not np.isnan(values[t]).all():
+            out[t] = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
+    return out
+
+
+def apply_caps(
+    targets: pd.DataFrame, caps: CapsConfig, groups: dict[str, list[str]], gross_limit: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Capped targets and a reason per changed cell ('' elsewhere); all-NaN rows pass through.
+
+    ``gross_limit`` (per session, from the regime overlay; NaN = no cap that session)
+    is min'ed with ``caps.gross`` and ``1 - caps.cash_floor``.
+    """
+    symbols = list(targets.columns)
+    name_cap = caps.name_caps(symbols)
+    group_names, group_of, group_cap = caps.group_arrays(symbols, groups)
+    limits = np.full(len(targets), caps.gross_limit())
+    if gross_limit is not None:
+        regime = gross_limit.reindex(targets.index).to_numpy(dtype=float, na_value=np.nan)
+        limits = np.fmin(limits, regime)
+    before = targets.to_numpy(dtype=float, na_value=np.nan)
+    after = _cap_rows_nb(before, name_cap, group_of, group_cap, limits, caps.excess == "water_fill")
+    capped = pd.DataFrame(after, index=targets.index, columns=targets.columns)
+    reasons = pd.DataFrame("", index=targets.index, columns=targets.columns, dtype=object)
+    changed = np.abs(np.nan_to_num(after) - np.nan_to_num(before)) > AT_CAP
+    for t, k in zip(*np.nonzero(changed)):
+        row = np.nan_to_num(after[t])
+        reasons.iat[t, k] = cap_reason(before[t, k], after[t, k], name_cap[k],
+                                       [(group_names[g], group_cap[g], row[group_of[:, g]].sum())
+                                        for g in np.flatnonzero(group_of[k])], limits[t])
+    return capped, reasons
+
+
+def cap_reason(before: float, after: float, name_cap: float, groups: list[tuple[str, float, float]],
+               gross_limit: float) -> str:
+    """Why a cap moved one weight: the binding name cap, else a full group, else the gross cap;
+    a raise is water-filling. ``groups``: (name, cap, the group's weight after capping)."""
+    move = f"{before:.1%} → {after:.1%}"
+    if after > before:
+        return f"excess from capped names: {move}"
+    if after >= name_cap * (1 - 1e-9):
+        return f"name cap {name_cap:.0%}: {move}"
+    for group, cap, total in groups:
+        if total >= cap * (1 - 1e-9):
+            return f"group {group} {cap:.0%}: {move}"
+    return f"gross cap {gross_limit:.0%}: {move}"
