@@ -1,0 +1,187 @@
+"""The report model: what a report says, computed once from a run folder.
+
+Both renderers (engine.report.html and engine.report.pdf) draw this model and
+nothing else, so the HTML and the PDF show the same numbers, formatted the same
+way. Numbers come from the run folder's files: headline metrics from
+metrics.json, drawdowns from engine.drawdowns on equity.parquet, period returns
+and rolling statistics from engine.report.performance. A section whose file is
+absent is left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from engine.errors import ConfigError, DataError
+from engine.report.settings import ReportConfig
+
+REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parquet", "weights.parquet",
+                  "trades.parquet")
+OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
+                  "event_car.parquet", "event_strategy.parquet", "variants.parquet")
+SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
+
+ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band"]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """Cells already formatted; ``numeric`` marks right-aligned columns."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure both renderers can draw.
+
+    ``data``: index = x (dates, labels or offsets), one column per series.
+    heatmap: index = rows (y), columns = x, values = cell colour (and text).
+    band: columns ``mean``, ``low``, ``high``, drawn as a line in a shaded band.
+    ``percent``: values are fractions shown as percentages.
+    """
+
+    key: str
+    title: str
+    kind: ChartKind
+    data: pd.DataFrame
+    y_label: str = ""
+    percent: bool = False
+    log_y: bool = False
+    height: float = 1.0  # relative to a standard chart
+
+
+@dataclass(frozen=True)
+class Code:
+    title: str
+    text: str
+
+
+Block = Paragraph | Table | Chart | Code
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    blocks: list[Block]
+
+    def tables(self) -> list[Table]:
+        return [block for block in self.blocks if isinstance(block, Table)]
+
+    def charts(self) -> list[Chart]:
+        return [block for block in self.blocks if isinstance(block, Chart)]
+
+
+@dataclass(frozen=True)
+class Report:
+    run_name: str
+    description: str
+    created: str  # YYYY-MM-DD the run was made
+    start: str
+    end: str
+    synthetic: bool
+    settings: ReportConfig
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.run_name}: performance report"
+
+    def section(self, key: str) -> Section | None:
+        return next((section for section in self.sections if section.key == key), None)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one run folder, read once (optional ones are None when absent)."""
+
+    path: Path
+    config: dict
+    config_text: str
+    manifest: dict
+    metrics: dict
+    equity: pd.DataFrame  # indexed by date: equity, cash, benchmark (optional)
+    weights: pd.DataFrame  # date × symbol
+    trades: pd.DataFrame
+    optional: dict[str, pd.DataFrame]
+
+    @classmethod
+    def read(cls, path: Path) -> "RunFolder":
+        path = Path(path)
+        missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+        if missing:
+            raise DataError(path / missing[0], None, "not found: this is not a complete run folder",
+                            "pass the folder `rulebook run` wrote (reports/<name>-<time>)")
+        config_text = (path / "config.yaml").read_text()
+        return cls(
+            path=path,
+            config=yaml.safe_load(config_text),
+            config_text=config_text,
+            manifest=json.loads((path / "manifest.json").read_text()),
+            metrics=json.loads((path / "metrics.json").read_text()),
+            equity=_by_date(path / "equity.parquet", "date"),
+            weights=_by_date(path / "weights.parquet", "date"),
+            trades=pd.read_parquet(path / "trades.parquet"),
+            optional={name.removesuffix(".parquet"): pd.read_parquet(path / name)
+                      for name in OPTIONAL_FILES if (path / name).is_file()},
+        )
+
+    @property
+    def has_benchmark(self) -> bool:
+        return "benchmark" in self.equity.columns and self.equity["benchmark"].notna().any()
+
+
+def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfig:
+    """The run config's `report:` block (defaults for runs made before it existed)."""
+    raw = dict(run.config.get("report") or {}) | ({"page_size": page_size} if page_size else {})
+    try:
+        return ReportConfig.model_validate(raw)
+    except ValidationError as exc:
+        where = ("command line", "--page-size") if page_size else (run.path / "config.yaml", "report")
+        raise ConfigError(*where, str(exc.errors()[0]["msg"]),
+                          "page size is A4 or Letter; formats are html and pdf") from None
+
+
+def build_report(run_dir: Path, page_size: str | None = None) -> Report:
+    """Read a run folder and build every section its files support, in reading order."""
+    from engine.report.optional_sections import OPTIONAL_SECTIONS, STUDY_SECTIONS
+    from engine.report.sections import CORE_SECTIONS, provenance_section, trades_section
+
+    run = RunFolder.read(run_dir)
+    settings = report_settings(run, page_size)
+    order = (*CORE_SECTIONS, *OPTIONAL_SECTIONS, trades_section, *STUDY_SECTIONS, provenance_section)
+    sections = [build(run, settings) for build in order]
+    return Report(
+        run_name=str(run.manifest.get("run") or run.config.get("name", run.path.name)),
+        description=str(run.config.get("description") or ""),
+        created=str(run.manifest.get("created_utc", ""))[:10],
+        start=str(run.metrics["start"]),
+        end=str(run.metrics["end"]),
+        synthetic=bool(run.manifest.get("data", {}).get("synthetic")),
+        settings=settings,
+        sections=[section for section in sections if section is not None],
+    )
+
+
+def _by_date(path: Path, column: str) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    if column not in frame.columns:
+        raise DataError(path, column, "column missing", "re-run the backtest to rewrite the run folder")
+    return frame.set_index(pd.DatetimeIndex(frame.pop(column), name=column))

@@ -1,0 +1,203 @@
+"""Sections from files other features add to a run folder; each is left out when its file is absent.
+
+Columns read (as documented by the modules that write them):
+rules.parquet: session, symbol, rule, before, after, reason (strategies.activity).
+hedges.parquet: session, leg, value, and where present premium (cash flow, negative = paid) and payoff.
+events, event_summary, event_car, event_strategy.parquet: as documented in engine.event_cli.
+variants.parquet: one row per variant, parameters and metrics (metrics.json keys).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.report.formatting import integer, money, percent
+from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.sections import frame_table
+from engine.report.settings import ReportConfig
+
+RULE_FAMILIES = (  # what the issue asks a reader to see, matched on rule names
+    ("Caps binding", ("cap",), False),
+    ("Profit-taking stages fired", ("profit", "stage", "trail"), False),
+    ("Names screened out", ("screen",), True),
+    ("Event actions", ("event",), False),
+    ("Regime actions", ("regime",), False),
+)
+TOP_ROWS = 20
+
+
+def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    log = run.optional.get("rules")
+    if log is None:
+        return None
+    if log.empty:
+        return Section("rules", "Rule activity", [Paragraph("No rule changed a weight during the run.")])
+    log = log.assign(session=pd.to_datetime(log["session"]), rule=log["rule"].astype(str),
+                     change=log["after"].fillna(0.0) - log["before"].fillna(0.0))
+    by_rule = log.groupby("rule", sort=False).agg(
+        actions=("symbol", "size"), names=("symbol", "nunique"), sessions=("session", "nunique"),
+        first=("session", "min"), last=("session", "max"), mean_change=("change", "mean"),
+    ).sort_values("actions", ascending=False).reset_index()
+    families = []
+    for label, words, screened_out in RULE_FAMILIES:
+        hits = log[log["rule"].str.lower().str.contains("|".join(words))]
+        if len(hits):
+            count = hits.loc[hits["after"].fillna(0.0) == 0.0, "symbol"].nunique() if screened_out else len(hits)
+            families.append([label, integer(count), ", ".join(sorted(hits["rule"].unique()))])
+    monthly = (log.assign(month=log["session"].dt.to_period("M").dt.to_timestamp())
+               .pivot_table(index="month", columns="rule", values="symbol", aggfunc="size", fill_value=0))
+    latest = log.sort_values("session", kind="stable").tail(TOP_ROWS)[["session", "symbol", "rule", "before",
+                                                                        "after", "reason"]]
+    blocks = [
+        Paragraph(f"Rules changed a name's target weight {integer(len(log))} times on "
+                  f"{integer(log['session'].nunique())} decision sessions (from rules.parquet)."),
+        frame_table("Activity by rule", by_rule.rename(columns={"mean_change": "mean change"}),
+                    {"mean change": "signed_percent"}, key="rules_by_rule"),
+    ]
+    if families:
+        blocks.append(Table("What the rules did", ["Action", "Count", "Rules"], families, [False, True, False],
+                            key="rule_families"))
+    blocks += [
+        Chart("rules_timeline", "Rule actions per month", "stacked_bars", monthly, "actions", height=0.7),
+        frame_table("Latest rule actions", latest, {"before": "percent", "after": "percent"}, key="rules_latest"),
+    ]
+    return Section("rules", "Rule activity", blocks)
+
+
+def hedges_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    hedges = run.optional.get("hedges")
+    if hedges is None:
+        return None
+    hedges = hedges.assign(session=pd.to_datetime(hedges["session"]))
+    leg = hedges["leg"].astype(str) if "leg" in hedges else pd.Series("hedge", index=hedges.index)
+    flows = pd.DataFrame({"leg": leg, "value": hedges["value"],
+                          "premium": hedges.get("premium", 0.0), "payoff": hedges.get("payoff", 0.0),
+                          "session": hedges["session"]})
+    last = flows.sort_values("session", kind="stable").groupby("leg")["value"].last()
+    legs = flows.groupby("leg").agg(paid=("premium", lambda p: -p[p < 0].sum()),
+                                    received=("premium", lambda p: p[p > 0].sum()), payoff=("payoff", "sum"))
+    legs["final value"] = last.where(flows.groupby("leg")["session"].max() == flows["session"].max(), 0.0)
+    legs["net"] = legs["received"] - legs["paid"] + legs["payoff"] + legs["final value"]
+    kinds = {name: "money" for name in legs.columns}
+    value = flows.groupby("session")["value"].sum().to_frame("Hedge value")
+    net = legs["net"].sum()
+    return Section("hedges", "Hedges", [
+        Paragraph(f"Premium paid {money(legs['paid'].sum())}, payoff {money(legs['payoff'].sum())}: the hedges "
+                  f"{'added' if net >= 0 else 'cost'} {money(abs(net))} net (from hedges.parquet; every metric in "
+                  "this report already includes them)."),
+        frame_table("Hedge legs", legs.reset_index(), kinds, key="hedge_legs"),
+        Chart("hedge_value", "Marked value of the hedges", "lines", value, "value", height=0.6),
+    ])
+
+
+def events_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    """The event study's headline table (strategy vs holding by kind) and figures (engine.event_cli files)."""
+    books, summary = run.optional.get("event_strategy"), run.optional.get("event_summary")
+    car, rows = run.optional.get("event_car"), run.optional.get("events")
+    if all(frame is None for frame in (books, summary, car, rows)):
+        return None
+    blocks: list = [Paragraph("What happened around each AI deal announcement and other market event, over the "
+                              "event window: the strategy against an equal-weight holding of the same universe, "
+                              "and the prices of the names involved (from the event study files).")]
+    if books is not None and {"strategy", "holding"} <= set(books["book"]):
+        blocks += _strategy_vs_holding(books)
+    if summary is not None:
+        blocks.append(_reaction_by_kind(summary))
+    if car is not None:
+        blocks += _car_charts(car)
+    if rows is not None:
+        involved = rows[rows["role"] == "involved"] if "role" in rows.columns else rows
+        worst = involved.nsmallest(TOP_ROWS, "drawdown")[["session_date", "kind", "symbol", "day0_return", "car",
+                                                          "drawdown", "trough_date", "sessions_to_recover"]]
+        blocks.append(frame_table(f"Deepest drawdowns of involved names (top {TOP_ROWS})", worst.rename(columns={
+            "session_date": "day 0", "day0_return": "day 0 return", "trough_date": "trough",
+            "sessions_to_recover": "sessions to recover"}), {"day 0 return": "signed_percent", "car": "signed_percent",
+                                                             "drawdown": "percent"}, key="events_worst"))
+    return Section("events", "Drawdowns around AI deal announcements", blocks)
+
+
+def _strategy_vs_holding(books: pd.DataFrame) -> list:
+    means = books.groupby(["kind", "book"])[["drawdown", "cum_return"]].mean().unstack("book")
+    table = pd.DataFrame({
+        "kind": means.index, "events": books.groupby("kind")["event_id"].nunique().reindex(means.index).to_numpy(),
+        "DD strategy": means[("drawdown", "strategy")].to_numpy(), "DD holding": means[("drawdown", "holding")].to_numpy(),
+        "return strategy": means[("cum_return", "strategy")].to_numpy(),
+        "return holding": means[("cum_return", "holding")].to_numpy(),
+    })
+    table["DD cut"] = table["DD strategy"] - table["DD holding"]
+    per_event = books.pivot_table(index=["session_date", "event_id", "kind"], columns="book", values="drawdown")
+    bars = pd.DataFrame({"Strategy": per_event["strategy"].to_numpy(), "Holding": per_event["holding"].to_numpy()},
+                        index=[f"{day:%Y-%m-%d} {kind}" for day, _, kind in per_event.index])
+    kinds = {name: "percent" if name.startswith("DD") else "signed_percent" for name in table.columns[2:]}
+    kinds["DD cut"] = "signed_percent"
+    return [frame_table("Strategy vs holding, same windows (mean over events)", table, kinds, key="event_strategy"),
+            Paragraph("DD: deepest fall inside the window from the pre-event peak; DD cut > 0 means the rules "
+                      "lost less than holding. Return: cumulative over the window."),
+            Chart("event_drawdowns", "Drawdown in each event window: strategy vs holding", "bars", bars,
+                  "drawdown", percent=True, height=0.8)]
+
+
+def _reaction_by_kind(summary: pd.DataFrame) -> Table:
+    by_kind = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
+    rows = []
+    for kind in by_kind.index.get_level_values(0).unique():
+        car, day0, drawdown = (by_kind.loc[(kind, metric)] for metric in ("car", "day0_return", "drawdown"))
+        rows.append([kind, integer(day0["n_events"]), percent(day0["mean"], 1, True), percent(car["mean"], 1, True),
+                     f"{percent(car['ci_lower_clustered'], 1, True)} to {percent(car['ci_upper_clustered'], 1, True)}",
+                     f"{car['t_stat_clustered']:.2f}", percent(drawdown["mean"], 1)])
+    return Table("Price reaction of the names involved, by event kind", ["kind", "events", "day 0", "CAR",
+                 "95% CI (clustered)", "t (clustered)", "mean max DD"], rows,
+                 [False, True, True, True, True, True, True], key="event_reaction")
+
+
+def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    variants = run.optional.get("variants")
+    if variants is None:
+        return None
+    metric_columns = [name for name in variants.columns if name in run.metrics]
+    label = next((name for name in ("variant", "name") if name in variants.columns), None)
+    params = [name for name in variants.columns if name not in metric_columns and name != label
+              and not pd.api.types.is_bool_dtype(variants[name])]
+    rank_by = "sharpe" if "sharpe" in variants.columns else (metric_columns or [variants.columns[-1]])[0]
+    ranked = variants.sort_values(rank_by, ascending=False, kind="stable").head(TOP_ROWS)
+    shown = [name for name in [label, *params, "sharpe", "cagr", "max_drawdown", "total_return"]
+             if name is not None and name in ranked.columns]
+    blocks = [frame_table(f"Variants ranked by {rank_by} (top {TOP_ROWS})", ranked[list(dict.fromkeys(shown))],
+                          key="variants_ranking"),
+              Paragraph(_significance_words(variants, label))]
+    numeric_params = [name for name in params if pd.api.types.is_numeric_dtype(variants[name])]
+    if len(numeric_params) >= 2:
+        grid = variants.pivot_table(index=numeric_params[0], columns=numeric_params[1], values=rank_by, aggfunc="mean")
+        grid.index = [str(v) for v in grid.index]
+        grid.columns = [str(v) for v in grid.columns]
+        blocks.insert(1, Chart("variants_heatmap", f"{rank_by} by {numeric_params[0]} (rows) and {numeric_params[1]}",
+                               "heatmap", grid, percent=rank_by not in ("sharpe", "sortino", "calmar"), height=0.7))
+    return Section("variants", "Variant comparison", blocks)
+
+
+def _significance_words(variants: pd.DataFrame, label: str | None) -> str:
+    flag = next((name for name in ("beats_base", "significant") if name in variants.columns), None)
+    if flag is None:
+        return "variants.parquet carries no significance test, so no variant is claimed to beat the base config."
+    winners = variants[variants[flag].fillna(False).astype(bool)]
+    names = ", ".join(winners[label].astype(str)) if label else f"{len(winners)} variants"
+    if winners.empty:
+        return f"None of the {len(variants)} variants beats the base config beyond what luck explains."
+    return f"{len(winners)} of {len(variants)} variants beat the base config beyond luck: {names}."
+
+
+def _car_charts(car: pd.DataFrame) -> list[Chart]:
+    """Mean CAR path of the names involved with its bootstrap band: all events, then each kind."""
+    paths = car[(car["subject"] == "symbols") & (car["measure"] == "car") & car["by"].isin(["all", "kind"])]
+    charts = []
+    for (by, key), part in paths.groupby(["by", "key"], sort=False):
+        band = part.set_index("offset").sort_index()[["mean", "lower", "upper"]]
+        band.columns = ["mean", "low", "high"]
+        title = "all events" if by == "all" else f"{key} ({integer(part['n'].max())} event-symbol windows)"
+        charts.append(Chart(f"car_{key}", f"Average cumulative abnormal return: {title}", "band", band,
+                            "CAR", percent=True, height=0.55))
+    return charts
+
+
+OPTIONAL_SECTIONS = (rules_section, hedges_section)
+STUDY_SECTIONS = (events_section, variants_section)

@@ -1,0 +1,216 @@
+"""The report as a paginated PDF, pure Python: reportlab platypus, charts as vector drawings.
+
+Charts are drawn by matplotlib, saved as SVG and converted by svglib into reportlab
+Drawings, so they stay vector. Text uses DejaVu Sans (shipped with matplotlib) so
+any character a rule's reason may contain prints. Tables repeat their header row
+on every page they run over.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import matplotlib
+import matplotlib.pyplot as plt
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (BaseDocTemplate, Frame, LongTable, PageBreak, PageTemplate, Paragraph,
+                                Preformatted, Spacer, TableStyle)
+from reportlab.platypus.tableofcontents import TableOfContents
+from svglib.svglib import svg2rlg
+
+from engine.atomic import write_file_atomically
+from engine.report import model
+from engine.report.figures import matplotlib_figure
+
+PAGE_SIZES = {"A4": A4, "Letter": LETTER}
+MARGIN = 16 * mm
+WARN = colors.HexColor("#b3261e")
+ACCENT = colors.HexColor("#1f4e79")
+MUTED = colors.HexColor("#5f6b7a")
+FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono": "DejaVuSansMono.ttf"}
+
+
+def _register_fonts() -> None:
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    for name, file in FONTS.items():
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, str(folder / file)))
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12.5, spaceAfter=5, keepWithNext=True)
+    return {
+        "body": base,
+        "title": ParagraphStyle("title", base, fontName="Sans-Bold", fontSize=20, leading=25, spaceAfter=6),
+        "subtitle": ParagraphStyle("subtitle", base, textColor=MUTED, fontSize=10, leading=14),
+        "h1": ParagraphStyle("h1", base, fontName="Sans-Bold", fontSize=14, leading=18, spaceBefore=16,
+                             spaceAfter=6, textColor=ACCENT, keepWithNext=True),
+        "h2": ParagraphStyle("h2", base, fontName="Sans-Bold", fontSize=10, leading=13, spaceBefore=6,
+                             spaceAfter=3, keepWithNext=True),
+        "warning": ParagraphStyle("warning", base, fontName="Sans-Bold", fontSize=12, leading=16,
+                                  textColor=colors.white, backColor=WARN, borderPadding=(6, 8, 6, 8),
+                                  spaceBefore=8, spaceAfter=14),
+        "cell": ParagraphStyle("cell", base, keepWithNext=False, fontSize=7.5, leading=9.5, spaceAfter=0),
+        "cell_num": ParagraphStyle("cell_num", base, keepWithNext=False, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_RIGHT),
+        "code": ParagraphStyle("code", base, fontName="Mono", fontSize=7, leading=8.6),
+        "toc1": ParagraphStyle("toc1", base, fontSize=10, leading=15, leftIndent=8),
+    }
+
+
+class _ReportDocument(BaseDocTemplate):
+    """Adds each section heading to the table of contents and the PDF outline."""
+
+    def afterFlowable(self, flowable) -> None:
+        if isinstance(flowable, Paragraph) and flowable.style.name == "h1":
+            key = getattr(flowable, "_bookmark", None)
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable.getPlainText(), key, level=0)
+            self.notify("TOCEntry", (0, flowable.getPlainText(), self.page, key))
+
+
+def _numbered_canvas(report: model.Report):
+    """A canvas that draws the header and 'page x of y' once the page count is known."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._saved = []
+
+        def showPage(self):
+            self._saved.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            for state in self._saved:
+                self.__dict__.update(state)
+                self._decorate(len(self._saved))
+                super().showPage()
+            super().save()
+
+        def _decorate(self, pages: int) -> None:
+            width, height = self._pagesize
+            top = height - MARGIN + 5 * mm
+            self.setStrokeColor(colors.HexColor("#c9d1db"))
+            self.line(MARGIN, top - 2.5 * mm, width - MARGIN, top - 2.5 * mm)
+            self.setFont("Sans-Bold", 8.5)
+            self.setFillColor(ACCENT)
+            self.drawString(MARGIN, top, report.run_name)
+            self.setFont("Sans", 8)
+            self.setFillColor(MUTED)
+            self.drawRightString(width - MARGIN, top, f"run {report.created} · {report.start} to {report.end}")
+            if report.synthetic:
+                self.setFont("Sans-Bold", 8.5)
+                self.setFillColor(WARN)
+                self.drawCentredString(width / 2, top, model.SYNTHETIC_WARNING)
+            self.setFont("Sans", 8)
+            self.setFillColor(MUTED)
+            self.drawRightString(width - MARGIN, MARGIN - 8 * mm, f"page {self._pageNumber} of {pages}")
+
+    return NumberedCanvas
+
+
+def _chart_flowable(chart: model.Chart, width: float):
+    figure = matplotlib_figure(chart, width_in=width / 72.0)
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="svg")
+    finally:
+        plt.close(figure)
+    buffer.seek(0)
+    drawing = svg2rlg(buffer)
+    scale = width / drawing.width
+    drawing.scale(scale, scale)
+    drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
+    drawing.hAlign = "LEFT"
+    return drawing
+
+
+def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
+    cell, cell_num = styles["cell"], styles["cell_num"]
+    header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
+              for c, num in zip(table.columns, table.numeric)]
+    body = [[Paragraph(escape(value), cell_num if num else cell) for value, num in zip(row, table.numeric)]
+            for row in table.rows]
+    widths = _column_widths(table, width, cell.fontSize)
+    flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    flowable.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f8fa")]),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.4, colors.HexColor("#c9d1db")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.6), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.6),
+    ]))
+    return flowable
+
+
+def _column_widths(table: model.Table, width: float, size: float) -> list[float]:
+    """Each column as wide as its longest cell; if too wide, text columns give up the room."""
+    padding = 13.0
+    natural = [max([pdfmetrics.stringWidth(name, "Sans-Bold", size)]
+                   + [pdfmetrics.stringWidth(row[i], "Sans", size) for row in table.rows]) + padding
+               for i, name in enumerate(table.columns)]
+    if sum(natural) <= width:
+        return natural
+    fixed = sum(w for w, num in zip(natural, table.numeric) if num)
+    flexible = sum(w for w, num in zip(natural, table.numeric) if not num)
+    room = max(width - fixed, 0.3 * width)
+    widths = [w if num else w * room / flexible for w, num in zip(natural, table.numeric)]
+    return [w * width / sum(widths) for w in widths] if sum(widths) > width else widths
+
+
+def _story(report: model.Report, width: float) -> list:
+    styles = _styles()
+    story: list = [Paragraph(escape(report.title), styles["title"])]
+    if report.description:
+        story.append(Paragraph(escape(report.description), styles["subtitle"]))
+    story.append(Paragraph(f"Backtest {report.start} to {report.end} · run created {report.created}",
+                           styles["subtitle"]))
+    if report.synthetic:
+        story.append(Paragraph(f"{model.SYNTHETIC_WARNING}: these results illustrate the method, not the market.",
+                               styles["warning"]))
+    contents = TableOfContents(levelStyles=[styles["toc1"]], dotsMinLevel=0)
+    story += [Spacer(1, 4 * mm), Paragraph("Contents", styles["h2"]), contents, PageBreak()]
+    for number, section in enumerate(report.sections, start=1):
+        heading = Paragraph(f"{number}. {escape(section.title)}", styles["h1"])
+        heading._bookmark = section.key
+        story.append(heading)
+        for block in section.blocks:
+            story += _block_flowables(block, width, styles)
+    return story
+
+
+def _block_flowables(block: model.Block, width: float, styles) -> list:
+    if isinstance(block, model.Paragraph):
+        return [Paragraph(escape(block.text), styles["body"])]
+    if isinstance(block, model.Chart):
+        return [_chart_flowable(block, width), Spacer(1, 3 * mm)]
+    if isinstance(block, model.Table):
+        return [Paragraph(escape(block.title), styles["h2"]), _table_flowable(block, width, styles),
+                Spacer(1, 3 * mm)]
+    return [Paragraph(escape(block.title), styles["h2"]), Preformatted(block.text, styles["code"])]
+
+
+def render_pdf(report: model.Report, destination: Path) -> None:
+    """Write the PDF to ``destination`` (not atomic; see write_pdf)."""
+    _register_fonts()
+    page = PAGE_SIZES[report.settings.page_size]
+    document = _ReportDocument(str(destination), pagesize=page, leftMargin=MARGIN, rightMargin=MARGIN,
+                               topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN, title=report.title,
+                               author="rulebook", subject=f"{report.start} to {report.end}")
+    frame = Frame(MARGIN, MARGIN, page[0] - 2 * MARGIN, page[1] - 2 * MARGIN - 4 * mm, id="body")
+    document.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+    document.multiBuild(_story(report, frame._width), canvasmaker=_numbered_canvas(report))
+
+
+def write_pdf(report: model.Report, destination: Path) -> Path:
+    return write_file_atomically(destination, lambda tmp: render_pdf(report, tmp))
