@@ -54,12 +54,14 @@ def run(
     out: Annotated[Optional[Path], typer.Option("--out", help="run folder (default: reports/<name>-<UTC time>)")] = None,
     start: Annotated[Optional[str], typer.Option("--start", help="first session, YYYY-MM-DD")] = None,
     end: Annotated[Optional[str], typer.Option("--end", help="last session, YYYY-MM-DD")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
 ) -> None:
     """Run a backtest and write its run folder."""
     from engine.config import load_config
     from engine.event_cli import print_study, write_event_study
     from engine.run import load_run_data, run_backtest
     from engine.runfolder import default_run_dir, save_run
+    from engine.report.cli import write_reports
 
     began = time.perf_counter()
     with _user_errors(), console.status("Loading config and data…") as status:
@@ -73,9 +75,14 @@ def run(
         if cfg.event_study.enabled:
             status.update("Event study…")
             study = write_event_study(folder, cfg, dataset)
+        if cfg.report.enabled and not no_report:
+            status.update("Writing the reports…")
+            reports = write_reports(folder, cfg.report.formats)
     _print_summary(result, folder)
     if cfg.event_study.enabled:
         print_study(study, folder)
+    if cfg.report.enabled and not no_report:
+        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in reports))
 
 
 @app.command()
@@ -111,6 +118,20 @@ def sample(
 
 
 app.command("events")(events_command)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by `rulebook run`")],
+    formats: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf")] = "html,pdf",
+    page_size: Annotated[Optional[str], typer.Option("--page-size", help="A4 or Letter (default: the run's config)")] = None,
+) -> None:
+    """Write report.html / report.pdf for a run folder."""
+    from engine.report.cli import parse_formats, write_reports
+
+    with _user_errors(), console.status("Writing the reports…"):
+        written = write_reports(run_dir, parse_formats(formats), page_size)
+    console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
 
 
 class _user_errors:

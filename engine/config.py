@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from engine.errors import ConfigError
 from engine.events import EventStudyConfig
+from engine.report.settings import ReportConfig
 from engine.strict import StrictModel
 from strategies.schedule import Frequency
 
@@ -119,6 +120,7 @@ class RunConfig(StrictModel):
     benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
     risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
     event_study: EventStudyConfig = EventStudyConfig()
+    report: ReportConfig = ReportConfig()
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
