@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import pandas_market_calendars as mcal
 import yaml
@@ -20,6 +20,7 @@ from engine.errors import ConfigError
 from engine.events import EventStudyConfig
 from engine.report.settings import ReportConfig
 from engine.strict import StrictModel
+from strategies.rule_config import RulesConfig
 from strategies.schedule import Frequency
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -84,12 +85,12 @@ class BuyAndHoldConfig(StrictModel):
 
 class EqualWeightConfig(StrictModel):
     kind: Literal["equal_weight"]
-    rebalance: Frequency = "monthly"
+    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
 
 
 class InverseVolatilityConfig(StrictModel):
     kind: Literal["inverse_volatility"]
-    rebalance: Frequency = "monthly"
+    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
     lookback: int = Field(63, ge=2, description="sessions of returns in the volatility estimate")
 
 
@@ -101,26 +102,34 @@ StrategyConfig = Annotated[
 class ExecutionConfig(StrictModel):
     """How decisions become fills: always after the decision session."""
 
-    fill: Literal["next_open", "next_close"] = "next_open"
+    fill: Literal["next_open", "next_close"] = Field("next_open", description="a decision taken at the close of t "
+                                                     "fills at the open or the close of t+1")
     fees_bps: float = Field(5.0, ge=0, description="fee on traded notional, basis points")
     slippage_bps: float = Field(5.0, ge=0, description="fill price moved against the trade, basis points")
     min_trade_weight: float = Field(0.0, ge=0, lt=1, description="rebalance band: skip trades that move a "
                                     "name's weight by less than this")
-    init_cash: float = Field(1_000_000.0, gt=0)
+    init_cash: float = Field(1_000_000.0, gt=0, description="starting cash")
 
 
 class RunConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="run name, used in the output folder name")
-    description: str = ""
-    data: DataConfig = DataConfig()
-    period: PeriodConfig = PeriodConfig()
-    universe: UniverseConfig
-    strategy: StrategyConfig
-    execution: ExecutionConfig = ExecutionConfig()
+    description: str = Field("", description="free text, shown in reports")
+    data: DataConfig = Field(DataConfig(), description="the dataset (layout in data/README.md)")
+    period: PeriodConfig = Field(PeriodConfig(), description="the sessions simulated")
+    universe: UniverseConfig = Field(description="what may be traded, and its named groups")
+    strategy: StrategyConfig | None = Field(None, description="a baseline strategy (or use rules)")
+    rules: RulesConfig | None = Field(None, description="the column's rule pipeline (or use strategy)")
+    execution: ExecutionConfig = Field(ExecutionConfig(), description="fills, costs and the rebalance band")
     benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
     risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
-    event_study: EventStudyConfig = EventStudyConfig()
-    report: ReportConfig = ReportConfig()
+    event_study: EventStudyConfig = Field(EventStudyConfig(), description="drawdowns around AI announcements")
+    report: ReportConfig = Field(ReportConfig(), description="report.html and report.pdf written after a run")
+
+    @model_validator(mode="after")
+    def _one_strategy(self) -> "RunConfig":
+        if (self.strategy is None) == (self.rules is None):
+            raise ValueError("give exactly one of 'strategy' (a baseline) or 'rules' (the rule pipeline)")
+        return self
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -183,10 +192,11 @@ def _config_error(path: Path, exc: ValidationError) -> ConfigError:
 
 
 def _describe(err: dict) -> tuple[str, str]:
-    loc = tuple(part for part in err["loc"] if part not in _STRATEGY_MODELS)
-    where = _dotted(loc)
+    path, _ = _walk(err["loc"])
+    where = _dotted(path)
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(err["loc"][:-1])
+        _, model = _walk(err["loc"][:-1])
+        allowed = sorted(model.model_fields) if model else []
         close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(allowed)}"
         return where, f"unknown key ({hint})"
@@ -202,22 +212,31 @@ def _dotted(loc: tuple) -> str:
     return out or "<root>"
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    """Field names of the model found at `loc` (the strategy union is resolved by its tag in loc)."""
-    model: Any = RunConfig
+def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """Follow a pydantic error location through the models: the location a user would
+    write (union tags such as 'equal_weight' dropped) and the model found there."""
+    models: list[type[BaseModel]] = [RunConfig]
+    path = []
     for part in loc:
-        if part in _STRATEGY_MODELS:
-            model = _STRATEGY_MODELS[part]
+        tagged = [m for m in models if _kind_tag(m) == part]
+        if tagged:
+            models = tagged
             continue
-        if isinstance(part, int) or model is None:
+        path.append(part)
+        if isinstance(part, int):
             continue
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return sorted(model.model_fields) if model else []
+        field = models[0].model_fields.get(part) if len(models) == 1 else None
+        models = _models_in(field.annotation) if field else []
+    return tuple(path), (models[0] if len(models) == 1 else None)
 
 
-_STRATEGY_MODELS = {
-    model.model_fields["kind"].annotation.__args__[0]: model
-    for model in (BuyAndHoldConfig, EqualWeightConfig, InverseVolatilityConfig)
-}
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The config models an annotation can hold (through Optional, unions, lists, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _kind_tag(model: type[BaseModel]) -> str | None:
+    kind = model.model_fields.get("kind")
+    return get_args(kind.annotation)[0] if kind is not None else None

@@ -17,7 +17,10 @@ from engine.data import load_dataset
 from engine.dataset import Dataset
 from engine.metrics import compute_metrics
 from engine.sim import ExecutionSettings, SimResult, simulate
+from engine.rule_kernels import KernelRules
+from strategies.pipeline import run_pipeline
 from strategies.registry import STRATEGIES
+from strategies.selection import groups_from_data
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class BacktestResult:
     strategy: SimResult
     benchmark: SimResult | None
     metrics: dict
+    activity: pd.DataFrame | None = None  # rule-activity log (rules.parquet); None for a baseline strategy
 
 
 def load_run_data(config: RunConfig) -> Dataset:
@@ -42,10 +46,17 @@ def load_run_data(config: RunConfig) -> Dataset:
 def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResult:
     data = data if data is not None else load_run_data(config)
     symbols = config.universe.symbols
-    strategy_config = config.strategy.model_dump(exclude={"kind"})
-    targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
     settings = ExecutionSettings(**config.execution.model_dump())
-    result = _simulate_on(data, targets, settings)
+    activity = None
+    if config.rules is not None:
+        pipeline = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
+        targets = pipeline.targets
+        result = _simulate_on(data, targets, settings, pipeline.kernel_rules)
+        activity = combined_activity(pipeline.activity, result.kernel_log)
+    else:
+        strategy_config = config.strategy.model_dump(exclude={"kind"})
+        targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
+        result = _simulate_on(data, targets, settings)
     benchmark = _simulate_on(data, _hold_one(data, config.benchmark), settings) if config.benchmark else None
     metrics = compute_metrics(
         result.equity,
@@ -53,12 +64,29 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
         benchmark_equity=benchmark.equity if benchmark else None,
         orders=result.orders, weights=result.weights, risk_free=config.risk_free,
     )
-    return BacktestResult(config, data, targets, result, benchmark, metrics)
+    return BacktestResult(config, data, targets, result, benchmark, metrics, activity)
 
 
-def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettings) -> SimResult:
+def rule_groups(config: RunConfig, data: Dataset) -> dict[str, list[str]]:
+    """The config's named groups; without any, the data's themes or sectors if selection asks for them."""
+    selection = config.rules.selection if config.rules else None
+    if config.universe.groups or selection is None or selection.group_by is None:
+        return dict(config.universe.groups)
+    return groups_from_data(data, selection.group_by, config.universe.symbols)
+
+
+def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> pd.DataFrame:
+    """Pre-simulation rule decisions and in-simulation rule actions, in session order."""
+    frames = [frame for frame in (pipeline_log, kernel_log[pipeline_log.columns]) if len(frame)]
+    if not frames:
+        return pipeline_log
+    return pd.concat(frames, ignore_index=True).sort_values(["session", "symbol"], kind="stable", ignore_index=True)
+
+
+def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettings,
+                 rules: KernelRules | None = None) -> SimResult:
     symbols = list(targets.columns)
-    return simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols], settings)
+    return simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols], settings, rules)
 
 
 def _hold_one(data: Dataset, symbol: str) -> pd.DataFrame:

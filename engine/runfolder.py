@@ -28,7 +28,8 @@ def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None
 
 
 def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> Path:
-    """Write config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet into ``out_dir``."""
+    """Write config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet (and rules.parquet
+    for a rule pipeline) into ``out_dir``."""
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(to_yaml(result.config))
@@ -38,6 +39,8 @@ def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> P
         weights = result.strategy.weights.rename_axis("date").reset_index()
         weights.to_parquet(tmp / "weights.parquet", index=False)
         result.strategy.orders.to_parquet(tmp / "trades.parquet", index=False)
+        if result.activity is not None:
+            result.activity.to_parquet(tmp / "rules.parquet", index=False)
 
     return write_folder_atomically(out_dir, fill)
 

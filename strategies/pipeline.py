@@ -1,0 +1,94 @@
+"""The rule pipeline: the column's rules applied in a fixed stage order.
+
+selection → screens → weighting → event overlays → regime overlay → caps, all
+vectorised over the session × symbol frame; then the path-dependent rules
+(profit-taking, staged entry, cap drift) run inside the compiled simulation.
+
+The weighting decides on rebalance sessions. Between them the *standing target* is
+the last rebalance's weights times the overlays' multipliers, capped. On a session
+where an overlay moves a name's standing target (a filing fails the screen, an
+event window opens or closes, the volatility regime turns), only the names that
+moved get a decision. Every weight change a rule makes on a decision row is
+recorded in the rule-activity log with the rule's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.dataset import Dataset
+from strategies.activity import ActivityLog
+from strategies.caps import apply_caps
+from strategies.rule_config import RulesConfig
+from strategies.rule_types import RuleContext, RuleOutput
+from strategies.schedule import rebalance_sessions
+from engine.rule_kernels import KernelRules
+from strategies.staging import compile_rules
+
+CHANGE_TOLERANCE = 1e-12  # a standing target moving less than this has not moved
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    targets: pd.DataFrame  # decision rows for engine.sim (all-NaN row = no decision)
+    activity: pd.DataFrame  # session, symbol, rule, before, after, reason
+    kernel_rules: KernelRules | None  # path-dependent rules for the simulation
+
+
+def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> PipelineResult:
+    ctx = RuleContext(data, list(symbols), groups, rebalance_sessions(data.sessions, rules.weighting.rebalance))
+    log = ActivityLog()
+    weigh = rules.weighting.build()
+
+    eligible = data.close[ctx.symbols].notna()
+    screen = rules.screen.build().apply(ctx) if rules.screen is not None else None
+    exclusions = [("selection", rules.selection.build().apply(ctx))] if rules.selection is not None else []
+    if screen is not None:  # multiplier 0 = excluded before weighting, 0 < m < 1 = scaled after it
+        exclusions.append(("screen", RuleOutput(screen.values > 0, screen.reasons)))
+    for stage, out in exclusions:
+        log.record(stage, weigh(ctx, eligible).ffill(), weigh(ctx, eligible & out.values).ffill(), out.reasons)
+        eligible = eligible & out.values
+
+    standing = weigh(ctx, eligible).ffill()
+    no_buy = None
+    if screen is not None:
+        standing = _scaled(log, "screen", standing, screen.values.where(screen.values > 0, 1.0), screen.reasons)
+    for event_rule in rules.events:
+        out = event_rule.build().apply(ctx)
+        standing = _scaled(log, "event", standing, out.values, out.reasons)
+        if out.no_buy is not None:
+            no_buy = out.no_buy if no_buy is None else (no_buy | out.no_buy)
+    gross_limit = None
+    if rules.regime is not None:
+        out = rules.regime.build().apply(ctx)
+        gross_limit = out.values
+        gross = standing.sum(axis=1)
+        scale = (out.values / gross.where(gross > out.values)).fillna(1.0)
+        reasons = pd.DataFrame({s: out.reasons for s in ctx.symbols})
+        standing = _scaled(log, "regime", standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
+    if rules.caps is not None:
+        capped, reasons = apply_caps(standing, rules.caps, groups, None)
+        log.record("caps", standing, capped, reasons)
+        standing = capped
+
+    targets = decision_rows(standing, ctx.rebalance)
+    kernel = compile_rules(ctx.symbols, groups, caps=rules.caps, profit_taking=rules.profit_taking,
+                           staged_entry=rules.staged_entry, gross_limit=gross_limit,
+                           no_buy=no_buy) if rules.needs_kernel else None
+    return PipelineResult(targets, log.table(decided=targets.notna()), kernel)
+
+
+def decision_rows(standing: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame:
+    """Full rows on rebalance sessions; elsewhere only the names whose standing target moved."""
+    moved = standing.diff().abs().gt(CHANGE_TOLERANCE) | (standing.notna() & standing.shift().isna())
+    return standing.where(moved | rebalance[:, None])
+
+
+def _scaled(log: ActivityLog, stage: str, standing: pd.DataFrame, multiplier: pd.DataFrame,
+            reasons: pd.DataFrame) -> pd.DataFrame:
+    after = standing * multiplier
+    log.record(stage, standing, after, reasons)
+    return after
