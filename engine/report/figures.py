@@ -170,7 +170,10 @@ def _mpl_bars(ax, chart: Chart) -> None:
 def _mpl_heatmap(ax, fig, chart: Chart) -> None:
     values = chart.data.to_numpy(dtype=float)
     limit = _heat_limit(values)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=HEATMAP_SCALE, vmin=-limit, vmax=limit, aspect="auto")
+    rows, cols = values.shape
+    image = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, np.ma.masked_invalid(values),
+                          cmap=HEATMAP_SCALE, vmin=-limit, vmax=limit, edgecolors="white", linewidth=0.5)
+    ax.invert_yaxis()  # first row on top, like the HTML heatmap; pcolormesh keeps the PDF vector
     ax.set_xticks(range(values.shape[1]), list(chart.data.columns))
     ax.set_yticks(range(values.shape[0]), list(chart.data.index))
     ax.xaxis.tick_top()
@@ -179,6 +182,7 @@ def _mpl_heatmap(ax, fig, chart: Chart) -> None:
     for side in ax.spines.values():
         side.set_visible(False)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    colorbar.solids.set_rasterized(False)  # matplotlib rasterises long colorbars; keep the PDF vector
     colorbar.ax.tick_params(labelsize=7)
     if chart.percent:
         colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))

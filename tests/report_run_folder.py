@@ -1,0 +1,122 @@
+"""A fabricated run folder for report tests: the files `rulebook run` writes (metrics from
+engine.metrics on the fabricated curves) and, with ``full``, the files other features add."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine.calendar import get_sessions, sessions_per_year
+from engine.metrics import compute_metrics
+
+SYMBOLS = ["NVDA", "AMD", "MSFT", "GOOGL", "VRT", "CEG", "EQIX"]
+GROUPS = {"semis": ["NVDA", "AMD"], "hyperscalers": ["MSFT", "GOOGL"], "power": ["VRT", "CEG"]}  # EQIX: other
+KINDS = ("deal", "regulatory")
+
+
+def write_run_folder(path: Path, *, full: bool = True, synthetic: bool = True, page_size: str = "A4",
+                     seed: int = 7) -> Path:
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True)
+    sessions = get_sessions("2019-01-02", "2021-12-31")
+    equity = pd.Series(1e6 * np.cumprod(1 + rng.normal(6e-4, 0.013, len(sessions))), index=sessions)
+    benchmark = pd.Series(1e6 * np.cumprod(1 + rng.normal(3e-4, 0.01, len(sessions))), index=sessions)
+    equity.iloc[0] = benchmark.iloc[0] = 1e6
+    raw = rng.uniform(0.5, 1.5, (len(sessions), len(SYMBOLS)))
+    weights = pd.DataFrame(0.95 * raw / raw.sum(axis=1, keepdims=True), index=sessions, columns=SYMBOLS)
+    trades = pd.DataFrame({
+        "session": sessions[1:41], "decided": sessions[:40], "symbol": rng.choice(SYMBOLS, 40),
+        "side": rng.choice(["buy", "sell"], 40), "shares": rng.uniform(10, 500, 40),
+        "price": rng.uniform(20, 300, 40)})
+    trades["notional"] = trades["shares"] * trades["price"]
+    trades["fees"] = trades["notional"] * 5e-4
+    metrics = compute_metrics(equity, periods_per_year=sessions_per_year("XNYS", sessions[0], sessions[-1]),
+                              benchmark_equity=benchmark, orders=trades, weights=weights)
+    config = {"name": "fabricated", "description": "Fabricated run for report tests.",
+              "data": {"dir": None, "calendar": "XNYS"}, "universe": {"symbols": SYMBOLS, "groups": GROUPS},
+              "strategy": {"kind": "equal_weight", "rebalance": "monthly"}, "benchmark": "SPY", "risk_free": 0.0,
+              "report": {"enabled": True, "formats": ["html", "pdf"], "page_size": page_size, "log_scale": False}}
+    manifest = {"run": "fabricated", "created_utc": "2025-12-31T12:00:00+00:00", "command": ["rulebook", "run"],
+                "start": "2019-01-02", "end": "2021-12-31", "sessions": len(sessions),
+                "data": {"dir": "/data", "synthetic": synthetic, "files": [], "fingerprint": "ab" * 32,
+                         "gaps_filled": []},
+                "wall_seconds": 1.5, "python": "3.11", "packages": {"pandas": pd.__version__}}
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    pd.DataFrame({"equity": equity, "cash": 0.05 * equity, "benchmark": benchmark}).rename_axis("date") \
+        .reset_index().to_parquet(path / "equity.parquet")
+    weights.rename_axis("date").reset_index().to_parquet(path / "weights.parquet")
+    trades.to_parquet(path / "trades.parquet")
+    if full:
+        _rules(rng, sessions).to_parquet(path / "rules.parquet")
+        for name, frame in _event_files(rng, sessions).items():
+            frame.to_parquet(path / f"{name}.parquet")
+        _hedges(sessions).to_parquet(path / "hedges.parquet")
+        _variants(rng).to_parquet(path / "variants.parquet")
+    return path
+
+
+def _rules(rng, sessions) -> pd.DataFrame:
+    rows = []
+    for i, rule in enumerate(["caps.name"] * 12 + ["screens.coverage"] * 6 + ["staging.profit_take"] * 4):
+        before = float(rng.uniform(0.1, 0.2))
+        after = 0.0 if rule.startswith("screens") else before * 0.6
+        rows.append({"session": sessions[20 * i + 5], "symbol": SYMBOLS[i % 3], "rule": rule, "before": before,
+                     "after": after, "reason": f"{rule} acted ({i})"})
+    return pd.DataFrame(rows)
+
+
+def _event_files(rng, sessions) -> dict[str, pd.DataFrame]:
+    """Small tables with the columns engine.event_cli writes."""
+    events = []
+    books = []
+    for event_id in range(6):
+        day = sessions[100 + 90 * event_id]
+        kind = KINDS[event_id % 2]
+        base = {"event_id": event_id, "date": day, "session": "post", "session_date": day, "kind": kind,
+                "title": f"event {event_id}"}
+        for symbol in ("NVDA", "MSFT"):
+            events.append(base | {"symbol": symbol, "role": "involved", "group": "semis",
+                                  "day0_return": rng.normal(0, .03), "cum_return": rng.normal(0, .08),
+                                  "drawdown": -rng.uniform(0, .2), "trough_date": day,
+                                  "sessions_to_recover": pd.NA, "car": rng.normal(0, .05)})
+        for book in ("strategy", "holding", "benchmark"):
+            books.append(base | {"book": book, "cum_return": rng.normal(0, .05), "drawdown": -rng.uniform(0, .15)})
+    events = pd.DataFrame(events).astype({"sessions_to_recover": "Int64"})
+    summary = []
+    for kind in KINDS:
+        for metric in ("car", "day0_return", "drawdown"):
+            summary.append({"subject": "symbols", "by": "kind", "key": kind, "metric": metric, "n": 6,
+                            "n_events": 3, "mean": rng.normal(0, .05), "t_stat_clustered": rng.normal(),
+                            "ci_lower_clustered": -0.1, "ci_upper_clustered": 0.1})
+    offsets = np.arange(-10, 21)
+    car = pd.concat([pd.DataFrame({"subject": "symbols", "by": by, "key": key, "measure": "car", "offset": offsets,
+                                   "n": 6, "mean": np.linspace(0, .03, len(offsets)),
+                                   "lower": np.linspace(0, .03, len(offsets)) - .02,
+                                   "upper": np.linspace(0, .03, len(offsets)) + .02})
+                     for by, key in (("all", "all"), ("kind", "deal"), ("kind", "regulatory"))], ignore_index=True)
+    return {"events": events, "event_summary": pd.DataFrame(summary), "event_car": car,
+            "event_strategy": pd.DataFrame(books)}
+
+
+def _hedges(sessions) -> pd.DataFrame:
+    days = sessions[:60]
+    premium = np.zeros(60)
+    premium[0] = -5000.0
+    payoff = np.zeros(60)
+    payoff[-1] = 2000.0
+    return pd.DataFrame({"session": days, "leg": "SPY put", "value": np.linspace(5000, 0, 60), "delta": -0.3,
+                         "premium": premium, "payoff": payoff})
+
+
+def _variants(rng) -> pd.DataFrame:
+    caps, stages = np.meshgrid([0.06, 0.08, 0.10], [0.2, 0.3])
+    n = caps.size
+    return pd.DataFrame({"variant": [f"v{i}" for i in range(n)], "cap": caps.ravel(), "stage": stages.ravel(),
+                         "sharpe": rng.normal(1, .2, n), "cagr": rng.normal(.1, .02, n),
+                         "max_drawdown": -rng.uniform(.1, .3, n), "beats_base": [True] + [False] * (n - 1)})
