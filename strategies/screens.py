@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from engine.errors import DataError
 from engine.strict import StrictModel
 from strategies.reasons import cell_text, join_reasons, money
 from strategies.rule_types import RuleContext, RuleOutput
@@ -89,6 +90,10 @@ class HealthScreen:
         return cls(**cfg.model_dump())
 
     def apply(self, ctx: RuleContext) -> RuleOutput:
+        uses_filings = (self.min_interest_coverage, self.min_net_cash, self.max_capex_intensity) != (None,) * 3
+        if uses_filings and ctx.data.fundamentals.empty:
+            raise DataError("fundamentals.parquet", None, "the health screen reads fundamentals but the dataset "
+                            "has none", "add fundamentals.parquet to the data folder or remove rules.screen")
         metrics = fundamentals_as_of(ctx, self.lag_sessions)
         checks = [  # (value frame, limit, value fails the limit, failure text, missing text)
             (metrics["coverage"], self.min_interest_coverage, np.less,

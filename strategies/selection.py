@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
 from pydantic import Field
 
 from engine.dataset import Dataset

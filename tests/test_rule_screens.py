@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from engine.config import SAMPLE_DATA_DIR
 from engine.data import load_dataset
+from engine.errors import DataError
 from rule_data import context, filing, fundamentals, make_dataset, perturbed_after, random_dataset
 from strategies.screens import HealthScreenConfig
 
@@ -84,6 +85,13 @@ def test_a_skipped_quarter_leaves_coverage_unknown_and_no_interest_passes():
     out = screen(data, min_interest_coverage=2.0)
     assert (out.reasons["A"] == "coverage unknown").all() and (out.values["A"] == 0.0).all()
     assert (out.values["B"] == 1.0).all()
+
+
+def test_a_fundamentals_screen_on_data_without_fundamentals_says_what_to_add():
+    data = make_dataset(pd.DataFrame(10.0, index=SESSIONS, columns=["A"]))
+    with pytest.raises(DataError, match="fundamentals.parquet: the health screen reads fundamentals"):
+        screen(data, min_net_cash=0.0)
+    assert (screen(data, max_credit_spread=100.0).values == 1.0).all().all()  # credit alone needs no filings
 
 
 def test_a_screen_must_check_something():
