@@ -38,6 +38,15 @@ def join_reasons(*reasons: Frame) -> Frame:
     return _like(first, joined)
 
 
+def compared(value: float, op: str, limit: float, decimals: int = 1, suffix: str = "") -> str:
+    """'value op limit' with enough decimals to tell the two apart: '3.96x < 4.00x', not '4.0x < 4.0x'."""
+    for places in range(decimals, decimals + 4):
+        shown, bound = f"{value:.{places}f}{suffix}", f"{limit:.{places}f}{suffix}"
+        if shown != bound:
+            break
+    return f"{shown} {op} {bound}"
+
+
 def money(usd: float) -> str:
     """A dollar amount the way a trader reads it: 3.1M, 5.0M, 1.2B, -16.7B."""
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):

@@ -29,7 +29,7 @@ from pydantic import Field, model_validator
 
 from engine.errors import ConfigError
 from engine.strict import StrictModel
-from strategies.reasons import cell_text, join_reasons
+from strategies.reasons import cell_text, compared, join_reasons
 from strategies.rule_types import RuleContext, RuleOutput
 
 
@@ -90,8 +90,9 @@ class RegimeOverlay:
         if self.flow_series is not None:
             flow = _series(ctx, self.flow_series, "flow_series")
             active = flow > self.flow_above
-            triggers.append((active, self.flow_gross, cell_text(active, lambda v: (
-                f"{self.flow_series} {v:.2f} > {self.flow_above:.2f} → gross ≤ {self.flow_gross:.2f}"), flow)))
+            capped = f"→ gross ≤ {self.flow_gross:.2f}"
+            triggers.append((active, self.flow_gross, cell_text(
+                active, lambda v: f"{self.flow_series} {compared(v, '>', self.flow_above, 2)} {capped}", flow)))
         caps = pd.Series(1.0, index=sessions)
         for active, cap, _ in triggers:
             caps = caps.mask(active, np.minimum(caps, cap))
@@ -104,10 +105,11 @@ class RegimeOverlay:
         above_level = gauge > self.vol_level if self.vol_level is not None else off
         percentile = 100 * gauge.rolling(self.vol_window, min_periods=self.vol_window).rank(method="max", pct=True)
         high_percentile = percentile >= self.vol_percentile if self.vol_percentile is not None else off
+        capped = f"→ gross ≤ {cap:.2f}"
         reason = join_reasons(
-            cell_text(above_level, lambda v: f"{name} {v:.1f} > {self.vol_level:.1f} → gross ≤ {cap:.2f}", gauge),
+            cell_text(above_level, lambda v: f"{name} {compared(v, '>', self.vol_level)} {capped}", gauge),
             cell_text(high_percentile, lambda p: (f"{name} at {p:.0f}th pct of {self.vol_window} sessions "
-                                                  f"≥ {self.vol_percentile:.0f}th → gross ≤ {cap:.2f}"), percentile),
+                                                  f"≥ {self.vol_percentile:.0f}th {capped}"), percentile),
         )
         return above_level | high_percentile, cap, reason
 

@@ -33,7 +33,7 @@ from pydantic import Field, model_validator
 
 from engine.errors import DataError
 from engine.strict import StrictModel
-from strategies.reasons import cell_text, join_reasons, money
+from strategies.reasons import cell_text, compared, join_reasons, money
 from strategies.rule_types import RuleContext, RuleOutput
 
 QUARTERS_IN_A_YEAR = 4
@@ -97,7 +97,7 @@ class HealthScreen:
         metrics = fundamentals_as_of(ctx, self.lag_sessions)
         checks = [  # (value frame, limit, value fails the limit, failure text, missing text)
             (metrics["coverage"], self.min_interest_coverage, np.less,
-             lambda v: f"coverage {v:.1f}x < {self.min_interest_coverage:.1f}x", "coverage unknown"),
+             lambda v: f"coverage {compared(v, '<', self.min_interest_coverage, suffix='x')}", "coverage unknown"),
             (metrics["net_cash"], self.min_net_cash, np.less,
              lambda v: f"net cash {money(v * 1e6)} < {money(self.min_net_cash * 1e6)}", "net cash unknown"),
             (metrics["capex_intensity"], self.max_capex_intensity, np.greater,
@@ -115,7 +115,7 @@ class HealthScreen:
             spread, names = self._credit_spreads(ctx)
             fail = spread > self.max_credit_spread
             failed = failed | fail
-            fail_texts.append(cell_text(fail, lambda v, s: f"{s} {v:.1f} > {self.max_credit_spread:.1f}",
+            fail_texts.append(cell_text(fail, lambda v, s: f"{s} {compared(v, '>', self.max_credit_spread)}",
                                         spread, names))
         missing = unknown & ~failed
         fail_multiplier = 0.0 if self.action == "exclude" else self.scale

@@ -34,6 +34,11 @@ def test_volatility_above_its_level_caps_gross_exposure():
                                     "", ""]
 
 
+def test_reasons_show_enough_decimals_to_tell_the_value_from_the_threshold():
+    out = regime(with_market(SESSIONS[:2], VIX=[30.04, 30.5]), vol_level=30)
+    assert out.reasons.tolist() == ["VIX 30.04 > 30.00 → gross ≤ 0.60", "VIX 30.5 > 30.0 → gross ≤ 0.60"]
+
+
 def test_volatility_percentile_ranks_today_within_its_trailing_window():
     # Window 3: row 2 ranks 3 in [1, 2, 3] -> 100th; row 3: 2 in [2, 3, 2] -> 67th; row 4: 1 in [3, 2, 1] -> 33rd;
     # row 5: 5 in [2, 1, 5] -> 100th. No percentile before the window is full.
