@@ -14,6 +14,8 @@ recorded in the rule-activity log with the rule's reason.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +24,7 @@ import pandas as pd
 from engine.dataset import Dataset
 from strategies.activity import ActivityLog
 from strategies.caps import apply_caps
+from strategies.reasons import join_reasons
 from strategies.rule_config import RulesConfig
 from strategies.rule_types import RuleContext, RuleOutput
 from strategies.schedule import rebalance_sessions
@@ -53,14 +56,16 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
         eligible = eligible & out.values
 
     standing = weigh(ctx, eligible).ffill()
-    no_buy = None
     if screen is not None:
         standing = _scaled(log, "screen", standing, screen.values.where(screen.values > 0, 1.0), screen.reasons)
-    for event_rule in rules.events:
-        out = event_rule.build().apply(ctx)
-        standing = _scaled(log, "event", standing, out.values, out.reasons)
-        if out.no_buy is not None:
-            no_buy = out.no_buy if no_buy is None else (no_buy | out.no_buy)
+    if rules.events:  # overlapping windows of several rules: the smallest multiplier wins
+        outs = [event_rule.build().apply(ctx) for event_rule in rules.events]
+        multiplier = functools.reduce(np.fmin, (out.values for out in outs))
+        standing = _scaled(log, "event", standing, multiplier, join_reasons(*(out.reasons for out in outs)))
+        masks = [out.no_buy for out in outs if out.no_buy is not None]
+        no_buy = functools.reduce(operator.or_, masks) if masks else None
+    else:
+        no_buy = None
     gross_limit = None
     if rules.regime is not None:
         out = rules.regime.build().apply(ctx)
