@@ -14,7 +14,8 @@ t, as for every order) each name's target goes through, in order:
    exit fill, or a close ``pullback`` below the exit price), and while the event
    ``no_buy`` mask is set.
 3. staged entry: a buy from (near) zero goes in tranches of target/N, one every
-   ``every`` sessions (earlier on a pullback below the last tranche's fill).
+   ``every`` sessions (earlier on a pullback below the last tranche's fill); the N-th
+   tranche buys whatever is left to the target (more than target/N if prices fell).
 4. drift trims: a name, group or the gross whose weight at the close of t-1 exceeds its
    cap + band is cut back to the cap (sells only; the cash waits for the next rebalance).
 
@@ -181,8 +182,8 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, p, state, log, log_cou
         if not due:
             state[col, PENDING] = 1.0
             return np.nan
-    step = min(wanted, w_fill + wanted / tranches)
     done += 1
+    step = wanted if done >= tranches else min(wanted, w_fill + wanted / tranches)
     record_nb(log, log_count, i, col, ENTRY, w_fill, step, 0, done, tranches)
     if step >= wanted - FLOAT_NOISE_WEIGHT:
         state[col, TRANCHE] = 0.0

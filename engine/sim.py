@@ -127,8 +127,8 @@ def simulate(
             f"simulate: the kernel log holds {len(log)} records but the rules made {len(log) + log_count[1]}; "
             "fix: pass a larger KernelRules.log_capacity"
         )
-    kernel_log = _kernel_log(log[: log_count[0]], close, rules) if log is not None else _kernel_log(None, close, None)
-    return _result(portfolio, close, kernel_log)
+    records = log[: log_count[0]] if log is not None else np.zeros((0, len(rule_kernels.LOG_FIELDS)))
+    return _result(portfolio, close, _kernel_log(records, close, rules))
 
 
 def _rule_buffers(rules: KernelRules, shape: tuple[int, int]):
@@ -154,23 +154,21 @@ def _session_inputs(rules: KernelRules, close: pd.DataFrame) -> tuple[np.ndarray
     no_buy = np.zeros(close.shape, dtype=np.bool_)
     if rules.no_buy is not None:
         no_buy = rules.no_buy[close.columns].shift(1, fill_value=False).to_numpy(dtype=np.bool_)
-    return np.ascontiguousarray(gross), np.ascontiguousarray(no_buy)
+    # fresh writable copies: pandas may hand out read-only views, a different numba type (a recompile)
+    return np.array(gross, dtype=float), np.array(no_buy, dtype=np.bool_)
 
 
-def _kernel_log(records: np.ndarray | None, close: pd.DataFrame, rules: KernelRules | None) -> pd.DataFrame:
-    if records is None or len(records) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("before", "after") else object)
-                             for c in KERNEL_LOG_COLUMNS})
+def _kernel_log(records: np.ndarray, close: pd.DataFrame, rules: KernelRules | None) -> pd.DataFrame:
     fields = dict(zip(rule_kernels.LOG_FIELDS, records.T))
     rule = fields["rule"].astype(int)
     return pd.DataFrame(
         {
             "session": close.index[fields["i"].astype(int)],
             "symbol": close.columns[fields["col"].astype(int)].astype(str),
-            "rule": np.asarray(rule_kernels.RULES, dtype=object)[rule],
+            "rule": pd.Series(np.asarray(rule_kernels.RULES)[rule], dtype=str),
             "before": fields["before"],
             "after": fields["after"],
-            "reason": [rule_kernels.describe(r, rules.group_names) for r in records],
+            "reason": pd.Series([rule_kernels.describe(r, rules.group_names) for r in records], dtype=str),
         },
         columns=KERNEL_LOG_COLUMNS,
     )
@@ -205,7 +203,8 @@ def _aligned(
 
 
 def _float_array(frame: pd.DataFrame) -> np.ndarray:
-    return np.ascontiguousarray(frame.to_numpy(dtype=float, na_value=np.nan))
+    """A writable C-ordered copy: a read-only pandas view is another numba type (one more compile)."""
+    return np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, order="C")
 
 
 def _result(portfolio: vbt.Portfolio, close: pd.DataFrame, kernel_log: pd.DataFrame) -> SimResult:

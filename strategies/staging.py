@@ -44,8 +44,9 @@ class ReentryConfig(StrictModel):
 
 class ProfitTakingConfig(StrictModel):
     stages: list[StageConfig] = Field(min_length=1, description="in order of rising gain")
-    surge: SurgeConfig | None = None
-    surge_z: SurgeZConfig | None = None
+    surge: SurgeConfig | None = Field(None, description="a short-term surge (N-session return) also fires the next stage")
+    surge_z: SurgeZConfig | None = Field(None, description="a surge measured against the name's own volatility "
+                                         "also fires the next stage")
     trailing_stop: float | None = Field(None, gt=0, lt=1, description="exit the rest on a close this fraction "
                                         "below the peak close since the last stage fired")
     reentry: ReentryConfig | None = Field(None, description="after a profit-taking exit (last stage or stop), "
@@ -88,7 +89,7 @@ def compile_rules(
     reentry = profit_taking.reentry if profit_taking else None
     params = RuleParams(
         name_cap=name_cap,
-        drift_band=_column(n, caps_on.band),
+        drift_band=_column(n, caps.band if caps else np.inf),  # no caps config: no drift trims
         gross_cap=_column(n, caps_on.gross_limit()),
         group_members=members,
         group_cap=group_cap,

@@ -13,7 +13,7 @@ At session t (decisions on the close of t-1, weights sized at t's fill prices):
   profit-taking exit until `cooldown` sessions have passed since the exit fill or the
   close is `pullback` below the exit price, and while the no_buy mask is set;
 * a buy from (near) zero goes in tranches of target/N every `every` sessions (earlier on
-  a close `pullback` below the last tranche's fill);
+  a close `pullback` below the last tranche's fill), the last tranche up to the target;
 * names, groups and the gross that closed above cap + band are trimmed to the cap.
 Rule orders ignore the execution band; a full exit resets the profit-taking state.
 """
@@ -65,7 +65,7 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
     if caps is not None:
         cap_of = [caps.names.get(s, cap_of[k]) for k, s in enumerate(symbols)]
     group_caps = dict(caps.groups) if caps is not None else {}
-    drift_band = caps.band if caps is not None else 0.01
+    drift_band = caps.band if caps is not None else math.inf
     gross_cap = min(caps.gross, 1 - caps.cash_floor) if caps is not None else 1.0
     stages = profit_taking.stages if profit_taking else []
     book = Book(symbols, init_cash, fees_bps, slippage_bps)
@@ -162,7 +162,8 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                             target[k], s["pending"] = math.nan, True
                             continue
                     goal = target[k]
-                    step = min(goal, w_fill[k] + goal / staged_entry.tranches)
+                    last = s["tranche"] + 1 >= staged_entry.tranches
+                    step = goal if last else min(goal, w_fill[k] + goal / staged_entry.tranches)
                     note(k, "staged_entry", w_fill[k], step)
                     if step >= goal - NOISE:
                         s["tranche"] = 0
@@ -173,8 +174,8 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
 
             regime = gross_limit.iloc[prev] if gross_limit is not None else math.nan
             limit_now = gross_cap if math.isnan(regime) else min(gross_cap, regime)
-            for k, trimmed in drift_trims(target, w_prev, w_fill, cap_of, groups, group_caps, limit_now, drift_band,
-                                          symbols):
+            trims = drift_trims(target, w_prev, w_fill, cap_of, groups, group_caps, limit_now, drift_band, symbols)
+            for k, trimmed in trims if caps is not None else []:
                 if math.isfinite(px[k]):
                     note(k, "caps_drift", w_fill[k] if math.isnan(target[k]) else target[k], trimmed)
                     target[k], forced[k] = trimmed, True
