@@ -20,21 +20,23 @@ t, as for every order) each name's target goes through, in order:
    cap + band is cut back to the cap (sells only; the cash waits for the next rebalance).
 
 Rule-made orders ignore the execution band. A full exit (however made) resets a
-name's profit-taking state. Every action is written to a preallocated log buffer.
+name's profit-taking state; the cost basis comes from the fills (``post_order_rules_nb``).
+Every action is written to a preallocated log buffer.
+
+The vectorbt callbacks live here, next to the rules they inline, because numba's
+on-disk cache only notices edits to the cached function's own file: after editing
+strategies/caps.py or engine/sim_kernels.py, delete engine/__pycache__/*.nb[ic].
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
-
 import numpy as np
-import pandas as pd
 from numba import njit
+from vectorbt.portfolio.enums import OrderSide, OrderStatus
 
+from engine.sim_kernels import FLOAT_NOISE_WEIGHT, equity_at_fill_nb, rebalance_shares_nb, sells_first_nb
 from strategies.caps import cap_row_nb
 
-FLOAT_NOISE_WEIGHT = 1e-9
 NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
 
 RULES = ("caps_drift", "profit_taking", "trailing_stop", "reentry_block", "staged_entry", "no_buy")
@@ -48,42 +50,6 @@ NAME_CAP, GROSS_CAP = -1, -2
 COST, FIRED, BASE, PEAK, EXIT_I, EXIT_PX, BLOCKED, STANDING, PENDING, TRANCHE, TRANCHE_I, TRANCHE_PX = range(12)
 N_STATE = 12
 LOG_FIELDS = ("i", "col", "rule", "before", "after", "code", "a", "b")
-
-
-class RuleParams(NamedTuple):
-    """Rule parameters per simulated column (columns = variants x names; a variant's
-    capped groups are its own entries of ``group_cap``). Off = inf / NaN / 0 as noted."""
-
-    name_cap: np.ndarray  # float, inf = none
-    drift_band: np.ndarray  # float
-    gross_cap: np.ndarray  # float, read from a group's first column
-    group_members: np.ndarray  # bool, columns x capped groups
-    group_cap: np.ndarray  # float per capped group
-    stage_gain: np.ndarray  # float, columns x max stages, NaN padded
-    stage_sell: np.ndarray  # float, columns x max stages
-    n_stages: np.ndarray  # int, 0 = no profit-taking
-    surge_sessions: np.ndarray  # int, 0 = off
-    surge_return: np.ndarray  # float
-    surge_z_sessions: np.ndarray  # int, 0 = off
-    surge_z: np.ndarray  # float
-    surge_z_window: np.ndarray  # int
-    trailing_stop: np.ndarray  # float, NaN = off
-    reentry_cooldown: np.ndarray  # int, -1 = no re-entry block
-    reentry_pullback: np.ndarray  # float, NaN = off
-    entry_tranches: np.ndarray  # int, <= 1 = no staged entry
-    entry_every: np.ndarray  # int
-    entry_pullback: np.ndarray  # float, NaN = off
-
-
-@dataclass(frozen=True)
-class KernelRules:
-    """What the simulation needs to run the stateful rules (built by strategies.staging.compile_rules)."""
-
-    params: RuleParams
-    group_names: tuple[str, ...]  # name of each capped group, for the log
-    gross_limit: pd.Series | None = None  # regime cap per decision session (NaN = none)
-    no_buy: pd.DataFrame | None = None  # True where the decision session blocks new buying
-    log_capacity: int | None = None  # kernel log records; default sessions x columns
 
 
 @njit(cache=True)
@@ -295,6 +261,47 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
                     break
         record_nb(log, log_count, i, from_col + k, DRIFT, intended[k], trimmed[k], code, cap, 0.0)
         target[k], forced[k] = trimmed[k], True
+
+
+@njit(cache=True)
+def pre_group_rules_nb(c):
+    """Scratch buffers: shares and order values, plus the rules' targets and band overrides."""
+    return np.zeros(c.group_len), np.empty(c.group_len), np.empty(c.group_len), np.zeros(c.group_len, np.bool_)
+
+
+@njit(cache=True)
+def pre_segment_rules_nb(c, order_shares, order_value, rule_target, forced, targets, fill_price, band, marks,
+                         params, gross_limit, no_buy, state, log, log_count):
+    """As ``pre_segment_nb``, with the stateful rules deciding each name's target first
+    (``params``: engine.rule_params.RuleParams)."""
+    equity = equity_at_fill_nb(c, fill_price)
+    order_shares[:] = 0.0
+    if c.i > 0 and equity > 0.0:
+        session_targets_nb(c.i, c.from_col, c.to_col, c.last_position, c.last_val_price, fill_price, marks,
+                           c.last_cash[c.group], equity, targets, no_buy, gross_limit[c.i], params, state,
+                           log, log_count, rule_target, forced)
+        for k in range(c.group_len):
+            col = c.from_col + k
+            order_shares[k] = rebalance_shares_nb(
+                rule_target[k], c.last_position[col], fill_price[c.i, col], equity, 0.0 if forced[k] else band
+            )
+    sells_first_nb(c, order_shares, order_value)
+    return (order_shares,)
+
+
+@njit(cache=True)
+def post_order_rules_nb(c, order_shares, state):
+    """Cost basis of the shares held (fees and slippage included); a full exit resets profit-taking."""
+    result = c.order_result
+    if result.status != OrderStatus.Filled:
+        return
+    col = c.col
+    if result.side == OrderSide.Buy:
+        state[col, COST] += result.size * result.price + result.fees
+    elif c.position_before > 0:
+        state[col, COST] *= c.position_now / c.position_before
+    if c.position_now == 0.0:
+        state[col, COST] = state[col, FIRED] = state[col, BASE] = state[col, PEAK] = 0.0
 
 
 def describe(record: np.ndarray, group_names: tuple[str, ...]) -> str:

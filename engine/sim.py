@@ -37,7 +37,7 @@ import pandas as pd
 import vectorbt as vbt
 
 from engine import rule_kernels, sim_kernels
-from engine.rule_kernels import KernelRules
+from engine.rule_params import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
 
@@ -111,11 +111,11 @@ def simulate(
         gross_limit, no_buy = _session_inputs(rules, close)
         callbacks.update(
             segment_mask=True,
-            pre_group_func_nb=sim_kernels.pre_group_rules_nb,
-            pre_segment_func_nb=sim_kernels.pre_segment_rules_nb,
+            pre_group_func_nb=rule_kernels.pre_group_rules_nb,
+            pre_segment_func_nb=rule_kernels.pre_segment_rules_nb,
             pre_segment_args=(due, fill_price, settings.min_trade_weight, _float_array(marks), rules.params,
                               gross_limit, no_buy, state, log, log_count),
-            post_order_func_nb=sim_kernels.post_order_rules_nb,
+            post_order_func_nb=rule_kernels.post_order_rules_nb,
             post_order_args=(state,),
         )
     portfolio = vbt.Portfolio.from_order_func(

@@ -10,10 +10,8 @@ One simulation = one vectorbt group with shared cash. On a session with a decisi
    fill price with fees and slippage; vectorbt executes it long-only (never sells
    more than held) and fills a buy partially when cash runs short.
 
-With stateful rules (engine.rule_kernels) every session is a segment and
-``pre_segment_rules_nb`` lets the rules rewrite the session's targets between
-valuation and sizing; ``post_order_rules_nb`` keeps each name's cost basis (fill
-price with slippage, plus fees) and resets its profit-taking state at a full exit.
+With stateful rules every session is a segment and engine.rule_kernels supplies
+the callbacks, which reuse the sizing and ordering here.
 Everything is ``cache=True`` so a test run does not recompile the callbacks.
 """
 
@@ -22,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from vectorbt.portfolio import nb
-from vectorbt.portfolio.enums import Direction, OrderSide, OrderStatus, SizeType
-
-from engine import rule_kernels as rk
+from vectorbt.portfolio.enums import Direction, SizeType
 
 # A weight change this small is float noise (1e-9 of equity is $0.001 on $1M):
 # re-applying the same targets must not produce dust orders.
@@ -51,13 +47,19 @@ def pre_group_nb(c):
 
 
 @njit(cache=True)
-def pre_segment_nb(c, order_shares, order_value, targets, fill_price, band):
-    """Value holdings at the fill price, size the orders, put sells first."""
+def equity_at_fill_nb(c, fill_price):
+    """Mark every holding at this session's fill price; return the group's equity."""
     for col in range(c.from_col, c.to_col):
         price = fill_price[c.i, col]
         if np.isfinite(price):  # else keep the last known price vectorbt carries forward
             c.last_val_price[col] = price
-    equity = nb.get_group_value_ctx_nb(c)
+    return nb.get_group_value_ctx_nb(c)
+
+
+@njit(cache=True)
+def pre_segment_nb(c, order_shares, order_value, targets, fill_price, band):
+    """Value holdings at the fill price, size the orders, put sells first."""
+    equity = equity_at_fill_nb(c, fill_price)
     for k in range(c.group_len):
         col = c.from_col + k
         if equity > 0.0:
@@ -66,58 +68,14 @@ def pre_segment_nb(c, order_shares, order_value, targets, fill_price, band):
             )
         else:
             order_shares[k] = 0.0
-    _sells_first_nb(c, order_shares, order_value)
+    sells_first_nb(c, order_shares, order_value)
     return (order_shares,)
 
 
 @njit(cache=True)
-def _sells_first_nb(c, order_shares, order_value):
+def sells_first_nb(c, order_shares, order_value):
     # order value = shares x valuation price; ascending sort = biggest sells first, buys last
     nb.sort_call_seq_nb(c, order_shares, SizeType.Amount, Direction.LongOnly, order_value, ctx_select=False)
-
-
-@njit(cache=True)
-def pre_group_rules_nb(c):
-    """Scratch buffers: shares and order values, plus the rules' targets and band overrides."""
-    return np.zeros(c.group_len), np.empty(c.group_len), np.empty(c.group_len), np.zeros(c.group_len, np.bool_)
-
-
-@njit(cache=True)
-def pre_segment_rules_nb(c, order_shares, order_value, rule_target, forced, targets, fill_price, band, marks,
-                         params, gross_limit, no_buy, state, log, log_count):
-    """As ``pre_segment_nb``, with the stateful rules deciding each name's target first."""
-    for col in range(c.from_col, c.to_col):
-        price = fill_price[c.i, col]
-        if np.isfinite(price):
-            c.last_val_price[col] = price
-    equity = nb.get_group_value_ctx_nb(c)
-    order_shares[:] = 0.0
-    if c.i > 0 and equity > 0.0:
-        rk.session_targets_nb(c.i, c.from_col, c.to_col, c.last_position, c.last_val_price, fill_price, marks,
-                              c.last_cash[c.group], equity, targets, no_buy, gross_limit[c.i], params, state,
-                              log, log_count, rule_target, forced)
-        for k in range(c.group_len):
-            col = c.from_col + k
-            order_shares[k] = rebalance_shares_nb(
-                rule_target[k], c.last_position[col], fill_price[c.i, col], equity, 0.0 if forced[k] else band
-            )
-    _sells_first_nb(c, order_shares, order_value)
-    return (order_shares,)
-
-
-@njit(cache=True)
-def post_order_rules_nb(c, order_shares, state):
-    """Cost basis of the shares held (fees and slippage included); a full exit resets profit-taking."""
-    result = c.order_result
-    if result.status != OrderStatus.Filled:
-        return
-    col = c.col
-    if result.side == OrderSide.Buy:
-        state[col, rk.COST] += result.size * result.price + result.fees
-    elif c.position_before > 0:
-        state[col, rk.COST] *= c.position_now / c.position_before
-    if c.position_now == 0.0:
-        state[col, rk.COST] = state[col, rk.FIRED] = state[col, rk.BASE] = state[col, rk.PEAK] = 0.0
 
 
 @njit(cache=True)
