@@ -37,7 +37,7 @@ import pandas as pd
 import vectorbt as vbt
 
 from engine import rule_kernels, sim_kernels
-from engine.rule_params import KernelRules
+from engine.rule_kernels import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
 

@@ -4,8 +4,9 @@ The column caps single names and themes so one winner cannot carry the book. A
 decided row is capped in three steps: names are clipped to their cap, every group
 over its cap is scaled down pro rata, and what is cut is either handed back pro
 rata to the names still under all their caps (``water_fill``, repeated to the fixed
-point) or left in cash (``cash``). The total never exceeds the gross limit
-(min of ``gross``, ``1 - cash_floor`` and the regime overlay's cap for the session).
+point: at most one round per name and group) or left in cash (``cash``). The total
+never exceeds the gross limit (min of ``gross``, ``1 - cash_floor`` and the regime
+overlay's cap for the session).
 
 ``cap_row_nb`` is also the trim the simulation applies between rebalances when
 prices push a name, a group or the gross past its cap plus ``band``
@@ -112,8 +113,9 @@ def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
     """One row of weights (NaN = not decided, passed through) capped by name, group and gross.
 
     ``group_of`` is a bool matrix names x groups (a name may sit in several groups).
-    With ``water_fill`` the weight cut is handed back pro rata to the open names until
-    it is used up (the row keeps min(its sum, gross_limit)) or every name is capped.
+    With ``water_fill`` the weight cut is handed back pro rata to the open names (under
+    their cap, in no group at its cap) until it is used up (the row keeps min(its sum,
+    gross_limit)) or no name is open.
     """
     out = weights.copy()
     decided = ~np.isnan(out)
@@ -121,7 +123,9 @@ def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
     keep = min(out.sum(), gross_limit)
     _clip_nb(out, name_cap, group_of, group_cap)
     if water_fill:
-        for _ in range(100 + 10 * (out.shape[0] + group_cap.shape[0])):
+        # each round raises the open names pro rata until the excess is used up or the first name or
+        # group reaches its cap (closing it): at most one round per name and group, never overshooting
+        for _ in range(out.shape[0] + group_cap.shape[0] + 1):
             excess = keep - out.sum()
             if excess <= AT_CAP:
                 break
@@ -132,8 +136,14 @@ def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
             factor = 1.0 + excess / open_total
             for k in range(out.shape[0]):
                 if is_open[k]:
+                    factor = min(factor, name_cap[k] / out[k])
+            for g in range(group_cap.shape[0]):
+                open_in_group = (out * is_open * group_of[:, g]).sum()
+                if open_in_group > 0:
+                    factor = min(factor, 1.0 + (group_cap[g] - (out * group_of[:, g]).sum()) / open_in_group)
+            for k in range(out.shape[0]):
+                if is_open[k]:
                     out[k] *= factor
-            _clip_nb(out, name_cap, group_of, group_cap)
     total = out.sum()
     if total > gross_limit:
         out *= gross_limit / total

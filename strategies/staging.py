@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ConfigDict, Field, model_validator
 
-from engine.rule_params import KernelRules, RuleParams
+from engine.rule_kernels import KernelRules, RuleParams
 from engine.strict import StrictModel
 from strategies.caps import CapsConfig
 

@@ -49,6 +49,12 @@ def test_a_name_in_two_groups_obeys_both_and_gross_and_cash_floor_scale_the_rest
     out = cap_row_nb(np.array([0.3, 0.3, 0.3, 0.1]), np.full(4, 1.0), members, np.array([0.5, 0.4]), 0.9, False)
     # g0 {A,B} 0.6 -> 0.5: A,B = 0.25; g1 {B,C} = 0.55 -> 0.4: B = 0.25*0.4/0.55, C = 0.3*0.4/0.55
     np.testing.assert_allclose(out, [0.25, 0.1 / 0.55, 0.12 / 0.55, 0.1], rtol=0, atol=TOL)
+    # water-filling stops at the fixed point: after the clip A (in full g1 {A,B}) and B are closed; C
+    # takes weight only until g0 {B,C} is full, though the row could in principle keep more with B at 0
+    members = np.array([[0, 1], [1, 1], [1, 0]], dtype=bool)
+    out = cap_row_nb(np.full(3, 0.0364583), np.full(3, np.inf), members, np.array([0.0546875, 0.0546875]), 1.0, True)
+    b = 0.0364583 * 0.0546875 / 0.0729166 * 0.0546875 / (0.0364583 + 0.0364583 * 0.0546875 / 0.0729166)
+    np.testing.assert_allclose(out, [0.0546875 - b, b, 0.0546875 - b], rtol=1e-6)
     capped, _ = apply_caps(pd.DataFrame([[0.5, 0.5]], columns=["A", "B"]), CapsConfig(cash_floor=0.2), {})
     np.testing.assert_allclose(capped.to_numpy(), [[0.4, 0.4]], rtol=0, atol=TOL)
 
