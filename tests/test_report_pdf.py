@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4, LETTER
 
 from engine.report.formatting import parse_number
-from engine.report.model import SYNTHETIC_WARNING, Report, Section, Table, build_report
+from engine.report.model import SYNTHETIC_WARNING, Code, Report, Section, Table, build_report
 from engine.report.pdf import write_pdf
 from engine.report.sections import HEADLINE
 from engine.report.settings import ReportConfig
@@ -85,6 +86,24 @@ def test_a_long_table_splits_across_pages_repeating_its_header(tmp_path) -> None
     assert all("Label column" in text for text in with_rows)
     found = re.findall(r"row-(\d{3})", "\n".join(texts))
     assert found == [f"{i:03d}" for i in range(240)]  # every row once, in order, none cut
+
+
+def test_a_code_block_longer_than_a_page_flows_on(tmp_path) -> None:
+    lines = "\n".join(f"key_{i:03d}: value" for i in range(200))
+    report = Report("code", "", "2025-01-01", "2020-01-01", "2020-12-31", False, ReportConfig(),
+                    [Section("c", "Config", [Code("Resolved configuration", lines)])])
+    def give_up(*_):
+        raise TimeoutError("PDF layout did not finish in 60 s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(60)  # a layout that cannot settle would loop forever; fail instead
+    try:
+        write_pdf(report, tmp_path / "code.pdf")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    text = "\n".join(page.extract_text() for page in PdfReader(tmp_path / "code.pdf").pages)
+    assert re.findall(r"key_(\d{3})", text) == [f"{i:03d}" for i in range(200)]
 
 
 @pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm (poppler-utils) not installed")

@@ -47,9 +47,9 @@ def _register_fonts() -> None:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName="Sans", fontSize=9, leading=12.5, spaceAfter=5, keepWithNext=True)
+    base = ParagraphStyle("base", fontName="Sans", fontSize=9, leading=12.5, spaceAfter=5)
     return {
-        "body": base,
+        "body": ParagraphStyle("body", base, keepWithNext=True),  # an intro stays with its chart or table
         "title": ParagraphStyle("title", base, fontName="Sans-Bold", fontSize=20, leading=25, spaceAfter=6),
         "subtitle": ParagraphStyle("subtitle", base, textColor=MUTED, fontSize=10, leading=14),
         "h1": ParagraphStyle("h1", base, fontName="Sans-Bold", fontSize=14, leading=18, spaceBefore=16,
@@ -59,8 +59,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "warning": ParagraphStyle("warning", base, fontName="Sans-Bold", fontSize=12, leading=16,
                                   textColor=colors.white, backColor=WARN, borderPadding=(6, 8, 6, 8),
                                   spaceBefore=8, spaceAfter=14),
-        "cell": ParagraphStyle("cell", base, keepWithNext=False, fontSize=7.5, leading=9.5, spaceAfter=0),
-        "cell_num": ParagraphStyle("cell_num", base, keepWithNext=False, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_RIGHT),
+        "cell": ParagraphStyle("cell", base, fontSize=7.5, leading=9.5, spaceAfter=0),
+        "cell_num": ParagraphStyle("cell_num", base, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_RIGHT),
         "code": ParagraphStyle("code", base, fontName="Mono", fontSize=7, leading=8.6),
         "toc1": ParagraphStyle("toc1", base, fontSize=10, leading=15, leftIndent=8),
     }
@@ -161,10 +161,11 @@ def _column_widths(table: model.Table, width: float, size: float) -> list[float]
                for i, name in enumerate(table.columns)]
     if sum(natural) <= width:
         return natural
-    fixed = sum(w for w, num in zip(natural, table.numeric) if num)
-    flexible = sum(w for w, num in zip(natural, table.numeric) if not num)
+    keeps = [num or w <= width / 6 for w, num in zip(natural, table.numeric)]  # numbers and short text
+    fixed = sum(w for w, keep in zip(natural, keeps) if keep)
+    flexible = sum(w for w, keep in zip(natural, keeps) if not keep)
     room = max(width - fixed, 0.3 * width)
-    widths = [w if num else w * room / flexible for w, num in zip(natural, table.numeric)]
+    widths = [w if keep else w * room / flexible for w, keep in zip(natural, keeps)]
     return [w * width / sum(widths) for w in widths] if sum(widths) > width else widths
 
 
