@@ -46,7 +46,8 @@ def run_dir(tmp_path_factory) -> Path:
 
 def test_run_folder_is_complete_and_consistent(run_dir: Path) -> None:
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "config.yaml", "equity.parquet", "manifest.json", "metrics.json", "trades.parquet", "weights.parquet"]
+        "config.yaml", "equity.parquet", "manifest.json", "metrics.json", "report.html", "report.pdf",
+        "trades.parquet", "weights.parquet"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     equity = pd.read_parquet(run_dir / "equity.parquet")
     assert metrics["final_equity"] == pytest.approx(equity["equity"].iloc[-1], rel=1e-12)
