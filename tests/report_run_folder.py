@@ -105,13 +105,12 @@ def _event_files(rng, sessions) -> dict[str, pd.DataFrame]:
 
 
 def _hedges(sessions) -> pd.DataFrame:
-    days = sessions[:60]
-    premium = np.zeros(60)
-    premium[0] = -5000.0
-    payoff = np.zeros(60)
-    payoff[-1] = 2000.0
-    return pd.DataFrame({"session": days, "leg": "SPY put", "value": np.linspace(5000, 0, 60), "delta": -0.3,
-                         "premium": premium, "payoff": payoff})
+    """One put leg (engine.hedges columns): bought for 5,000 plus 50 fees, settles for 2,000 at expiry."""
+    flows = pd.DataFrame({"premium": 0.0, "fees": 0.0, "settlement": 0.0}, index=range(60))
+    flows.loc[0, ["premium", "fees"]] = [-5000.0, -50.0]
+    flows.loc[59, "settlement"] = 2000.0
+    return flows.assign(date=sessions[:60], hedge="spy_put", leg=0, value=np.r_[np.linspace(5000, 100, 59), 0.0],
+                        delta=-0.3, cash_flow=flows.sum(axis=1))
 
 
 def _variants(rng) -> pd.DataFrame:

@@ -135,11 +135,12 @@ def test_event_headline_is_the_mean_over_events_of_each_book(full, full_dir) -> 
         assert parse_number(rows[kind][6]) == pytest.approx(strategy - holding, abs=5e-5)
 
 
-def test_hedge_net_is_premium_plus_payoff_plus_value_still_held(full) -> None:
-    leg = table(full, "hedges", "hedge_legs").rows[0]
-    paid, received, payoff, final, net = (parse_number(cell) for cell in leg[1:])
-    assert (paid, payoff) == (5000, 2000)
-    assert net == received - paid + payoff + final == -3000
+def test_hedge_net_is_premium_fees_and_payoff_plus_value_still_open(full) -> None:
+    row = table(full, "hedges", "hedge_legs").rows[0]
+    assert row[0] == "spy_put"
+    paid, received, fees, payoff, open_value, net = (parse_number(cell) for cell in row[1:])
+    assert (paid, received, fees, payoff, open_value) == (5000, 0, 50, 2000, 0)
+    assert net == -3050
 
 
 def test_variant_ranking_is_by_sharpe_and_significance_is_in_words(full, full_dir) -> None:

@@ -2,7 +2,7 @@
 
 Columns read (as documented by the modules that write them):
 rules.parquet: session, symbol, rule, before, after, reason (strategies.activity).
-hedges.parquet: session, leg, value, and where present premium (cash flow, negative = paid) and payoff.
+hedges.parquet: date, hedge, value, premium, fees, settlement, cash_flow (engine.hedges).
 events, event_summary, event_car, event_strategy.parquet: as documented in engine.event_cli.
 variants.parquet: one row per variant, parameters and metrics (metrics.json keys).
 """
@@ -65,28 +65,28 @@ def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
 
 
 def hedges_section(run: RunFolder, settings: ReportConfig) -> Section | None:
-    hedges = run.optional.get("hedges")
-    if hedges is None:
+    """Premium paid, payoff and net effect per hedge (engine.hedges: one row per leg and session)."""
+    legs = run.optional.get("hedges")
+    if legs is None:
         return None
-    hedges = hedges.assign(session=pd.to_datetime(hedges["session"]))
-    leg = hedges["leg"].astype(str) if "leg" in hedges else pd.Series("hedge", index=hedges.index)
-    flows = pd.DataFrame({"leg": leg, "value": hedges["value"],
-                          "premium": hedges.get("premium", 0.0), "payoff": hedges.get("payoff", 0.0),
-                          "session": hedges["session"]})
-    last = flows.sort_values("session", kind="stable").groupby("leg")["value"].last()
-    legs = flows.groupby("leg").agg(paid=("premium", lambda p: -p[p < 0].sum()),
-                                    received=("premium", lambda p: p[p > 0].sum()), payoff=("payoff", "sum"))
-    legs["final value"] = last.where(flows.groupby("leg")["session"].max() == flows["session"].max(), 0.0)
-    legs["net"] = legs["received"] - legs["paid"] + legs["payoff"] + legs["final value"]
-    kinds = {name: "money" for name in legs.columns}
-    value = flows.groupby("session")["value"].sum().to_frame("Hedge value")
-    net = legs["net"].sum()
+    legs = legs.assign(date=pd.to_datetime(legs["date"]), hedge=legs["hedge"].astype(str))
+    last = legs["date"].max()
+    by_hedge = legs.groupby("hedge").agg(
+        paid=("premium", lambda p: -p[p < 0].sum()), received=("premium", lambda p: p[p > 0].sum()),
+        fees=("fees", lambda f: -f.sum()), payoff=("settlement", "sum"), flows=("cash_flow", "sum"))
+    by_hedge["open value"] = legs[legs["date"] == last].groupby("hedge")["value"].sum().reindex(by_hedge.index,
+                                                                                              fill_value=0.0)
+    by_hedge["net"] = by_hedge.pop("flows") + by_hedge["open value"]
+    daily = legs.groupby("date")[["value", "cash_flow"]].sum()
+    curves = pd.DataFrame({"Marked value": daily["value"], "Cumulative cash flow": daily["cash_flow"].cumsum()})
+    net = by_hedge["net"].sum()
     return Section("hedges", "Hedges", [
-        Paragraph(f"Premium paid {money(legs['paid'].sum())}, payoff {money(legs['payoff'].sum())}: the hedges "
-                  f"{'added' if net >= 0 else 'cost'} {money(abs(net))} net (from hedges.parquet; every metric in "
-                  "this report already includes them)."),
-        frame_table("Hedge legs", legs.reset_index(), kinds, key="hedge_legs"),
-        Chart("hedge_value", "Marked value of the hedges", "lines", value, "value", height=0.6),
+        Paragraph(f"Premium paid {money(by_hedge['paid'].sum())}, fees {money(by_hedge['fees'].sum())}, payoff at "
+                  f"expiry {money(by_hedge['payoff'].sum())}: the hedges {'added' if net >= 0 else 'cost'} "
+                  f"{money(abs(net))} net, counting the value of legs still open (from hedges.parquet; every "
+                  "metric and drawdown in this report already includes them)."),
+        frame_table("Hedges", by_hedge.reset_index(), {name: "money" for name in by_hedge.columns}, key="hedge_legs"),
+        Chart("hedge_value", "Hedge value and cumulative cash flow", "lines", curves, "value", height=0.6),
     ])
 
 
