@@ -118,4 +118,5 @@ def _variants(rng) -> pd.DataFrame:
     n = caps.size
     return pd.DataFrame({"variant": [f"v{i}" for i in range(n)], "cap": caps.ravel(), "stage": stages.ravel(),
                          "sharpe": rng.normal(1, .2, n), "cagr": rng.normal(.1, .02, n),
-                         "max_drawdown": -rng.uniform(.1, .3, n), "beats_base": [True] + [False] * (n - 1)})
+                         "max_drawdown": -rng.uniform(.1, .3, n), "beats_base": [True] + [False] * (n - 1),
+                         "dsr": rng.uniform(0, 1, n), "verdict": "lucky"})

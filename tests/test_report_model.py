@@ -149,8 +149,10 @@ def test_variant_ranking_is_by_sharpe_and_significance_is_in_words(full, full_di
     ranked = [row[0] for row in section.tables()[0].rows]
     assert ranked == variants.sort_values("sharpe", ascending=False)["variant"].tolist()
     words = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
-    assert "1 of 6 variants beat the base config beyond luck: v0" in words
-    assert any(chart.kind == "heatmap" for chart in section.charts())
+    assert "1 of 6 variants have a bootstrap interval of the Sharpe difference above zero" in words
+    assert words.split("base config: ", 1)[1].startswith("v0.")
+    heatmap = next(chart for chart in section.charts() if chart.kind == "heatmap")
+    assert heatmap.title == "sharpe by cap (rows) and stage"  # parameters, not the statistics columns
 
 
 def test_bad_page_size_and_incomplete_folder_are_clear_errors(full_dir, tmp_path) -> None:

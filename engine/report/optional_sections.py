@@ -24,6 +24,7 @@ RULE_FAMILIES = (  # what the issue asks a reader to see, matched on rule names
     ("Regime actions", ("regime",), False),
 )
 TOP_ROWS = 20
+VARIANT_STATISTICS = {"sharpe_diff", "diff_lower", "diff_upper", "beats_base", "psr", "dsr", "verdict"}  # not parameters
 
 
 def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
@@ -157,10 +158,10 @@ def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
     metric_columns = [name for name in variants.columns if name in run.metrics]
     label = next((name for name in ("variant", "name") if name in variants.columns), None)
     params = [name for name in variants.columns if name not in metric_columns and name != label
-              and not pd.api.types.is_bool_dtype(variants[name])]
+              and name not in VARIANT_STATISTICS and not pd.api.types.is_bool_dtype(variants[name])]
     rank_by = "sharpe" if "sharpe" in variants.columns else (metric_columns or [variants.columns[-1]])[0]
     ranked = variants.sort_values(rank_by, ascending=False, kind="stable").head(TOP_ROWS)
-    shown = [name for name in [label, *params, "sharpe", "cagr", "max_drawdown", "total_return"]
+    shown = [name for name in [label, *params, "sharpe", "cagr", "max_drawdown", "total_return", "verdict"]
              if name is not None and name in ranked.columns]
     blocks = [frame_table(f"Variants ranked by {rank_by} (top {TOP_ROWS})", ranked[list(dict.fromkeys(shown))],
                           key="variants_ranking"),
@@ -176,14 +177,16 @@ def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
 
 
 def _significance_words(variants: pd.DataFrame, label: str | None) -> str:
-    flag = next((name for name in ("beats_base", "significant") if name in variants.columns), None)
-    if flag is None:
+    """What the bootstrap says, in words; the per-variant verdict column (if any) is in the ranking table."""
+    if "beats_base" not in variants.columns:
         return "variants.parquet carries no significance test, so no variant is claimed to beat the base config."
-    winners = variants[variants[flag].fillna(False).astype(bool)]
-    names = ", ".join(winners[label].astype(str)) if label else f"{len(winners)} variants"
+    winners = variants[variants["beats_base"].fillna(False).astype(bool)]
     if winners.empty:
-        return f"None of the {len(variants)} variants beats the base config beyond what luck explains."
-    return f"{len(winners)} of {len(variants)} variants beat the base config beyond luck: {names}."
+        return f"None of the {len(variants)} variants has a Sharpe ratio reliably above the base config's."
+    names = ", ".join(winners[label].astype(str)) if label else f"{len(winners)} variants"
+    return (f"{len(winners)} of {len(variants)} variants have a bootstrap interval of the Sharpe difference above "
+            f"zero against the base config: {names}. See each variant's verdict for whether that survives the "
+            "number of variants tried (deflated Sharpe).")
 
 
 def _car_charts(car: pd.DataFrame) -> list[Chart]:
