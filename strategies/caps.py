@@ -161,12 +161,14 @@ def _cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill
 
 
 def apply_caps(
-    targets: pd.DataFrame, caps: CapsConfig, groups: dict[str, list[str]], gross_limit: pd.Series | None = None
+    targets: pd.DataFrame, caps: CapsConfig, groups: dict[str, list[str]], gross_limit: pd.Series | None = None,
+    explain: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Capped targets and a reason per changed cell ('' elsewhere); all-NaN rows pass through.
 
     ``gross_limit`` (per session, from the regime overlay; NaN = no cap that session)
-    is min'ed with ``caps.gross`` and ``1 - caps.cash_floor``.
+    is min'ed with ``caps.gross`` and ``1 - caps.cash_floor``. Reasons are written only
+    on the rows where ``explain`` is True (default: every row): wording them is the slow part.
     """
     symbols = list(targets.columns)
     name_cap = caps.name_caps(symbols)
@@ -180,6 +182,8 @@ def apply_caps(
     capped = pd.DataFrame(after, index=targets.index, columns=targets.columns)
     reasons = pd.DataFrame("", index=targets.index, columns=targets.columns, dtype=object)
     changed = np.abs(np.nan_to_num(after) - np.nan_to_num(before)) > AT_CAP
+    if explain is not None:
+        changed &= np.asarray(explain, dtype=bool)[:, None]
     for t, k in zip(*np.nonzero(changed)):
         row = np.nan_to_num(after[t])
         reasons.iat[t, k] = cap_reason(before[t, k], after[t, k], name_cap[k],

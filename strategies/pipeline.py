@@ -75,11 +75,12 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
         reasons = pd.DataFrame({s: out.reasons for s in ctx.symbols})
         standing = _scaled(log, "regime", standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
     if rules.caps is not None:
-        capped, reasons = apply_caps(standing, rules.caps, groups, None)
+        capped, _ = apply_caps(standing, rules.caps, groups, explain=np.zeros(len(standing), dtype=bool))
+        targets = decision_rows(capped, ctx.rebalance)
+        _, reasons = apply_caps(standing, rules.caps, groups, explain=targets.notna().any(axis=1).to_numpy())
         log.record("caps", standing, capped, reasons)
-        standing = capped
-
-    targets = decision_rows(standing, ctx.rebalance)
+    else:
+        targets = decision_rows(standing, ctx.rebalance)
     kernel = compile_rules(ctx.symbols, groups, caps=rules.caps, profit_taking=rules.profit_taking,
                            staged_entry=rules.staged_entry, gross_limit=gross_limit,
                            no_buy=no_buy) if rules.needs_kernel else None
