@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import RulebookError
+from engine.data_cli import data_app
 from engine.event_cli import events_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -118,6 +119,7 @@ def sample(
 
 
 app.command("events")(events_command)
+app.add_typer(data_app, name="data")
 
 
 @app.command()
