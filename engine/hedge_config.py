@@ -8,9 +8,9 @@ any other structure can be written as `legs:` without code.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from engine.strict import StrictModel
 from strategies.schedule import Frequency
@@ -137,3 +137,14 @@ class HedgeConfig(StrictModel):
         """Every symbol the hedge reads: underlyings and the sized position."""
         names = [self.underlying, *(leg.underlying for leg in self.package), self.size.symbol]
         return list(dict.fromkeys(name for name in names if name))
+
+
+def _unique_names(hedges: list[HedgeConfig]) -> list[HedgeConfig]:
+    names = [hedge.name for hedge in hedges]
+    dupes = sorted({name for name in names if names.count(name) > 1})
+    if dupes:
+        raise ValueError(f"hedge names must be unique: {', '.join(dupes)}")
+    return hedges
+
+
+Hedges = Annotated[list[HedgeConfig], AfterValidator(_unique_names)]

@@ -224,3 +224,11 @@ def _hedged_value(index: int, hedge: HedgeConfig, book_equity: pd.Series, positi
 def _first_at_or_after(sorted_indices: np.ndarray, start: int) -> int | None:
     at = np.searchsorted(sorted_indices, start)
     return int(sorted_indices[at]) if at < len(sorted_indices) else None
+
+
+def total_equity(book_equity: pd.Series, hedges: HedgeBook | None) -> pd.Series:
+    """The portfolio's value: the stock book plus the hedge cash account and the hedges' marks."""
+    if hedges is None:
+        return book_equity
+    return (book_equity + hedges.cash.reindex(book_equity.index) + hedges.value.reindex(book_equity.index)
+            ).rename(book_equity.name)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 DAYS_PER_YEAR = 365.0
 
@@ -57,21 +57,24 @@ def bsm_delta(spot, strike, tau, vol, rate, div_yield, is_call) -> np.ndarray:
 
 
 def strike_for_delta(spot, tau, delta, rate, div_yield, is_call,
-                     vol_at: Callable[[np.ndarray], np.ndarray], iterations: int = 20) -> np.ndarray:
+                     vol_at: Callable[[np.ndarray], np.ndarray], iterations: int = 120) -> np.ndarray:
     """The strike whose BSM delta is ``delta`` (puts negative) when priced at ``vol_at(strike)``.
 
-    Inverts delta in closed form for a fixed vol and iterates on the skewed vol; the skew is
-    gentle, so the fixed point converges in a few rounds (20 leave it exact to float noise).
+    Bisection on ln(K/S): delta falls as the strike rises (for calls and puts alike), and at the
+    ends of a wide bracket it lies on either side of any reachable target (|delta| < e^{-qτ}).
+    A fixed-point iteration on the skewed vol would diverge for steep skews on long tenors.
     """
     spot, tau, delta, rate, div_yield, is_call = np.broadcast_arrays(
         *map(np.asarray, (spot, tau, delta, rate, div_yield, is_call)))
-    sign = np.where(is_call, 1.0, -1.0)
-    d1 = sign * ndtri(sign * delta * np.exp(div_yield * tau))
-    strike = np.asarray(spot, dtype=float)
+    atm = vol_at(spot)
+    half_width = 10.0 * (1.0 + atm * np.sqrt(tau) + atm * atm * tau)
+    low, high = -half_width, half_width
     for _ in range(iterations):
-        vol = vol_at(strike)
-        strike = spot * np.exp(-d1 * vol * np.sqrt(tau) + (rate - div_yield + 0.5 * vol * vol) * tau)
-    return strike
+        middle = 0.5 * (low + high)
+        strike = spot * np.exp(middle)
+        above = bsm_delta(spot, strike, tau, vol_at(strike), rate, div_yield, is_call) > delta
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    return spot * np.exp(0.5 * (low + high))
 
 
 @dataclass(frozen=True)
