@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from engine.errors import ConfigError
 from engine.events import EventStudyConfig
+from engine.hedge_config import Hedges
 from engine.report.settings import ReportConfig
 from engine.strict import StrictModel
 from strategies.rule_config import RulesConfig
@@ -124,6 +125,8 @@ class RunConfig(StrictModel):
     risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
     event_study: EventStudyConfig = Field(EventStudyConfig(), description="drawdowns around AI announcements")
     report: ReportConfig = Field(ReportConfig(), description="report.html and report.pdf written after a run")
+    hedges: Hedges = Field(default_factory=list, description="option overlays priced and paid for beside the "
+                           "stock book (hedges.parquet)")
 
     @model_validator(mode="after")
     def _one_strategy(self) -> "RunConfig":

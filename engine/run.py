@@ -15,6 +15,7 @@ from engine.calendar import sessions_per_year
 from engine.config import RunConfig, resolved_data_dir
 from engine.data import load_dataset
 from engine.dataset import Dataset
+from engine.hedges import HedgeBook, simulate_hedges, total_equity
 from engine.metrics import compute_metrics
 from engine.sim import ExecutionSettings, SimResult, simulate
 from engine.rule_kernels import KernelRules
@@ -32,11 +33,18 @@ class BacktestResult:
     benchmark: SimResult | None
     metrics: dict
     activity: pd.DataFrame | None = None  # rule-activity log (rules.parquet); None for a baseline strategy
+    hedges: HedgeBook | None = None  # option overlays (hedges.parquet); None without hedges
+
+    @property
+    def equity(self) -> pd.Series:
+        """Total equity, on which every metric is computed: the stock book plus any hedge book."""
+        return total_equity(self.strategy.equity, self.hedges)
 
 
 def load_run_data(config: RunConfig) -> Dataset:
-    """The dataset a config needs: its universe plus the benchmark, over its period."""
-    symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else [])))
+    """The dataset a config needs: its universe, the benchmark and the hedges' underlyings, over its period."""
+    hedged = [symbol for hedge in config.hedges for symbol in hedge.symbols]
+    symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else []) + hedged))
     return load_dataset(
         resolved_data_dir(config), symbols=symbols, start=config.period.start, end=config.period.end,
         calendar=config.data.calendar, max_fill_sessions=config.data.max_fill_sessions,
@@ -58,13 +66,16 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
         targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
         result = _simulate_on(data, targets, settings)
     benchmark = _simulate_on(data, _hold_one(data, config.benchmark), settings) if config.benchmark else None
+    ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
+    hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
+                             calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
     metrics = compute_metrics(
-        result.equity,
-        periods_per_year=sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1]),
+        total_equity(result.equity, hedges),
+        periods_per_year=ppy,
         benchmark_equity=benchmark.equity if benchmark else None,
         orders=result.orders, weights=result.weights, risk_free=config.risk_free,
     )
-    return BacktestResult(config, data, targets, result, benchmark, metrics, activity)
+    return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
 
 
 def rule_groups(config: RunConfig, data: Dataset) -> dict[str, list[str]]:

@@ -29,7 +29,7 @@ def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None
 
 def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> Path:
     """Write config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet (and rules.parquet
-    for a rule pipeline) into ``out_dir``."""
+    for a rule pipeline, hedges.parquet with hedges) into ``out_dir``."""
 
     def fill(tmp: Path) -> None:
         (tmp / "config.yaml").write_text(to_yaml(result.config))
@@ -41,6 +41,8 @@ def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> P
         result.strategy.orders.to_parquet(tmp / "trades.parquet", index=False)
         if result.activity is not None:
             result.activity.to_parquet(tmp / "rules.parquet", index=False)
+        if result.hedges is not None:
+            result.hedges.legs.to_parquet(tmp / "hedges.parquet", index=False)
 
     return write_folder_atomically(out_dir, fill)
 
@@ -69,7 +71,9 @@ def manifest(result: BacktestResult, wall_seconds: float) -> dict:
 
 
 def _equity_frame(result: BacktestResult) -> pd.DataFrame:
-    frame = pd.DataFrame({"equity": result.strategy.equity, "cash": result.strategy.cash})
+    frame = pd.DataFrame({"equity": result.equity, "cash": result.strategy.cash})
+    if result.hedges is not None:  # equity is the total: stock book + hedge_cash + hedge_value
+        frame["hedge_value"], frame["hedge_cash"] = result.hedges.value, result.hedges.cash
     if result.benchmark is not None:
         frame["benchmark"] = result.benchmark.equity
     return frame.rename_axis("date").reset_index()
