@@ -16,6 +16,7 @@ from rich.table import Table
 
 from engine.errors import RulebookError
 from engine.data_cli import data_app
+from engine.compare import compare_command
 from engine.event_cli import events_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -119,6 +120,7 @@ def sample(
 
 
 app.command("events")(events_command)
+app.command("compare")(compare_command)
 app.add_typer(data_app, name="data")
 
 

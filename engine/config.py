@@ -21,6 +21,7 @@ from engine.events import EventStudyConfig
 from engine.hedge_config import Hedges
 from engine.report.settings import ReportConfig
 from engine.strict import StrictModel
+from engine.variants import VariantsConfig
 from strategies.rule_config import RulesConfig
 from strategies.schedule import Frequency
 
@@ -127,6 +128,8 @@ class RunConfig(StrictModel):
     report: ReportConfig = Field(ReportConfig(), description="report.html and report.pdf written after a run")
     hedges: Hedges = Field(default_factory=list, description="option overlays priced and paid for beside the "
                            "stock book (hedges.parquet)")
+    variants: VariantsConfig | None = Field(None, description="sweeps compared by `rulebook compare` "
+                                            "(grid, zip, named); ignored by `rulebook run`")
 
     @model_validator(mode="after")
     def _one_strategy(self) -> "RunConfig":

@@ -25,6 +25,10 @@ previous mark); that frame is also ``SimResult.portfolio.close``.
 With ``rules`` (engine.rule_kernels.KernelRules) every session runs through the
 stateful rules (profit-taking, re-entry, staged entry, cap drift trims), which decide
 on the close of t-1 and fill at t like any order; what they did is ``kernel_log``.
+
+``simulate_many`` runs several books on the same prices in one vectorbt simulation
+(columns = books x symbols, one group with its own cash per book): rule variants
+are simulated together, and each book's result equals its own ``simulate``.
 """
 
 from __future__ import annotations
@@ -69,13 +73,14 @@ class ExecutionSettings:
 class SimResult:
     """Everything a run folder and the metrics need about one simulated book."""
 
-    portfolio: vbt.Portfolio  # one group, cash shared
+    portfolio: vbt.Portfolio  # group ``book`` is this book (the only group unless from simulate_many)
     equity: pd.Series  # portfolio value at each session close
     cash: pd.Series  # cash at each close
     positions: pd.DataFrame  # shares held at each close (sessions x symbols)
     weights: pd.DataFrame  # position value / equity at each close
     orders: pd.DataFrame  # one row per fill, in execution order (sells first within a session)
     kernel_log: pd.DataFrame  # what the stateful rules did (KERNEL_LOG_COLUMNS); empty without rules
+    book: int = 0  # this book's group in ``portfolio``
 
 
 ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
@@ -90,75 +95,145 @@ def simulate(
     rules: KernelRules | None = None,
 ) -> SimResult:
     """Fill the row-t target weights on session t+1 and mark the book at every close."""
-    targets, open_ = _aligned(targets, open_, close)
-    fill_frame = open_ if settings.fill == "next_open" else close
-    fill_price = _float_array(fill_frame)
+    return simulate_many([targets], open_, close, settings, None if rules is None else [rules])[0]
+
+
+def simulate_many(
+    targets: list[pd.DataFrame],
+    open_: pd.DataFrame,
+    close: pd.DataFrame,
+    settings: ExecutionSettings,
+    rules: list[KernelRules] | None = None,
+    *,
+    keep_log: bool = True,
+) -> list[SimResult]:
+    """Simulate several books at once; book k's result equals ``simulate(targets[k], ..., rules[k])``.
+
+    The books share prices and execution settings, and their rules share the regime's
+    ``gross_limit`` (one cap per session in the kernel). ``keep_log=False`` skips the
+    kernel log (empty ``kernel_log``), which a sweep does not need.
+    """
+    aligned = [_aligned(frame, open_, close)[0] for frame in targets]
+    open_ = open_[close.columns]
+    n_books, n_names = len(aligned), close.shape[1]
+    if rules is not None and len(rules) != n_books:
+        raise ValueError(f"simulate_many: {len(rules)} rule sets for {n_books} books; fix: one per book")
+    fill_price = np.tile(_float_array(open_ if settings.fill == "next_open" else close), n_books)
     marks = last_known_price(open_, close)
     # row i holds the decision taken at the close of i-1: the one-session shift
-    due = _float_array(targets.shift(1))
-    callbacks = dict(flexible=False, init_cash=settings.init_cash, cash_sharing=True, group_by=True,
-                     ffill_val_price=True, fill_pos_record=False)
+    due = np.hstack([_float_array(frame.shift(1)) for frame in aligned])
+    wide_marks = pd.DataFrame(np.tile(marks.to_numpy(dtype=float), n_books), index=close.index,
+                              columns=pd.MultiIndex.from_product([range(n_books), close.columns]))
+    callbacks = dict(flexible=False, init_cash=settings.init_cash, cash_sharing=True,
+                     group_by=np.repeat(np.arange(n_books), n_names), ffill_val_price=True, fill_pos_record=False)
     if rules is None:
         callbacks.update(
-            segment_mask=(~np.isnan(due).all(axis=1))[:, None],
+            segment_mask=~np.isnan(due).reshape(len(close), n_books, n_names).all(axis=2),
             pre_group_func_nb=sim_kernels.pre_group_nb,
             pre_segment_func_nb=sim_kernels.pre_segment_nb,
             pre_segment_args=(due, fill_price, settings.min_trade_weight),
         )
-        log = None
+        log, group_names = None, ()
     else:
-        state, log, log_count = _rule_buffers(rules, close.shape)
+        params, group_names = _stacked_params(rules, n_names)
+        state, log, log_count = _rule_buffers(rules, close.shape, keep_log)
         gross_limit, no_buy = _session_inputs(rules, close)
         callbacks.update(
             segment_mask=True,
             pre_group_func_nb=rule_kernels.pre_group_rules_nb,
             pre_segment_func_nb=rule_kernels.pre_segment_rules_nb,
-            pre_segment_args=(due, fill_price, settings.min_trade_weight, _float_array(marks), rules.params,
-                              gross_limit, no_buy, state, log, log_count),
+            pre_segment_args=(due, fill_price, settings.min_trade_weight, np.tile(_float_array(marks), n_books),
+                              params, gross_limit, no_buy, state, log, log_count),
             post_order_func_nb=rule_kernels.post_order_rules_nb,
             post_order_args=(state,),
         )
     portfolio = vbt.Portfolio.from_order_func(
-        marks, sim_kernels.order_func_nb, fill_price, settings.fees_bps / 1e4, settings.slippage_bps / 1e4,
+        wide_marks, sim_kernels.order_func_nb, fill_price, settings.fees_bps / 1e4, settings.slippage_bps / 1e4,
         **callbacks,
     )
-    if log is not None and log_count[1] > 0:
+    if keep_log and log is not None and log_count[1] > 0:
         raise ValueError(
             f"simulate: the kernel log holds {len(log)} records but the rules made {len(log) + log_count[1]}; "
             "fix: pass a larger KernelRules.log_capacity"
         )
     records = log[: log_count[0]] if log is not None else np.zeros((0, len(rule_kernels.LOG_FIELDS)))
-    return _result(portfolio, close, _kernel_log(records, close, rules))
+    book_of_record = records[:, 1].astype(int) // n_names
+    logs = [_kernel_log(_local_columns(records[book_of_record == k], n_names), close, group_names)
+            for k in range(n_books)]
+    return _results(portfolio, close, logs)
 
 
-def _rule_buffers(rules: KernelRules, shape: tuple[int, int]):
-    """Per-name rule state and the preallocated kernel log."""
-    n_sessions, n_cols = shape
-    if len(rules.params.name_cap) != n_cols:
-        raise ValueError(f"simulate: rules are compiled for {len(rules.params.name_cap)} columns, prices have "
-                         f"{n_cols}; fix: compile the rules for the simulated symbols")
-    state = np.zeros((n_cols, rule_kernels.N_STATE))
+def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernels.RuleParams, tuple[str, ...]]:
+    """One RuleParams over all books' columns. Each distinct set of capped groups gets its own entries
+    of ``group_cap`` (books with equal group caps share them), in the book's own order."""
+    sets: dict[tuple, int] = {}
+    for rule in rules:
+        p = rule.params
+        if len(p.name_cap) != n_names:
+            raise ValueError(f"simulate: rules are compiled for {len(p.name_cap)} columns, prices have "
+                             f"{n_names}; fix: compile the rules for the simulated symbols")
+        key = (rule.group_names, p.group_members.tobytes(), p.group_cap.tobytes())
+        sets.setdefault(key, sum(len(k[0]) for k in sets))
+    n_groups = sum(len(k[0]) for k in sets)
+    members = np.zeros((n_names * len(rules), n_groups), dtype=np.bool_)
+    for k, rule in enumerate(rules):
+        first = sets[(rule.group_names, rule.params.group_members.tobytes(), rule.params.group_cap.tobytes())]
+        members[k * n_names:(k + 1) * n_names, first:first + len(rule.group_names)] = rule.params.group_members
+    max_stages = max(rule.params.stage_gain.shape[1] for rule in rules)
+
+    def stacked(field: str) -> np.ndarray:
+        arrays = [getattr(rule.params, field) for rule in rules]
+        if field in ("stage_gain", "stage_sell"):  # NaN-padded: the kernel reads stages below n_stages only
+            arrays = [np.pad(a, ((0, 0), (0, max_stages - a.shape[1])), constant_values=np.nan) for a in arrays]
+        return np.ascontiguousarray(np.concatenate(arrays))
+
+    fields = {field: stacked(field) for field in rule_kernels.RuleParams._fields}
+    fields["group_members"] = members
+    # a writable copy: a read-only array is another numba type (a recompile of every kernel)
+    fields["group_cap"] = np.concatenate([np.frombuffer(k[2], dtype=float) for k in sets] or [np.zeros(0)])
+    return rule_kernels.RuleParams(**fields), tuple(name for k in sets for name in k[0])
+
+
+def _local_columns(records: np.ndarray, n_names: int) -> np.ndarray:
+    """Kernel log records of one book, with its own column numbers."""
+    records = records.copy()
+    records[:, 1] %= n_names
+    return records
+
+
+def _rule_buffers(rules: list[KernelRules], shape: tuple[int, int], keep_log: bool):
+    """Per-name rule state and the preallocated kernel log (each book's capacity, summed)."""
+    n_sessions, n_names = shape
+    state = np.zeros((n_names * len(rules), rule_kernels.N_STATE))
     state[:, rule_kernels.STANDING] = np.nan
-    capacity = rules.log_capacity if rules.log_capacity is not None else n_sessions * n_cols
+    capacity = sum(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
+                   for rule in rules) if keep_log else 0
     return state, np.zeros((capacity, len(rule_kernels.LOG_FIELDS))), np.zeros(2, dtype=np.int64)
 
 
-def _session_inputs(rules: KernelRules, close: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The regime's gross cap and the no-buy mask, shifted like the targets (row i = decided at i-1)."""
-    for name, frame in (("gross_limit", rules.gross_limit), ("no_buy", rules.no_buy)):
-        if frame is not None and not frame.index.equals(close.index):
-            raise ValueError(f"simulate: rules.{name} index differs from close's; fix: reindex it to the sessions")
+def _session_inputs(rules: list[KernelRules], close: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The regime's gross cap and the books' no-buy masks, shifted like the targets (row i = decided at i-1)."""
+    for rule in rules:
+        for name, frame in (("gross_limit", rule.gross_limit), ("no_buy", rule.no_buy)):
+            if frame is not None and not frame.index.equals(close.index):
+                raise ValueError(f"simulate: rules.{name} index differs from close's; fix: reindex it to the sessions")
+    limits = [rule.gross_limit for rule in rules]
+    if any((a is None) != (b is None) or (a is not None and not a.equals(b)) for a, b in zip(limits, limits[1:])):
+        raise ValueError("simulate_many: the books' rules have different gross_limit series; "
+                         "fix: simulate books with different regime caps separately")
     gross = np.full(len(close), np.inf)
-    if rules.gross_limit is not None:
-        gross = rules.gross_limit.shift(1).fillna(np.inf).to_numpy(dtype=float)
-    no_buy = np.zeros(close.shape, dtype=np.bool_)
-    if rules.no_buy is not None:
-        no_buy = rules.no_buy[close.columns].shift(1, fill_value=False).to_numpy(dtype=np.bool_)
+    if limits[0] is not None:
+        gross = limits[0].shift(1).fillna(np.inf).to_numpy(dtype=float)
+    no_buy = np.zeros((len(close), close.shape[1] * len(rules)), dtype=np.bool_)
+    for k, rule in enumerate(rules):
+        if rule.no_buy is not None:
+            no_buy[:, k * close.shape[1]:(k + 1) * close.shape[1]] = (
+                rule.no_buy[close.columns].shift(1, fill_value=False).to_numpy(dtype=np.bool_))
     # fresh writable copies: pandas may hand out read-only views, a different numba type (a recompile)
     return np.array(gross, dtype=float), np.array(no_buy, dtype=np.bool_)
 
 
-def _kernel_log(records: np.ndarray, close: pd.DataFrame, rules: KernelRules | None) -> pd.DataFrame:
+def _kernel_log(records: np.ndarray, close: pd.DataFrame, group_names: tuple[str, ...]) -> pd.DataFrame:
     fields = dict(zip(rule_kernels.LOG_FIELDS, records.T))
     rule = fields["rule"].astype(int)
     return pd.DataFrame(
@@ -168,7 +243,7 @@ def _kernel_log(records: np.ndarray, close: pd.DataFrame, rules: KernelRules | N
             "rule": pd.Series(np.asarray(rule_kernels.RULES)[rule], dtype=str),
             "before": fields["before"],
             "after": fields["after"],
-            "reason": pd.Series([rule_kernels.describe(r, rules.group_names) for r in records], dtype=str),
+            "reason": pd.Series([rule_kernels.describe(r, group_names) for r in records], dtype=str),
         },
         columns=KERNEL_LOG_COLUMNS,
     )
@@ -207,28 +282,45 @@ def _float_array(frame: pd.DataFrame) -> np.ndarray:
     return np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, order="C")
 
 
-def _result(portfolio: vbt.Portfolio, close: pd.DataFrame, kernel_log: pd.DataFrame) -> SimResult:
-    equity = portfolio.value().rename("equity")
-    positions = portfolio.assets()
-    weights = portfolio.asset_value(group_by=False).div(equity, axis=0)
+def _results(portfolio: vbt.Portfolio, close: pd.DataFrame, kernel_logs: list[pd.DataFrame]) -> list[SimResult]:
+    """One SimResult per book (group) of ``portfolio``, with the book's own symbols as columns."""
+    n_names = close.shape[1]
+    equity = _frame(portfolio.value())
+    positions = _frame(portfolio.assets())
+    weights = _frame(portfolio.asset_value(group_by=False))
     # vectorbt rebuilds cash by summing order cash flows, which can leave -1e-12 where the
     # simulation held exactly 0; a real overdraft would be far larger and stays visible
-    cash = portfolio.cash().rename("cash")
+    cash = _frame(portfolio.cash())
     cash = cash.mask((cash < 0) & (cash > -sim_kernels.FLOAT_NOISE_WEIGHT * equity), 0.0)
-    return SimResult(
-        portfolio=portfolio,
-        equity=equity,
-        cash=cash,
-        positions=positions,
-        weights=weights,
-        orders=_orders_table(portfolio, close),
-        kernel_log=kernel_log,
-    )
-
-
-def _orders_table(portfolio: vbt.Portfolio, close: pd.DataFrame) -> pd.DataFrame:
-    """One row per fill in execution order, with the session the decision was taken on."""
     records = portfolio.orders.values
+    book_of_order = records["col"] // n_names
+    results = []
+    for k, kernel_log in enumerate(kernel_logs):
+        columns = slice(k * n_names, (k + 1) * n_names)
+        book_equity = equity.iloc[:, k].rename("equity")
+        book_weights = weights.iloc[:, columns].set_axis(close.columns, axis=1).div(book_equity, axis=0)
+        book_orders = records[book_of_order == k].copy()
+        book_orders["col"] -= k * n_names
+        results.append(SimResult(
+            portfolio=portfolio,
+            equity=book_equity,
+            cash=cash.iloc[:, k].rename("cash"),
+            positions=positions.iloc[:, columns].set_axis(close.columns, axis=1),
+            weights=book_weights,
+            orders=_orders_table(book_orders, close),
+            kernel_log=kernel_log,
+            book=k,
+        ))
+    return results
+
+
+def _frame(values: pd.Series | pd.DataFrame) -> pd.DataFrame:
+    """vectorbt returns a Series for a single group or column."""
+    return values.to_frame() if isinstance(values, pd.Series) else values
+
+
+def _orders_table(records: np.ndarray, close: pd.DataFrame) -> pd.DataFrame:
+    """One row per fill in execution order, with the session the decision was taken on."""
     sessions, symbols = close.index, close.columns
     shares, price = records["size"], records["price"]
     return pd.DataFrame(

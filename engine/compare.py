@@ -1,0 +1,314 @@
+"""Run every variant of a config, fast: shared data, shared pipelines, one simulation per batch.
+
+Variants are sorted so that those sharing data, execution settings and regime caps sit
+together, then cut into chunks (memory-bounded). In a chunk:
+
+- the dataset is loaded once per distinct data section (cached per process);
+- the stateless pipeline (selection → screen → weighting → events → regime → caps) runs once
+  per distinct stateless rules config (cached per process): variants that differ only in
+  profit-taking or staged entry reuse it and only recompile their kernel rules;
+- every batch of variants with equal data, execution and regime runs in ONE vectorbt
+  simulation (engine.sim.simulate_many: columns = variants × names, one cash group each).
+
+Each variant's metrics equal a single ``run_backtest`` of its config (tests/test_compare.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from engine.atomic import write_folder_atomically
+from engine.calendar import sessions_per_year
+from engine.config import RunConfig, to_yaml
+from engine.dataset import Dataset
+from engine.executors import Done, LocalExecutor
+from engine.hedges import simulate_hedges, total_equity
+from engine.metrics import compute_metrics
+from engine.run import BacktestResult, _hold_one, load_run_data, rule_groups
+from engine.runfolder import manifest
+from engine.sim import ExecutionSettings, SimResult, simulate, simulate_many
+from engine.variants import BASE, Variant
+from strategies.pipeline import PipelineResult, run_pipeline
+from strategies.registry import STRATEGIES
+from strategies.staging import compile_rules
+
+CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by default (~16 MB per array)
+KERNEL_ONLY_STAGES = ("profit_taking", "staged_entry")  # rules decided inside the simulation only
+
+_DATASETS: dict[str, Dataset] = {}
+_PIPELINES: dict[str, PipelineResult] = {}
+_BENCHMARKS: dict[str, SimResult | None] = {}
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    name: str
+    metrics: dict
+    equity: pd.Series  # total equity at each session close (stock book plus hedges)
+
+
+def run_variants(variants: list[Variant], *, executor=None, chunk: int | None = None,
+                 done: Done = lambda n: None) -> list[VariantOutcome]:
+    """Outcomes of ``variants`` in their order, computed chunk by chunk on ``executor`` (default: local)."""
+    executor = executor or LocalExecutor()
+    ordered = sorted(variants, key=batch_key)  # stable: equal keys keep the variants' order
+    size = chunk or default_chunk(ordered[0].config, len(ordered))
+    chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    by_name = {outcome.name: outcome for part in executor.map(run_chunk, chunks, done) for outcome in part}
+    return [by_name[v.name] for v in variants]
+
+
+def default_chunk(config: RunConfig, n_variants: int) -> int:
+    """Variants per simulation so that one simulation holds about CELL_BUDGET cells."""
+    data = dataset(config)
+    return max(1, min(n_variants, CELL_BUDGET // (len(data.sessions) * len(config.universe.symbols))))
+
+
+def run_chunk(variants: list[Variant]) -> list[VariantOutcome]:
+    """Each variant's outcome; variants of one batch are simulated together."""
+    batches: dict[str, list[Variant]] = {}
+    for variant in variants:
+        batches.setdefault(batch_key(variant), []).append(variant)
+    return [outcome for batch in batches.values() for outcome in _run_batch(batch)]
+
+
+def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
+    """Variants with equal data, execution and regime: one simulation for all of them."""
+    first = variants[0].config
+    data = dataset(first)
+    symbols = first.universe.symbols
+    books = [_book(variant.config, data) for variant in variants]
+    kernels = [kernel for _, kernel in books]
+    results = simulate_many(
+        [targets for targets, _ in books], data.adjusted("open")[symbols], data.adjusted("close")[symbols],
+        _settings(first), None if kernels[0] is None else kernels, keep_log=False)
+    benchmark = _benchmark(first, data)
+    ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
+    return [VariantOutcome(variant.name, *_metrics(variant.config, data, result, benchmark, ppy))
+            for variant, result in zip(variants, results)]
+
+
+def _metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: SimResult | None,
+             ppy: float) -> tuple[dict, pd.Series]:
+    """As engine.run.run_backtest: hedges on top of the stock book, metrics of the total."""
+    hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
+                             calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
+    equity = total_equity(result.equity, hedges)
+    metrics = compute_metrics(equity, periods_per_year=ppy, benchmark_equity=benchmark.equity if benchmark else None,
+                              orders=result.orders, weights=result.weights, risk_free=config.risk_free)
+    return metrics, equity
+
+
+def _book(config: RunConfig, data: Dataset):
+    """(targets, kernel rules or None) of one variant; the stateless pipeline comes from the cache."""
+    symbols = config.universe.symbols
+    if config.rules is None:
+        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
+        return strategy.target_weights(data, symbols), None
+    key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), config.rules.needs_kernel)
+    if key not in _PIPELINES:
+        _PIPELINES[key] = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
+    pipeline = _PIPELINES[key]
+    if pipeline.kernel_rules is None:
+        return pipeline.targets, None
+    # gross_limit and no_buy come from the regime and event stages, shared by the whole key
+    kernel = compile_rules(symbols, rule_groups(config, data), caps=config.rules.caps,
+                           profit_taking=config.rules.profit_taking, staged_entry=config.rules.staged_entry,
+                           gross_limit=pipeline.kernel_rules.gross_limit, no_buy=pipeline.kernel_rules.no_buy)
+    return pipeline.targets, kernel
+
+
+def dataset(config: RunConfig) -> Dataset:
+    """The config's dataset, loaded once per process per distinct data section."""
+    key = data_key(config)
+    if key not in _DATASETS:
+        _DATASETS[key] = load_run_data(config)
+    return _DATASETS[key]
+
+
+def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
+    if config.benchmark is None:
+        return None
+    key = _key(data_key(config), config.execution.model_dump(mode="json"), config.benchmark)
+    if key not in _BENCHMARKS:
+        symbol = config.benchmark
+        _BENCHMARKS[key] = simulate(_hold_one(data, symbol), data.adjusted("open")[[symbol]],
+                                    data.adjusted("close")[[symbol]], _settings(config))
+    return _BENCHMARKS[key]
+
+
+def data_key(config: RunConfig) -> str:
+    """Everything engine.run.load_run_data reads."""
+    return _key(config.data.model_dump(mode="json"), config.period.model_dump(mode="json"),
+                config.universe.symbols, config.benchmark, [h.model_dump(mode="json") for h in config.hedges])
+
+
+def batch_key(item: Variant | RunConfig) -> str:
+    """Variants with equal keys can share one simulation: same data, execution, rule kind and regime caps."""
+    config = item.config if isinstance(item, Variant) else item
+    rules = config.rules
+    kind = "strategy" if rules is None else ("kernel" if rules.needs_kernel else "targets")
+    regime = rules.regime.model_dump(mode="json") if rules is not None and rules.regime is not None else None
+    return _key(data_key(config), config.execution.model_dump(mode="json"), kind, regime)
+
+
+def _stateless(config: RunConfig) -> dict:
+    return config.rules.model_dump(mode="json", exclude=set(KERNEL_ONLY_STAGES))
+
+
+def _settings(config: RunConfig) -> ExecutionSettings:
+    return ExecutionSettings(**config.execution.model_dump())
+
+
+def _key(*parts) -> str:
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def clear_caches() -> None:
+    """Forget cached datasets, pipelines and benchmarks (tests; a long-lived worker between jobs)."""
+    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS):
+        cache.clear()
+
+
+
+# ---- outputs ------------------------------------------------------------------------------------
+
+def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(variants table, equity sessions × variants, statistics summary).
+
+    The table has one row per variant: ``variant``, ``rank`` (by Sharpe, 1 = best), every swept
+    parameter (the variant's resolved value, base included), every metric, and the fair statistics
+    against the base (engine.variant_stats)."""
+    equity = pd.DataFrame({o.name: o.equity for o in outcomes}).rename_axis("date")
+    params = list(dict.fromkeys(path for v in variants for path in v.overrides))
+    rows = []
+    for variant, outcome in zip(variants, outcomes):
+        dumped = variant.config.model_dump(mode="json", by_alias=True)
+        rows.append({"variant": variant.name, **{p: _scalar(_lookup(dumped, p)) for p in params}, **outcome.metrics})
+    table = pd.DataFrame(rows)
+    table.insert(1, "rank", table["sharpe"].rank(ascending=False, method="min", na_option="bottom").astype(int))
+    stats, summary = _statistics(equity, variants[0].config)
+    if stats is not None:
+        table = table.join(stats.drop(columns=["sharpe"]), on="variant")
+    return table, equity, summary
+
+
+def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | None, dict]:
+    """Bootstrap CI of the Sharpe difference, deflated Sharpe and PBO (engine.variant_stats, engine.pbo)."""
+    from engine.pbo import pbo
+    from engine.variant_stats import compare_statistics, plain_words
+
+    returns = equity.pct_change().iloc[1:]
+    ppy = sessions_per_year(base.data.calendar, equity.index[0], equity.index[-1])
+    if returns.shape[1] < 2:
+        return None, {"pbo": None, "summary": ["Only the base configuration: nothing to compare."]}
+    stats = compare_statistics(returns, BASE, ppy)
+    try:
+        overfitting = pbo(returns).pbo
+    except ValueError as exc:  # too few sessions for the CSCV blocks
+        overfitting, stats.attrs["pbo_error"] = None, str(exc)
+    return stats, {"pbo": overfitting, "summary": plain_words(stats, overfitting)}
+
+
+def save_comparison(out_dir: Path, variants: list[Variant], outcomes: list[VariantOutcome], *, base_config: RunConfig,
+                    data: Dataset, wall_seconds: float, executor: str, chunk: int | None) -> tuple[Path, pd.DataFrame, dict]:
+    """Write variants.parquet, variant_equity.parquet, ranking.csv, statistics.json, config.yaml and
+    manifest.json into ``out_dir`` atomically: an interrupted compare leaves no folder."""
+    table, equity, summary = comparison_tables(variants, outcomes)
+    ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
+
+    def fill(tmp: Path) -> None:
+        table.to_parquet(tmp / "variants.parquet", index=False)
+        equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
+        ranking.to_csv(tmp / "ranking.csv", index=False)
+        (tmp / "statistics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "config.yaml").write_text(to_yaml(base_config))
+        info = manifest(BacktestResult(base_config, data, None, None, None, {}), wall_seconds)
+        info.update(variants=len(variants), executor=executor, chunk=chunk)
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+
+    return write_folder_atomically(out_dir, fill), ranking, summary
+
+
+RANKING_COLUMNS = ("rank", "variant", "sharpe", "cagr", "max_drawdown", "sharpe_diff", "diff_lower", "diff_upper",
+                   "dsr", "verdict")
+
+
+def _lookup(tree, dotted: str):
+    for key in dotted.split("."):
+        if isinstance(tree, list):
+            tree = tree[int(key)] if key.isdigit() and int(key) < len(tree) else None
+        elif isinstance(tree, dict):
+            tree = tree.get(key)
+        else:
+            return None
+    return tree
+
+
+def _scalar(value):
+    """Parquet columns need one type: lists and sections become JSON text."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+def compare_command(
+    config: Annotated[Path, typer.Argument(help="YAML config with a variants: block")],
+    executor: Annotated[str, typer.Option("--executor", help="local, or dask to shard chunks over a cluster")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. "
+                                                     "tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: "
+                                                "reports/<name>-compare-<UTC time>)")] = None,
+    chunk: Annotated[Optional[int], typer.Option("--chunk", min=1, help="variants per simulation (default: "
+                                                 "as many as fit a memory budget)")] = None,
+) -> None:
+    """Run every variant of a config, rank them and test them against the base config."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+    from rich.table import Table
+
+    from engine.cli import _user_errors
+    from engine.executors import make_executor
+    from engine.runfolder import default_run_dir
+    from engine.variants import load_variants
+
+    console = Console()
+    began = time.perf_counter()
+    with _user_errors():
+        variants = load_variants(config)
+        runner = make_executor(executor, scheduler)
+        base = variants[0].config
+        data = dataset(base)
+        console.print(f"{len(variants)} variants of {base.name} on {len(base.universe.symbols)} names × "
+                      f"{len(data.sessions)} sessions" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if data.synthetic else ""))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("variants", total=len(variants))
+            outcomes = run_variants(variants, executor=runner, chunk=chunk,
+                                    done=lambda n: progress.advance(task, n))
+        target = out or default_run_dir(Path("reports"), f"{base.name}-compare")
+        folder, ranking, summary = save_comparison(target, variants, outcomes, base_config=base, data=data,
+                                                   wall_seconds=time.perf_counter() - began, executor=runner.name,
+                                                   chunk=chunk)
+    table = Table(title=f"{base.name}: variants ranked by Sharpe (top {TOP_PRINTED})")
+    shown = ranking.head(TOP_PRINTED)
+    for column in shown.columns:
+        table.add_column(column, justify="left" if column in ("variant", "verdict") else "right")
+    for row in shown.itertuples(index=False):
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+    for sentence in summary["summary"]:
+        console.print(sentence)
+    console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
+
+
+TOP_PRINTED = 15

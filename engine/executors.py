@@ -1,0 +1,75 @@
+"""Where chunks of variants run: in this process, or sharded across a Dask cluster.
+
+Both executors run the same function on the same chunks and return the results in
+chunk order, so a comparison does not depend on where it ran. ``done(n)`` is called
+as each chunk of ``n`` variants finishes (in completion order), for the progress bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.errors import RulebookError
+
+Done = Callable[[int], None]
+
+
+class LocalExecutor:
+    """One chunk after another in this process (the caches of data and pipelines are shared)."""
+
+    name = "local"
+
+    def map(self, fn: Callable[[Sequence], Any], chunks: list[Sequence], done: Done) -> list[Any]:
+        results = []
+        for chunk in chunks:
+            results.append(fn(chunk))
+            done(len(chunk))
+        return results
+
+
+class DaskExecutor:
+    """Chunks as tasks on a Dask distributed cluster: the scheduler at ``scheduler`` (tcp://host:8786),
+    else a LocalCluster of ``n_workers`` (processes, or threads with ``processes=False``).
+
+    Workers need rulebook installed and the dataset folder at the same path as here.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, processes: bool = True):
+        self.scheduler, self.n_workers, self.processes = scheduler, n_workers, processes
+
+    def map(self, fn: Callable[[Sequence], Any], chunks: list[Sequence], done: Done) -> list[Any]:
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise RulebookError("--executor dask needs Dask distributed; fix: pip install 'rulebook[dask]'") from None
+        cluster = None
+        if self.scheduler is None:
+            cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=self.processes,
+                                   dashboard_address=None)
+        try:
+            with Client(cluster if cluster is not None else self.scheduler) as client:
+                futures = client.map(fn, chunks, pure=False)
+                sizes = {future.key: len(chunk) for future, chunk in zip(futures, chunks)}
+                for future in as_completed(futures):
+                    future.result()  # a failed chunk raises here, with its own traceback
+                    done(sizes[future.key])
+                return client.gather(futures)
+        except OSError as exc:
+            raise RulebookError(f"cannot reach the Dask scheduler {self.scheduler}: {exc}; fix: start it with "
+                                "`dask scheduler` and pass its address, e.g. --scheduler tcp://HOST:8786") from None
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+def make_executor(name: str, scheduler: str | None = None) -> LocalExecutor | DaskExecutor:
+    if name == "local":
+        if scheduler is not None:
+            raise RulebookError("--scheduler needs --executor dask")
+        return LocalExecutor()
+    if name == "dask":
+        return DaskExecutor(scheduler)
+    raise RulebookError(f"unknown executor '{name}'; fix: use --executor local or --executor dask")

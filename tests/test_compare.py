@@ -1,0 +1,143 @@
+"""Sweeps: every variant equals its own backtest; Dask equals local; outputs; interruption leaves nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import engine.compare as compare
+from engine.cli import app
+from engine.config import load_config
+from engine.executors import DaskExecutor
+from engine.run import run_backtest
+from engine.variants import load_variants
+
+TOL = 1e-9
+SWEEP = {
+    "name": "sweep",
+    "period": {"start": "2022-06-01", "end": "2024-06-28"},
+    "universe": {"symbols": ["NVDA", "AMD", "AVGO", "MSFT", "META", "ORCL"],
+                 "groups": {"semis": ["NVDA", "AMD", "AVGO"], "hyperscalers": ["MSFT", "META", "ORCL"]}},
+    "rules": {
+        "weighting": {"kind": "equal", "rebalance": "monthly"},
+        "regime": {"vol_series": "VIX", "vol_percentile": 80, "vol_window": 63, "high_vol_gross": 0.7},
+        "caps": {"name": 0.2, "groups": {"semis": 0.45}, "band": 0.01},
+        "profit_taking": {"stages": [{"gain": 0.15, "sell": 0.3}, {"gain": 0.3, "sell": 0.3}],
+                          "trailing_stop": 0.12, "reentry": {"cooldown": 10}},
+        "staged_entry": {"tranches": 2, "every": 3},
+    },
+    "execution": {"fees_bps": 5, "slippage_bps": 5, "min_trade_weight": 0.005},
+    "variants": {
+        "grid": {"rules.caps.name": [0.15, 0.25], "rules.profit_taking.trailing_stop": [0.08, 0.2]},
+        "named": {
+            "semis_capped": {"rules.caps.groups.semis": 0.3},  # its own group caps in the shared simulation
+            "one_stage": {"rules.profit_taking.stages": [{"gain": 0.2, "sell": 0.5}]},
+            "calm_regime": {"rules.regime.high_vol_gross": 0.9},  # another regime: another simulation
+            "dear": {"execution.fees_bps": 20},  # other costs: another simulation
+            "no_kernel": {"rules.caps": None, "rules.profit_taking": None, "rules.staged_entry": None},
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sweep") / "sweep.yaml"
+    path.write_text(yaml.safe_dump(SWEEP, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def variants(sweep_file):
+    return load_variants(sweep_file)
+
+
+@pytest.fixture(scope="module")
+def local(variants):
+    compare.clear_caches()
+    return compare.run_variants(variants, chunk=3)
+
+
+def test_every_variant_equals_a_single_backtest_of_its_config(variants, local):
+    assert [o.name for o in local] == [v.name for v in variants] and len(variants) == 10
+    sharpes = set()
+    for variant, outcome in zip(variants, local):
+        single = run_backtest(variant.config)
+        assert outcome.metrics.keys() == single.metrics.keys()
+        for key, value in single.metrics.items():
+            if isinstance(value, float):
+                assert outcome.metrics[key] == pytest.approx(value, rel=TOL, abs=TOL), (variant.name, key)
+            else:
+                assert outcome.metrics[key] == value, (variant.name, key)
+        np.testing.assert_allclose(outcome.equity, single.equity, rtol=TOL)
+        sharpes.add(round(single.metrics["sharpe"], 12))
+    assert len(sharpes) == len(variants)  # every override changed the book: the sweep is not trivially equal
+
+
+def test_the_simulation_batches_share_data_and_regime_caps(variants):
+    keys = [compare.batch_key(v) for v in variants]
+    by_name = dict(zip([v.name for v in variants], keys))
+    assert by_name["calm_regime"] != by_name["base"] and by_name["dear"] != by_name["base"]
+    assert len({by_name[n] for n in by_name if n not in ("calm_regime", "dear", "no_kernel")}) == 1
+
+
+def test_dask_executor_gives_identical_results_to_local(variants, local):
+    pytest.importorskip("dask.distributed")
+    compare.clear_caches()
+    remote = compare.run_variants(variants, executor=DaskExecutor(processes=False), chunk=3)
+    for ours, theirs in zip(local, remote):
+        assert ours.name == theirs.name
+        pd.testing.assert_series_equal(ours.equity, theirs.equity, check_exact=True)
+        assert ours.metrics == theirs.metrics
+
+
+def test_outputs_rank_by_sharpe_and_carry_parameters_metrics_and_statistics(tmp_path, sweep_file, variants, local):
+    base = load_config(sweep_file)
+    folder, ranking, summary = compare.save_comparison(
+        tmp_path / "out", variants, local, base_config=base, data=compare.dataset(variants[0].config),
+        wall_seconds=1.0, executor="local", chunk=3)
+    table = pd.read_parquet(folder / "variants.parquet")
+    assert list(table.variant) == [v.name for v in variants]
+    assert table.loc[0, "rules.caps.name"] == 0.2 and table.loc[1, "rules.caps.name"] == 0.15  # base's own value
+    for outcome, row in zip(local, table.itertuples()):
+        assert row.sharpe == outcome.metrics["sharpe"] and row.cagr == outcome.metrics["cagr"]
+    best_first = table.sort_values("sharpe", ascending=False)
+    assert list(best_first["rank"]) == list(range(1, len(table) + 1))
+    assert list(pd.read_csv(folder / "ranking.csv").variant) == list(best_first.variant)
+    assert {"sharpe_diff", "diff_lower", "diff_upper", "dsr", "verdict"} <= set(table.columns)
+    assert table.set_index("variant").loc["base", "sharpe_diff"] == 0.0
+    equity = pd.read_parquet(folder / "variant_equity.parquet").set_index("date")
+    np.testing.assert_array_equal(equity["dear"], local[8].equity)
+    assert 0.0 <= json.loads((folder / "statistics.json").read_text())["pbo"] <= 1.0
+    assert yaml.safe_load((folder / "config.yaml").read_text())["variants"]["grid"]["rules.caps.name"] == [0.15, 0.25]
+    assert json.loads((folder / "manifest.json").read_text())["variants"] == len(variants)
+
+
+def test_an_interrupted_compare_leaves_no_output_folder(tmp_path, sweep_file, monkeypatch):
+    calls = []
+
+    def interrupted(batch):
+        calls.append(batch)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "_run_batch", interrupted)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["compare", str(sweep_file), "--out", str(out), "--chunk", "4"])
+    assert result.exit_code == 130 and len(calls) == 1  # click's exit status for Ctrl-C
+    assert not out.exists()
+    monkeypatch.undo()
+
+    def failing_csv(*args, **kwargs):  # the last files are being written when it fails
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing_csv)
+    result = CliRunner().invoke(app, ["compare", str(sweep_file), "--out", str(out)])
+    assert isinstance(result.exception, OSError)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
