@@ -135,3 +135,9 @@ def test_a_failure_while_writing_leaves_no_folder(tmp_path: Path, monkeypatch) -
         runner.invoke(app, ["run", str(write_config(tmp_path)), "--out", str(tmp_path / "out")],
                       catch_exceptions=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e2e.yaml"], "no run folder, no temp leftovers"
+
+
+def test_error_text_keeps_its_brackets(tmp_path: Path) -> None:
+    """Rich markup must not eat '[1]' in a key path (or '[yfinance]' in an install hint)."""
+    result = run_cli("validate", write_config(tmp_path, {**CONFIG, "universe": {"symbols": ["NVDA", 5]}}))
+    assert result.exit_code == 2 and "universe.symbols[1]" in result.output
