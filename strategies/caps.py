@@ -88,7 +88,7 @@ def _clip_nb(out, name_cap, group_of, group_cap):
 
 @njit(cache=True)
 def _open_mask_nb(out, name_cap, group_of, group_cap):
-    """Names that can still take weight: positive, under their cap, in no group at its cap."""
+    """Names that can still take weight: held (above AT_CAP), under their cap, in no group at its cap."""
     n, n_groups = out.shape[0], group_cap.shape[0]
     group_full = np.zeros(n_groups, dtype=np.bool_)
     for g in range(n_groups):
@@ -99,7 +99,8 @@ def _open_mask_nb(out, name_cap, group_of, group_cap):
         group_full[g] = total >= group_cap[g] * (1 - AT_CAP)
     is_open = np.zeros(n, dtype=np.bool_)
     for k in range(n):
-        if not out[k] > 0 or out[k] >= name_cap[k] * (1 - AT_CAP):
+        # a weight within AT_CAP of zero takes no excess: scaling it pro rata would overflow
+        if not out[k] > AT_CAP or out[k] >= name_cap[k] * (1 - AT_CAP):
             continue
         is_open[k] = True
         for g in range(n_groups):

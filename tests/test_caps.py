@@ -117,5 +117,5 @@ def test_caps_hold_and_water_fill_keeps_the_sum_until_everything_is_capped(row, 
     if abs(out.sum() - keep) > 1e-9:
         # the sum falls short only when no name holding weight can take more
         full_groups = (out[:, None] * members).sum(axis=0) >= group_cap * (1 - 1e-9)
-        boxed = (out >= name_cap * (1 - 1e-9)) | (members & full_groups).any(axis=1) | (out == 0)
+        boxed = (out >= name_cap * (1 - 1e-9)) | (members & full_groups).any(axis=1) | (out <= 1e-12)
         assert boxed.all()
