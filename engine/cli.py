@@ -19,6 +19,7 @@ from engine.errors import RulebookError
 from engine.data_cli import data_app
 from engine.compare import compare_command
 from engine.event_cli import events_command
+from engine.scenario_cli import scenarios_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Backtest portfolio rules from a YAML config on Parquet data.")
@@ -122,6 +123,7 @@ def sample(
 
 app.command("events")(events_command)
 app.command("compare")(compare_command)
+app.command("scenarios")(scenarios_command)
 app.add_typer(data_app, name="data")
 
 

@@ -20,6 +20,7 @@ from engine.errors import ConfigError
 from engine.events import EventStudyConfig
 from engine.hedge_config import Hedges
 from engine.report.settings import ReportConfig
+from engine.scenarios_config import ScenarioSet
 from engine.strict import StrictModel
 from engine.variants import VariantsConfig
 from strategies.rule_config import RulesConfig
@@ -130,6 +131,8 @@ class RunConfig(StrictModel):
                            "stock book (hedges.parquet)")
     variants: VariantsConfig | None = Field(None, description="sweeps compared by `rulebook compare` "
                                             "(grid, zip, named); ignored by `rulebook run`")
+    scenarios: ScenarioSet | None = Field(None, description="an outlook scored by `rulebook scenarios` "
+                                          "(or give its own file with --set); ignored by `rulebook run`")
 
     @model_validator(mode="after")
     def _one_strategy(self) -> "RunConfig":
