@@ -137,3 +137,14 @@ def test_betas_use_only_returns_up_to_the_as_of_date() -> None:
     later.loc[sessions[81]:, "B"] *= np.linspace(1, 3, 39)
     assert estimate_betas(later, "SPY", as_of, window=60)["B"] == pytest.approx(0.5)
     assert estimate_betas(later, "SPY", sessions[-1], window=60)["B"] != pytest.approx(0.5)
+
+
+def test_column_outlook_names_only_groups_of_the_column_config() -> None:
+    from engine.config import load_config
+    from engine.scenario_cli import check_groups
+
+    column = load_config(ROOT / "configs/column.yaml")
+    outlook = load_scenario_set(ROOT / "configs/scenarios/column_outlook.yaml")
+    check_groups(outlook, column, "column_outlook.yaml")  # raises ConfigError on a group the run lacks
+    listed = {g for case in outlook.scenarios.values() for g in case.groups}
+    assert listed == set(column.universe.groups)
