@@ -263,7 +263,10 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
 
 @njit(cache=True)
 def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, p, log, log_count, target, forced):
-    """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap."""
+    """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap.
+
+    Float noise never triggers a trim: right after a fill a group sits at its cap to within
+    1e-16, and with band 0 that noise alone would decide whether a real trade follows."""
     n = to_col - from_col
     band = p.drift_band[from_col]
     intended_prev = np.where(np.isnan(target), w_prev, target)
@@ -273,16 +276,16 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
     group_cap = np.full(p.group_cap.shape[0], np.inf)
     triggered = False
     for k in range(n):
-        if intended_prev[k] > p.name_cap[from_col + k] + band:
+        if intended_prev[k] > p.name_cap[from_col + k] + band + FLOAT_NOISE_WEIGHT:
             name_cap[k] = p.name_cap[from_col + k]
             triggered = True
     for g in range(group_cap.shape[0]):
-        if (intended_prev * members[:, g]).sum() > p.group_cap[g] + band:
+        if (intended_prev * members[:, g]).sum() > p.group_cap[g] + band + FLOAT_NOISE_WEIGHT:
             group_cap[g] = p.group_cap[g]
             triggered = True
     gross = min(p.gross_cap[from_col], gross_limit)
     gross_eff = np.inf
-    if intended_prev.sum() > gross + band:
+    if intended_prev.sum() > gross + band + FLOAT_NOISE_WEIGHT:
         gross_eff = gross
         triggered = True
     if not triggered:

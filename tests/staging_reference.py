@@ -219,16 +219,16 @@ def drift_trims(target, w_prev, w_fill, cap_of, groups, group_caps, gross, band,
     planned = [w_fill[k] if math.isnan(target[k]) else target[k] for k in range(n)]
     out = list(planned)
     for k in range(n):
-        if planned_prev[k] > cap_of[k] + band:
+        if planned_prev[k] > cap_of[k] + band + NOISE:
             out[k] = min(out[k], cap_of[k])
     for group, cap in group_caps.items():
         members = [k for k in range(n) if symbols[k] in groups[group]]
-        if sum(planned_prev[k] for k in members) > cap + band:
+        if sum(planned_prev[k] for k in members) > cap + band + NOISE:
             total = sum(out[k] for k in members if out[k] > 0)
             if total > cap:
                 for k in members:
                     out[k] *= cap / total
-    if sum(planned_prev) > gross + band and sum(out) > gross:
+    if sum(planned_prev) > gross + band + NOISE and sum(out) > gross:
         total = sum(out)
         out = [w * gross / total for w in out]
     return [(k, out[k]) for k in range(n) if out[k] < planned[k] - NOISE]
