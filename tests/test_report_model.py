@@ -169,3 +169,24 @@ def test_log_scale_setting_reaches_the_equity_chart(tmp_path) -> None:
     (folder / "config.yaml").write_text(text)
     chart = build_report(folder).section("equity").charts()[0]
     assert chart.log_y and not math.isnan(chart.data.iloc[-1, 0])
+
+
+def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -> None:
+    from engine.report.model import build_report
+    from report_run_folder import write_run_folder
+
+    run = write_run_folder(tmp_path / "run", full=False)
+    assert build_report(run).section("scenarios") is None, "no scenarios.parquet, no section"
+    rows = [("base", 0.55, "low", -0.05), ("base", 0.55, "high", 0.07), ("bear", 0.45, "low", -0.20),
+            ("bear", 0.45, "high", -0.10), ("all", 1.0, "expected", 0.55 * 0.01 + 0.45 * -0.15)]
+    frame = pd.DataFrame([(s, p, m, hedged, r * 1e6, r, pd.Timestamp("2021-12-31"), "outlook", 15)
+                          for s, p, m, r in rows for hedged in (False, True)],
+                         columns=["scenario", "probability", "measure", "with_hedges", "pnl", "ret", "as_of", "set",
+                                  "horizon"])
+    frame.to_parquet(run / "scenarios.parquet", index=False)
+    section = build_report(run).section("scenarios")
+    table = section.tables()[0]
+    assert table.columns == ["scenario", "probability", "case", "return without hedges", "return with hedges"]
+    assert [row[:3] for row in table.rows][:2] == [["base", "55.00%", "low"], ["base", "55.00%", "high"]]
+    assert table.rows[2][3] == "-20.00%" and table.rows[4][3] == "-6.20%"
+    assert "-6.20%" in section.blocks[0].text and "15 sessions" in section.blocks[0].text

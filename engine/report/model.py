@@ -25,7 +25,8 @@ from engine.report.settings import ReportConfig
 REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parquet", "weights.parquet",
                   "trades.parquet")
 OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
-                  "event_car.parquet", "event_strategy.parquet", "variants.parquet")
+                  "event_car.parquet", "event_strategy.parquet", "variants.parquet", "scenarios.parquet",
+                  "stress.parquet")
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
 
 ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band"]

@@ -5,6 +5,8 @@ rules.parquet: session, symbol, rule, before, after, reason (strategies.activity
 hedges.parquet: date, hedge, value, premium, fees, settlement, cash_flow (engine.hedges).
 events, event_summary, event_car, event_strategy.parquet: as documented in engine.event_cli.
 variants.parquet: one row per variant, parameters and metrics (metrics.json keys).
+scenarios.parquet: scenario, probability, measure, with_hedges, pnl, ret, as_of, set, horizon (engine.scenarios).
+stress.parquet: window, start, end, with_hedges, pnl, ret, benchmark_return (engine.stress).
 """
 
 from __future__ import annotations
@@ -202,5 +204,35 @@ def _car_charts(car: pd.DataFrame) -> list[Chart]:
     return charts
 
 
+def scenarios_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    """The outlook's scenarios on the portfolio (rulebook scenarios), and historical stress windows."""
+    cases = run.optional.get("scenarios")
+    if cases is None:
+        return None
+    first = cases.iloc[0]
+    table = cases.pivot_table(index=["scenario", "probability", "measure"], columns="with_hedges", values="ret",
+                              sort=False).reset_index()
+    table.columns = ["scenario", "probability", "case"] + [
+        "return with hedges" if hedged else "return without hedges" for hedged in table.columns[3:]]
+    expected = cases[cases["measure"] == "expected"]["ret"]
+    blocks = [
+        Paragraph(f"Outlook '{first['set']}' issued {pd.Timestamp(first['as_of']).date()} over {int(first['horizon'])} "
+                  f"sessions: low, mid and high put every range at its low end, midpoint or high end; the "
+                  f"probability-weighted expectation is {percent(expected.iloc[0]) if len(expected) else 'n/a'} "
+                  "(from scenarios.parquet)."),
+        frame_table("Scenario impact", table, {"probability": "percent", **{c: "percent" for c in table.columns[3:]}},
+                    key="scenarios"),
+    ]
+    stress = run.optional.get("stress")
+    if stress is not None:
+        replay = stress.pivot_table(index=["window", "start", "end", "benchmark_return"], columns="with_hedges",
+                                    values="ret", sort=False).reset_index()
+        replay.columns = ["window", "start", "end", "benchmark"] + [
+            "return with hedges" if hedged else "return without hedges" for hedged in replay.columns[4:]]
+        blocks.append(frame_table("Historical stress replay", replay,
+                                  {c: "percent" for c in replay.columns[3:]}, key="stress"))
+    return Section("scenarios", "Scenarios and stress tests", blocks)
+
+
 OPTIONAL_SECTIONS = (rules_section, hedges_section)
-STUDY_SECTIONS = (events_section, variants_section)
+STUDY_SECTIONS = (events_section, variants_section, scenarios_section)
