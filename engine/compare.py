@@ -31,8 +31,8 @@ from engine.dataset import Dataset
 from engine.executors import Done, LocalExecutor
 from engine.hedges import simulate_hedges, total_equity
 from engine.metrics import compute_metrics
-from engine.run import BacktestResult, _hold_one, load_run_data, rule_groups
-from engine.runfolder import manifest
+from engine.run import BacktestResult, _hold_one, load_run_data, rule_groups, run_backtest
+from engine.runfolder import write_run_files
 from engine.sim import ExecutionSettings, SimResult, simulate, simulate_many
 from engine.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
@@ -218,19 +218,22 @@ def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | N
 
 
 def save_comparison(out_dir: Path, variants: list[Variant], outcomes: list[VariantOutcome], *, base_config: RunConfig,
-                    data: Dataset, wall_seconds: float, executor: str, chunk: int | None) -> tuple[Path, pd.DataFrame, dict]:
-    """Write variants.parquet, variant_equity.parquet, ranking.csv, statistics.json, config.yaml and
-    manifest.json into ``out_dir`` atomically: an interrupted compare leaves no folder."""
+                    base_result: BacktestResult, wall_seconds: float, executor: str,
+                    chunk: int | None) -> tuple[Path, pd.DataFrame, dict]:
+    """Write the base config's run files (so the folder is a run folder a report can read) plus
+    variants.parquet, variant_equity.parquet, ranking.csv and statistics.json into ``out_dir``
+    atomically: an interrupted compare leaves no folder."""
     table, equity, summary = comparison_tables(variants, outcomes)
     ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
 
     def fill(tmp: Path) -> None:
+        write_run_files(base_result, tmp, wall_seconds=wall_seconds)
         table.to_parquet(tmp / "variants.parquet", index=False)
         equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
         ranking.to_csv(tmp / "ranking.csv", index=False)
         (tmp / "statistics.json").write_text(json.dumps(summary, indent=2) + "\n")
         (tmp / "config.yaml").write_text(to_yaml(base_config))
-        info = manifest(BacktestResult(base_config, data, None, None, None, {}), wall_seconds)
+        info = json.loads((tmp / "manifest.json").read_text())
         info.update(variants=len(variants), executor=executor, chunk=chunk)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
 
@@ -268,6 +271,7 @@ def compare_command(
                                                 "reports/<name>-compare-<UTC time>)")] = None,
     chunk: Annotated[Optional[int], typer.Option("--chunk", min=1, help="variants per simulation (default: "
                                                  "as many as fit a memory budget)")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
 ) -> None:
     """Run every variant of a config, rank them and test them against the base config."""
     from rich.console import Console
@@ -276,7 +280,9 @@ def compare_command(
     from rich.table import Table
 
     from engine.cli import _user_errors
+    from engine.config import load_config
     from engine.executors import make_executor
+    from engine.report.cli import write_reports
     from engine.runfolder import default_run_dir
     from engine.variants import load_variants
 
@@ -296,7 +302,9 @@ def compare_command(
             outcomes = run_variants(variants, executor=runner, chunk=chunk,
                                     done=lambda n: progress.advance(task, n))
         target = out or default_run_dir(Path("reports"), f"{base.name}-compare")
-        folder, ranking, summary = save_comparison(target, variants, outcomes, base_config=base, data=data,
+        base_result = run_backtest(base, data)  # the base's own run files make the folder a report's input
+        folder, ranking, summary = save_comparison(target, variants, outcomes, base_config=load_config(config),
+                                                   base_result=base_result,
                                                    wall_seconds=time.perf_counter() - began, executor=runner.name,
                                                    chunk=chunk)
     table = Table(title=f"{base.name}: variants ranked by Sharpe (top {TOP_PRINTED})")
@@ -308,6 +316,10 @@ def compare_command(
     console.print(table)
     for sentence in summary["summary"]:
         console.print(sentence)
+    if base.report.enabled and not no_report:
+        with _user_errors():
+            written = write_reports(folder, base.report.formats)
+        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
     console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
 
 

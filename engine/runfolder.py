@@ -28,23 +28,24 @@ def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None
 
 
 def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> Path:
-    """Write config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet (and rules.parquet
-    for a rule pipeline, hedges.parquet with hedges) into ``out_dir``."""
+    """Write a run folder (see write_run_files) into ``out_dir`` atomically."""
+    return write_folder_atomically(out_dir, lambda tmp: write_run_files(result, tmp, wall_seconds=wall_seconds))
 
-    def fill(tmp: Path) -> None:
-        (tmp / "config.yaml").write_text(to_yaml(result.config))
-        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(manifest(result, wall_seconds), indent=2) + "\n")
-        _equity_frame(result).to_parquet(tmp / "equity.parquet", index=False)
-        weights = result.strategy.weights.rename_axis("date").reset_index()
-        weights.to_parquet(tmp / "weights.parquet", index=False)
-        result.strategy.orders.to_parquet(tmp / "trades.parquet", index=False)
-        if result.activity is not None:
-            result.activity.to_parquet(tmp / "rules.parquet", index=False)
-        if result.hedges is not None:
-            result.hedges.legs.to_parquet(tmp / "hedges.parquet", index=False)
 
-    return write_folder_atomically(out_dir, fill)
+def write_run_files(result: BacktestResult, folder: Path, *, wall_seconds: float) -> None:
+    """config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet (and rules.parquet for a
+    rule pipeline, hedges.parquet with hedges) into an existing folder."""
+    (folder / "config.yaml").write_text(to_yaml(result.config))
+    (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest(result, wall_seconds), indent=2) + "\n")
+    _equity_frame(result).to_parquet(folder / "equity.parquet", index=False)
+    weights = result.strategy.weights.rename_axis("date").reset_index()
+    weights.to_parquet(folder / "weights.parquet", index=False)
+    result.strategy.orders.to_parquet(folder / "trades.parquet", index=False)
+    if result.activity is not None:
+        result.activity.to_parquet(folder / "rules.parquet", index=False)
+    if result.hedges is not None:
+        result.hedges.legs.to_parquet(folder / "hedges.parquet", index=False)
 
 
 def manifest(result: BacktestResult, wall_seconds: float) -> dict:

@@ -99,9 +99,12 @@ def test_dask_executor_gives_identical_results_to_local(variants, local):
 
 def test_outputs_rank_by_sharpe_and_carry_parameters_metrics_and_statistics(tmp_path, sweep_file, variants, local):
     base = load_config(sweep_file)
+    base_result = run_backtest(variants[0].config, compare.dataset(variants[0].config))
     folder, ranking, summary = compare.save_comparison(
-        tmp_path / "out", variants, local, base_config=base, data=compare.dataset(variants[0].config),
+        tmp_path / "out", variants, local, base_config=base, base_result=base_result,
         wall_seconds=1.0, executor="local", chunk=3)
+    assert json.loads((folder / "metrics.json").read_text()) == json.loads(json.dumps(local[0].metrics)), \
+        "the folder is the base's run folder too (reports read it)"
     table = pd.read_parquet(folder / "variants.parquet")
     assert list(table.variant) == [v.name for v in variants]
     assert table.loc[0, "rules.caps.name"] == 0.2 and table.loc[1, "rules.caps.name"] == 0.15  # base's own value
