@@ -190,3 +190,24 @@ def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -
     assert [row[:3] for row in table.rows][:2] == [["base", "55.00%", "low"], ["base", "55.00%", "high"]]
     assert table.rows[2][3] == "-20.00%" and table.rows[4][3] == "-6.20%"
     assert "-6.20%" in section.blocks[0].text and "15 sessions" in section.blocks[0].text
+
+
+def test_hedges_section_states_the_effect_on_the_max_drawdown(tmp_path: Path) -> None:
+    from engine.report.model import build_report
+    from report_run_folder import write_run_folder
+
+    run = write_run_folder(tmp_path / "run", full=True)
+    equity = pd.read_parquet(run / "equity.parquet")
+    fall = (equity["equity"].cummax() - equity["equity"]) * 0.3  # the hedge pays 30% of every fall back
+    equity["hedge_value"], equity["hedge_cash"] = fall, -1000.0
+    equity["equity"] = equity["equity"] + fall - 1000.0
+    equity.to_parquet(run / "equity.parquet", index=False)
+    text = build_report(run).section("hedges").blocks[0].text
+
+    def max_dd(x: pd.Series) -> float:
+        return float((x / x.cummax() - 1).min())
+
+    with_hedges, without = max_dd(equity["equity"]), max_dd(equity["equity"] - fall + 1000.0)
+    assert with_hedges > without
+    assert f"with the hedges {100 * with_hedges:.2f}%" in text and f"without them {100 * without:.2f}%" in text
+    assert f"cut the deepest fall by {100 * (with_hedges - without):.2f} percentage points" in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from engine.drawdowns import drawdown_fractions
 from engine.report.formatting import integer, money, percent
 from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
 from engine.report.sections import frame_table
@@ -83,7 +84,7 @@ def hedges_section(run: RunFolder, settings: ReportConfig) -> Section | None:
     daily = legs.groupby("date")[["value", "cash_flow"]].sum()
     curves = pd.DataFrame({"Marked value": daily["value"], "Cumulative cash flow": daily["cash_flow"].cumsum()})
     net = by_hedge["net"].sum()
-    return Section("hedges", "Hedges", [
+    return Section("hedges", "Hedges", [*_drawdown_effect(run.equity),
         Paragraph(f"Premium paid {money(by_hedge['paid'].sum())}, fees {money(by_hedge['fees'].sum())}, payoff at "
                   f"expiry {money(by_hedge['payoff'].sum())}: the hedges {'added' if net >= 0 else 'cost'} "
                   f"{money(abs(net))} net, counting the value of legs still open (from hedges.parquet; every "
@@ -91,6 +92,19 @@ def hedges_section(run: RunFolder, settings: ReportConfig) -> Section | None:
         frame_table("Hedges", by_hedge.reset_index(), {name: "money" for name in by_hedge.columns}, key="hedge_legs"),
         Chart("hedge_value", "Hedge value and cumulative cash flow", "lines", curves, "value", height=0.6),
     ])
+
+
+def _drawdown_effect(equity: pd.DataFrame) -> list[Paragraph]:
+    """Max drawdown of the total book against the stock book alone (equity less the hedges' value and
+    cash account, both in equity.parquet)."""
+    if not {"hedge_value", "hedge_cash"} <= set(equity.columns):
+        return []
+    total = drawdown_fractions(equity["equity"].to_numpy(dtype=float)).min()
+    stock = drawdown_fractions((equity["equity"] - equity["hedge_value"] - equity["hedge_cash"]).to_numpy(
+        dtype=float)).min()
+    change = "cut" if total > stock else "deepened"
+    return [Paragraph(f"Max drawdown with the hedges {percent(total)}, without them {percent(stock)}: the hedges "
+                      f"{change} the deepest fall by {abs(total - stock) * 100:.2f} percentage points.")]
 
 
 def events_section(run: RunFolder, settings: ReportConfig) -> Section | None:
