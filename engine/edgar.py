@@ -233,12 +233,5 @@ def import_companyfacts(source: Path, out: Path, symbols: dict[str, str] | None 
 
 
 def _existing(target: Path) -> pd.DataFrame:
-    if not target.is_file():
-        return pd.DataFrame(columns=list(FUNDAMENTALS.columns))
-    try:
-        table = pq.read_table(target)
-    except (pa.ArrowException, OSError) as error:
-        raise DataError(target, None, f"the existing file is not readable Parquet ({error})",
-                        "remove it or write into a new folder") from error
-    schema.check_schema(target, FUNDAMENTALS, table.schema)
-    return schema.conform(target, FUNDAMENTALS, table.select(FUNDAMENTALS.columns))
+    existing = schema.read_existing(target, FUNDAMENTALS)
+    return pd.DataFrame(columns=list(FUNDAMENTALS.columns)) if existing is None else existing[FUNDAMENTALS.columns]

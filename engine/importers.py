@@ -257,15 +257,9 @@ def write_prices(frame: pd.DataFrame, reports: dict[str, SymbolReport], out: Pat
 
 def _existing(target: Path) -> pd.DataFrame:
     """The folder's current prices (adj_factor turned into adj_close), or an empty frame."""
-    if not target.is_file():
+    frame = schema.read_existing(target, PRICES)
+    if frame is None:
         return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype="string")})
-    try:
-        table = pq.read_table(target)
-    except (pa.ArrowException, OSError) as error:
-        raise DataError(target, None, f"the existing file is not readable Parquet ({error})",
-                        "remove it or import into a new folder") from error
-    schema.check_schema(target, PRICES, table.schema)
-    frame = schema.conform(target, PRICES, table)
     if "adj_close" not in frame and "adj_factor" in frame:
         frame["adj_close"] = frame["close"] * frame["adj_factor"]
     return frame[[name for name in OUTPUT_COLUMNS if name in frame.columns]]

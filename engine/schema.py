@@ -10,10 +10,12 @@ offending rows and the fix, so a user never has to debug the loader.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from engine.calendar import closure_reason, get_sessions
 from engine.errors import DataError
@@ -161,7 +163,7 @@ def check_sessions(path, dates: pd.Series, calendar: str) -> None:
     if len(strays):
         named = [f"{day:%Y-%m-%d} ({closure_reason(day, calendar)})" for day in strays]
         raise DataError(path, "date", f"{len(strays)} date(s) are not {calendar} sessions: {listing(named)}",
-                        f"drop those rows, or set data.calendar to the exchange the data comes from")
+                        "drop those rows, or set data.calendar to the exchange the data comes from")
 
 
 def check_prices(path, frame: pd.DataFrame, adjustment: str | None) -> None:
@@ -201,3 +203,17 @@ def check_events(path, frame: pd.DataFrame) -> None:
         values = sorted(set(frame.loc[bad, "session"].astype(str)))
         raise DataError(path, "session", f"unknown session value(s) {listing(values)}",
                         f"use one of {', '.join(EVENT_SESSIONS)}")
+
+
+def read_existing(target: Path, spec: TableSpec) -> pd.DataFrame | None:
+    """An importer's target file, checked against ``spec`` and conformed (None when absent), so a
+    new import can be merged into it; an unreadable file is an error, never silently replaced."""
+    if not Path(target).is_file():
+        return None
+    try:
+        table = pq.read_table(target)
+    except (pa.ArrowException, OSError) as error:
+        raise DataError(target, None, f"the existing file is not readable Parquet ({error})",
+                        "remove it or write into a new folder") from error
+    check_schema(target, spec, table.schema)
+    return conform(target, spec, table.select([name for name in table.column_names if name in spec.schema.names]))
