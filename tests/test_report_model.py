@@ -191,6 +191,14 @@ def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -
     assert table.rows[2][3] == "-20.00%" and table.rows[4][3] == "-6.20%"
     assert "-6.20%" in section.blocks[0].text and "15 sessions" in section.blocks[0].text
 
+    pd.DataFrame({"factor": ["benchmark", "benchmark", "semis"], "realised": [0.01, -0.2, 0.3],
+                  "scenario": ["base", "bear", "base"], "inside": [True, True, False], "brier": [0.305, 0.905, 0.305],
+                  "as_of": pd.to_datetime(["2021-10-29", "2021-11-30", "2021-10-29"]), "issued": "month_end"}
+                 ).to_parquet(run / "scorecard.parquet", index=False)
+    scorecard = build_report(run).section("scenarios").tables()[-1]
+    # mean Brier of the benchmark: (0.305 + 0.905) / 2 = 0.605, a float just below 0.605, shown as 0.60
+    assert scorecard.rows == [["benchmark", "2", "0.60", "100.00%"], ["semis", "1", "0.30", "0.00%"]]
+
 
 def test_hedges_section_states_the_effect_on_the_max_drawdown(tmp_path: Path) -> None:
     from engine.report.model import build_report

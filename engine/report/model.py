@@ -26,7 +26,7 @@ REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parque
                   "trades.parquet")
 OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
                   "event_car.parquet", "event_strategy.parquet", "variants.parquet", "scenarios.parquet",
-                  "stress.parquet")
+                  "stress.parquet", "scorecard.parquet")
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
 
 ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band"]

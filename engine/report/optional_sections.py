@@ -7,6 +7,7 @@ events, event_summary, event_car, event_strategy.parquet: as documented in engin
 variants.parquet: one row per variant, parameters and metrics (metrics.json keys).
 scenarios.parquet: scenario, probability, measure, with_hedges, pnl, ret, as_of, set, horizon (engine.scenarios).
 stress.parquet: window, start, end, with_hedges, pnl, ret, benchmark_return (engine.stress).
+scorecard.parquet: factor, realised, scenario, inside, brier, as_of, issued (engine.scorecard).
 """
 
 from __future__ import annotations
@@ -245,6 +246,14 @@ def scenarios_section(run: RunFolder, settings: ReportConfig) -> Section | None:
             "return with hedges" if hedged else "return without hedges" for hedged in replay.columns[4:]]
         blocks.append(frame_table("Historical stress replay", replay,
                                   {c: "percent" for c in replay.columns[3:]}, key="stress"))
+    scorecard = run.optional.get("scorecard")
+    if scorecard is not None and len(scorecard):
+        by_factor = scorecard.groupby("factor", sort=False).agg(
+            outlooks=("brier", "size"), mean_brier=("brier", "mean"), inside_a_range=("inside", "mean")).reset_index()
+        blocks += [Paragraph("Scorecard: the outlook re-issued at every month end and scored on what followed "
+                             "(Brier score: 0 = certain and right, 2 = certain and wrong; from scorecard.parquet)."),
+                   frame_table("Forecast scorecard", by_factor,
+                               {"mean_brier": "ratio", "inside_a_range": "percent"}, key="scorecard")]
     return Section("scenarios", "Scenarios and stress tests", blocks)
 
 
