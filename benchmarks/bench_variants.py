@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.compare import run_variants  # noqa: E402
 from engine.config import load_config  # noqa: E402
-from engine.run import load_run_data  # noqa: E402
+from engine.run import load_run_data, run_backtest  # noqa: E402
 from engine.variants import load_variants  # noqa: E402
 
 SAMPLED = 3  # bt / backtrader runs timed, then scaled to N
@@ -53,6 +53,16 @@ def time_rulebook(path: Path) -> tuple[float, int, int, int]:
     data = load_run_data(variants[0].config)
     assert len(outcomes) == len(variants)
     return elapsed, len(variants), len(variants[0].config.universe.symbols), len(data.sessions)
+
+
+def time_single_run() -> float:
+    """The shipped column config as `rulebook run` simulates it (every rule and the hedge), after compiling."""
+    config = load_config(ROOT / "configs" / "column.yaml", {"event_study.enabled": False, "report.enabled": False})
+    data = load_run_data(config)
+    run_backtest(config, data)
+    began = time.perf_counter()
+    run_backtest(config, data)
+    return time.perf_counter() - began
 
 
 def skeleton_prices(config_path: Path) -> pd.DataFrame:
@@ -112,7 +122,9 @@ def main(n_variants: int) -> None:
         seconds, n, names, sessions = time_rulebook(path)
         prices = skeleton_prices(path)
     bt_each, btr_each = time_bt(prices), time_backtrader(prices)
+    single = time_single_run()
     cells = n * names * sessions
+    print(f"rulebook: one run of configs/column.yaml (every rule + SPY put hedge, compiled): {single:.2f} s")
     print(f"rulebook: {n} variants × {names} names × {sessions} sessions in {seconds:.1f} s "
           f"= {n / seconds:.1f} variants/s, {cells / seconds / 1e6:.1f} M session·name·variants/s")
     print(f"bt:         {bt_each:.2f} s per variant (skeleton job) → {bt_each * n:.0f} s for {n}; "
