@@ -30,20 +30,9 @@ ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/colum
 DataOpt = Annotated[Optional[Path], typer.Option("--data", help="dataset folder (default: the config's, "
                                                  "else the bundled synthetic sample)")]
 
-SUMMARY_ROWS = (
-    ("Total return", "total_return", "benchmark_total_return", "{:+.2%}"),
-    ("CAGR", "cagr", "benchmark_cagr", "{:+.2%}"),
-    ("Volatility", "volatility", "benchmark_volatility", "{:.2%}"),
-    ("Sharpe", "sharpe", "benchmark_sharpe", "{:.2f}"),
-    ("Sortino", "sortino", None, "{:.2f}"),
-    ("Max drawdown", "max_drawdown", "benchmark_max_drawdown", "{:.2%}"),
-    ("Calmar", "calmar", None, "{:.2f}"),
-    ("Turnover (1-way, /yr)", "turnover", None, "{:.2f}"),
-    ("Exposure", "exposure", None, "{:.2%}"),
-    ("Beta", "beta", None, "{:.2f}"),
-    ("Alpha (annual)", "alpha", None, "{:+.2%}"),
-    ("Information ratio", "information_ratio", None, "{:.2f}"),
-)
+# the terminal shows these rows of the report's headline table, formatted the same way
+SUMMARY_KEYS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "turnover",
+                "exposure", "beta", "alpha", "information_ratio")
 
 
 def _overrides(data: Path | None, start: str | None = None, end: str | None = None) -> dict:
@@ -155,6 +144,8 @@ class _user_errors:
 
 
 def _print_summary(result, folder: Path) -> None:
+    from engine.report.formatting import FORMATTERS, HEADLINE
+
     metrics = result.metrics
     if result.data.synthetic:
         console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — results illustrate the method, not the market.")
@@ -163,16 +154,12 @@ def _print_summary(result, folder: Path) -> None:
     table.add_column("strategy", justify="right")
     if result.benchmark is not None:
         table.add_column(f"benchmark ({result.config.benchmark})", justify="right")
-    for label, key, bench_key, fmt in SUMMARY_ROWS:
-        if key not in metrics:
+    for label, key, bench_key, kind in HEADLINE:
+        if key not in SUMMARY_KEYS or key not in metrics:
             continue
-        row = [label, _fmt(metrics.get(key), fmt)]
+        row = [label, FORMATTERS[kind](metrics.get(key))]
         if result.benchmark is not None:
-            row.append(_fmt(metrics.get(bench_key), fmt) if bench_key else "")
+            row.append(FORMATTERS[kind](metrics.get(bench_key)) if bench_key else "")
         table.add_row(*row)
     console.print(table)
     console.print(f"Run folder: [bold]{folder}[/]")
-
-
-def _fmt(value, fmt: str) -> str:
-    return "—" if value is None else fmt.format(value)

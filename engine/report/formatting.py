@@ -12,6 +12,31 @@ import pandas as pd
 
 MISSING = "n/a"
 
+# label, metrics.json key, benchmark key, formatter name
+HEADLINE = (
+    ("Total return", "total_return", "benchmark_total_return", "signed_percent"),
+    ("CAGR", "cagr", "benchmark_cagr", "signed_percent"),
+    ("Volatility", "volatility", "benchmark_volatility", "percent"),
+    ("Sharpe", "sharpe", "benchmark_sharpe", "ratio"),
+    ("Sortino", "sortino", None, "ratio"),
+    ("Max drawdown", "max_drawdown", "benchmark_max_drawdown", "percent"),
+    ("Max drawdown length (sessions)", "max_drawdown_sessions", None, "integer"),
+    ("Calmar", "calmar", None, "ratio"),
+    ("Hit rate", "hit_rate", None, "percent"),
+    ("Best day", "best_day", None, "signed_percent"),
+    ("Worst day", "worst_day", None, "signed_percent"),
+    ("Turnover (one-way, per year)", "turnover", None, "ratio"),
+    ("Exposure (mean gross)", "exposure", None, "percent"),
+    ("Names held (mean)", "avg_names", None, "ratio"),
+    ("Final equity", "final_equity", None, "money"),
+    ("Beta", "beta", None, "ratio"),
+    ("Alpha (annual)", "alpha", None, "signed_percent"),
+    ("Correlation", "correlation", None, "ratio"),
+    ("Tracking error", "tracking_error", None, "percent"),
+    ("Information ratio", "information_ratio", None, "ratio"),
+    ("Active return (CAGR difference)", "active_return", None, "signed_percent"),
+)
+
 
 def _missing(value) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)) \

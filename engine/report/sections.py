@@ -7,34 +7,10 @@ import pandas as pd
 
 from engine.drawdowns import drawdown_table
 from engine.report import performance as perf
-from engine.report.formatting import FORMATTERS, MISSING, day, format_column, integer, money, percent
+from engine.report.formatting import FORMATTERS, HEADLINE, MISSING, day, format_column, integer, money, percent
 from engine.report.model import Chart, Code, Paragraph, RunFolder, Section, Table
 from engine.report.settings import ReportConfig
 
-# label, metrics.json key, benchmark key, formatter name
-HEADLINE = (
-    ("Total return", "total_return", "benchmark_total_return", "signed_percent"),
-    ("CAGR", "cagr", "benchmark_cagr", "signed_percent"),
-    ("Volatility", "volatility", "benchmark_volatility", "percent"),
-    ("Sharpe", "sharpe", "benchmark_sharpe", "ratio"),
-    ("Sortino", "sortino", None, "ratio"),
-    ("Max drawdown", "max_drawdown", "benchmark_max_drawdown", "percent"),
-    ("Max drawdown length (sessions)", "max_drawdown_sessions", None, "integer"),
-    ("Calmar", "calmar", None, "ratio"),
-    ("Hit rate", "hit_rate", None, "percent"),
-    ("Best day", "best_day", None, "signed_percent"),
-    ("Worst day", "worst_day", None, "signed_percent"),
-    ("Turnover (one-way, per year)", "turnover", None, "ratio"),
-    ("Exposure (mean gross)", "exposure", None, "percent"),
-    ("Names held (mean)", "avg_names", None, "ratio"),
-    ("Final equity", "final_equity", None, "money"),
-    ("Beta", "beta", None, "ratio"),
-    ("Alpha (annual)", "alpha", None, "signed_percent"),
-    ("Correlation", "correlation", None, "ratio"),
-    ("Tracking error", "tracking_error", None, "percent"),
-    ("Information ratio", "information_ratio", None, "ratio"),
-    ("Active return (CAGR difference)", "active_return", None, "signed_percent"),
-)
 BLANK = ""
 
 
