@@ -36,6 +36,7 @@ class Book:
         self.shares = [0.0] * len(self.symbols)
         self.last_price = [math.nan] * len(self.symbols)
         self.fee, self.slip = fees_bps / 1e4, slippage_bps / 1e4
+        self.closes = []  # (equity, cash, shares) at every session close
 
     def equity_at(self, prices):
         """Cash + holdings at ``prices`` (the last known price where one is missing)."""
@@ -77,6 +78,16 @@ class Book:
                     break
         return self.cash + sum(q * p for q, p in zip(self.shares, self.last_price) if q != 0)
 
+    def close_session(self, close_row, open_row):
+        """Mark the book at this close and keep the session's equity, cash and shares."""
+        self.closes.append((self.mark(close_row, open_row), self.cash, list(self.shares)))
+
+    def history(self, sessions):
+        """(equity, cash, positions) over the sessions closed so far."""
+        equity, cash, shares = zip(*self.closes)
+        return (pd.Series(equity, index=sessions, name="equity"), pd.Series(cash, index=sessions, name="cash"),
+                pd.DataFrame(list(shares), index=sessions, columns=self.symbols))
+
 
 def order_shares(target, held, price, equity, band):
     """Signed shares that move a name to ``target`` of equity; 0 when inside the band or not tradable."""
@@ -102,7 +113,7 @@ def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, sl
     open_px = open_[symbols].to_numpy(dtype=float)
     wanted = targets[symbols].to_numpy(dtype=float)
     book = Book(symbols, init_cash, fees_bps, slippage_bps)
-    equity_rows, cash_rows, position_rows, orders = [], [], [], []
+    orders = []
 
     for t in range(len(sessions)):
         if t > 0 and not all(math.isnan(w) for w in wanted[t - 1]):
@@ -111,13 +122,6 @@ def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, sl
                     for k, target in enumerate(wanted[t - 1])]
             fills = book.trade([order for order in plan if order[1] != 0], fill_px[t])
             orders += order_rows(fills, sessions[t], sessions[t - 1], symbols)
-        equity_rows.append(book.mark(close_px[t], open_px[t]))
-        cash_rows.append(book.cash)
-        position_rows.append(list(book.shares))
+        book.close_session(close_px[t], open_px[t])
 
-    return (
-        pd.Series(equity_rows, index=sessions, name="equity"),
-        pd.Series(cash_rows, index=sessions, name="cash"),
-        pd.DataFrame(position_rows, index=sessions, columns=symbols),
-        orders,
-    )
+    return (*book.history(sessions), orders)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import statistics
 
-import pandas as pd
 from reference_loop import Book, order_rows, order_shares
 
 NOISE = 1e-9
@@ -70,7 +69,7 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
     stages = profit_taking.stages if profit_taking else []
     book = Book(symbols, init_cash, fees_bps, slippage_bps)
     state = [fresh_state() for _ in symbols]
-    equity_rows, cash_rows, position_rows, orders, log = [], [], [], [], []
+    orders, log = [], []
 
     for t in range(len(sessions)):
         equity = book.equity_at(fill_px[t])
@@ -193,17 +192,9 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                 if book.shares[k] == 0:
                     s.update(cost=0.0, fired=0, base=0.0, peak=0.0)
             orders += order_rows(fills, sessions[t], sessions[prev], symbols)
-        equity_rows.append(book.mark(close_px[t], open_px[t]))
-        cash_rows.append(book.cash)
-        position_rows.append(list(book.shares))
+        book.close_session(close_px[t], open_px[t])
 
-    return (
-        pd.Series(equity_rows, index=sessions, name="equity"),
-        pd.Series(cash_rows, index=sessions, name="cash"),
-        pd.DataFrame(position_rows, index=sessions, columns=symbols),
-        orders,
-        log,
-    )
+    return (*book.history(sessions), orders, log)
 
 
 def exit_by_rule(s, profit_taking, t, price):
