@@ -7,8 +7,9 @@ together, then cut into chunks (memory-bounded). In a chunk:
 - the stateless pipeline (selection → screen → weighting → events → regime → caps) runs once
   per distinct stateless rules config (cached per process): variants that differ only in
   profit-taking or staged entry reuse it and only recompile their kernel rules;
-- every batch of variants with equal data, execution and regime runs in ONE vectorbt
-  simulation (engine.sim.simulate_many: columns = variants × names, one cash group each).
+- every batch of variants with equal data, execution and regime runs in ONE compiled
+  simulation (engine.sim.simulate_many: columns = variants × names, one cash account each,
+  variants in parallel threads).
 
 Each variant's metrics equal a single ``run_backtest`` of its config (tests/test_compare.py).
 """

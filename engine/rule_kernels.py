@@ -20,11 +20,11 @@ t, as for every order) each name's target goes through, in order:
    cap + band is cut back to the cap (sells only; the cash waits for the next rebalance).
 
 Rule-made orders ignore the execution band. A full exit (however made) resets a
-name's profit-taking state; the cost basis comes from the fills (``post_order_rules_nb``).
+name's profit-taking state; the cost basis comes from the fills (``record_fill_nb``).
 Every action is written to a preallocated log buffer.
 
-The vectorbt callbacks live here, next to the rules they inline, because numba's
-on-disk cache only notices edits to the cached function's own file: after editing
+engine.sim_loop calls these once per book and session. Numba's on-disk cache only
+notices edits to the cached function's own file: after editing this file,
 strategies/caps.py or engine/sim_kernels.py, delete engine/__pycache__/*.nb[ic].
 """
 
@@ -36,9 +36,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from numba import njit
-from vectorbt.portfolio.enums import OrderSide, OrderStatus
 
-from engine.sim_kernels import FLOAT_NOISE_WEIGHT, equity_at_fill_nb, rebalance_shares_nb, sells_first_nb
+from engine.sim_kernels import FLOAT_NOISE_WEIGHT
 from strategies.caps import cap_row_nb
 
 NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
@@ -307,43 +306,13 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
 
 
 @njit(cache=True)
-def pre_group_rules_nb(c):
-    """Scratch buffers: shares and order values, plus the rules' targets and band overrides."""
-    return np.zeros(c.group_len), np.empty(c.group_len), np.empty(c.group_len), np.zeros(c.group_len, np.bool_)
-
-
-@njit(cache=True)
-def pre_segment_rules_nb(c, order_shares, order_value, rule_target, forced, targets, fill_price, band, marks,
-                         params, gross_limit, no_buy, state, log, log_count):
-    """As ``pre_segment_nb``, with the stateful rules deciding each name's target first
-    (``params``: RuleParams)."""
-    equity = equity_at_fill_nb(c, fill_price)
-    order_shares[:] = 0.0
-    if c.i > 0 and equity > 0.0:
-        session_targets_nb(c.i, c.from_col, c.to_col, c.last_position, c.last_val_price, fill_price, marks,
-                           c.last_cash[c.group], equity, targets, no_buy, gross_limit[c.i], params, state,
-                           log, log_count, rule_target, forced)
-        for k in range(c.group_len):
-            col = c.from_col + k
-            order_shares[k] = rebalance_shares_nb(
-                rule_target[k], c.last_position[col], fill_price[c.i, col], equity, 0.0 if forced[k] else band
-            )
-    sells_first_nb(c, order_shares, order_value)
-    return (order_shares,)
-
-
-@njit(cache=True)
-def post_order_rules_nb(c, order_shares, state):
-    """Cost basis of the shares held (fees and slippage included); a full exit resets profit-taking."""
-    result = c.order_result
-    if result.status != OrderStatus.Filled:
-        return
-    col = c.col
-    if result.side == OrderSide.Buy:
-        state[col, COST] += result.size * result.price + result.fees
-    elif c.position_before > 0:
-        state[col, COST] *= c.position_now / c.position_before
-    if c.position_now == 0.0:
+def record_fill_nb(state, col, is_buy, size, price, fees, position_before, position_now):
+    """Cost basis of the shares held after a fill (fees and slippage included); a full exit resets profit-taking."""
+    if is_buy:
+        state[col, COST] += size * price + fees
+    elif position_before > 0:
+        state[col, COST] *= position_now / position_before
+    if position_now == 0.0:
         state[col, COST] = state[col, FIRED] = state[col, BASE] = state[col, PEAK] = 0.0
 
 

@@ -1,4 +1,4 @@
-"""Turn target weights into fills, cash and equity on vectorbt.
+"""Turn target weights into fills, cash and equity (orders execute through vectorbt).
 
 The execution convention lives here and nowhere else, so no strategy can get it
 wrong: the decision in row t (made at the close of t) fills at the open of t+1
@@ -20,27 +20,33 @@ NaN (not listed yet, missing bar) are not traded that session.
 Costs: a buy fills at price x (1 + slippage), a sell at price x (1 - slippage), and
 the fee is fees_bps/1e4 of the notional at that slipped price. The book is marked at
 each close at the last known price (the close, else that session's open, else the
-previous mark); that frame is also ``SimResult.portfolio.close``.
+previous mark); that frame is ``SimResult.marks``.
 
 With ``rules`` (engine.rule_kernels.KernelRules) every session runs through the
 stateful rules (profit-taking, re-entry, staged entry, cap drift trims), which decide
 on the close of t-1 and fill at t like any order; what they did is ``kernel_log``.
 
-``simulate_many`` runs several books on the same prices in one vectorbt simulation
-(columns = books x symbols, one group with its own cash per book): rule variants
-are simulated together, and each book's result equals its own ``simulate``.
+``simulate_many`` runs several books on the same prices in one compiled loop
+(engine.sim_loop: columns = books x symbols, each book with its own cash, books in
+parallel on every core): rule variants are simulated together, and each book's
+result equals its own ``simulate``. Each order goes through vectorbt's
+``process_order_nb`` and is kept as a vectorbt order record, and
+``SimResult.portfolio`` rebuilds the book as a vectorbt Portfolio from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import vectorbt as vbt
+from vectorbt.portfolio import enums as vbt_enums
 
 from engine import rule_kernels, sim_kernels
+from engine.sim_loop import simulate_books_nb
 from engine.rule_kernels import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
@@ -73,14 +79,24 @@ class ExecutionSettings:
 class SimResult:
     """Everything a run folder and the metrics need about one simulated book."""
 
-    portfolio: vbt.Portfolio  # group ``book`` is this book (the only group unless from simulate_many)
     equity: pd.Series  # portfolio value at each session close
     cash: pd.Series  # cash at each close
     positions: pd.DataFrame  # shares held at each close (sessions x symbols)
     weights: pd.DataFrame  # position value / equity at each close
     orders: pd.DataFrame  # one row per fill, in execution order (sells first within a session)
     kernel_log: pd.DataFrame  # what the stateful rules did (KERNEL_LOG_COLUMNS); empty without rules
-    book: int = 0  # this book's group in ``portfolio``
+    order_records: np.ndarray  # the fills as vectorbt order records (col = position in ``marks``' columns)
+    marks: pd.DataFrame  # the price each holding is marked at, each close
+    init_cash: float
+
+    @cached_property
+    def portfolio(self) -> vbt.Portfolio:
+        """The book as a vectorbt Portfolio (one group, shared cash), for vectorbt's analytics:
+        trades, drawdowns, ``stats()``. Built from the order records on first use."""
+        group_by = np.zeros(self.marks.shape[1], dtype=int)
+        wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq="1D")
+        return vbt.Portfolio(wrapper, self.marks, self.order_records, np.zeros(0, dtype=vbt_enums.log_dt),
+                             init_cash=np.array([self.init_cash]), cash_sharing=True)
 
 
 ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
@@ -115,52 +131,79 @@ def simulate_many(
     """
     aligned = [_aligned(frame, open_, close)[0] for frame in targets]
     open_ = open_[close.columns]
-    n_books, n_names = len(aligned), close.shape[1]
+    n_books, n_names, n_sessions = len(aligned), close.shape[1], len(close)
     if rules is not None and len(rules) != n_books:
         raise ValueError(f"simulate_many: {len(rules)} rule sets for {n_books} books; fix: one per book")
     fill_price = np.tile(_float_array(open_ if settings.fill == "next_open" else close), n_books)
     marks = last_known_price(open_, close)
+    wide_marks = np.tile(_float_array(marks), n_books)
     # row i holds the decision taken at the close of i-1: the one-session shift
     due = np.hstack([_float_array(frame.shift(1)) for frame in aligned])
-    wide_marks = pd.DataFrame(np.tile(marks.to_numpy(dtype=float), n_books), index=close.index,
-                              columns=pd.MultiIndex.from_product([range(n_books), close.columns]))
-    callbacks = dict(flexible=False, init_cash=settings.init_cash, cash_sharing=True,
-                     group_by=np.repeat(np.arange(n_books), n_names), ffill_val_price=True, fill_pos_record=False)
     if rules is None:
-        callbacks.update(
-            segment_mask=~np.isnan(due).reshape(len(close), n_books, n_names).all(axis=2),
-            pre_group_func_nb=sim_kernels.pre_group_nb,
-            pre_segment_func_nb=sim_kernels.pre_segment_nb,
-            pre_segment_args=(due, fill_price, settings.min_trade_weight),
-        )
-        log, group_names = None, ()
+        params, group_names = _unused_params(n_books * n_names), ()
+        state = np.zeros((0, rule_kernels.N_STATE))
+        gross_limit, no_buy = np.full(n_sessions, np.inf), np.zeros((0, 0), dtype=np.bool_)
+        capacity = 0
     else:
         params, group_names = _stacked_params(rules, n_names)
-        state, log, log_count = _rule_buffers(rules, close.shape, keep_log)
+        state = np.zeros((n_names * n_books, rule_kernels.N_STATE))
+        state[:, rule_kernels.STANDING] = np.nan
         gross_limit, no_buy = _session_inputs(rules, close)
-        callbacks.update(
-            segment_mask=True,
-            pre_group_func_nb=rule_kernels.pre_group_rules_nb,
-            pre_segment_func_nb=rule_kernels.pre_segment_rules_nb,
-            pre_segment_args=(due, fill_price, settings.min_trade_weight, np.tile(_float_array(marks), n_books),
-                              params, gross_limit, no_buy, state, log, log_count),
-            post_order_func_nb=rule_kernels.post_order_rules_nb,
-            post_order_args=(state,),
-        )
-    portfolio = vbt.Portfolio.from_order_func(
-        wide_marks, sim_kernels.order_func_nb, fill_price, settings.fees_bps / 1e4, settings.slippage_bps / 1e4,
-        **callbacks,
-    )
-    if keep_log and log is not None and log_count[1] > 0:
+        capacity = max(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
+                       for rule in rules) if keep_log else 0
+    logs = np.zeros((n_books, capacity, len(rule_kernels.LOG_FIELDS)))
+    log_counts = np.zeros((n_books, 2), dtype=np.int64)
+    records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
+    record_counts = np.zeros(n_books, dtype=np.int64)
+    equity, cash = np.empty((n_sessions, n_books)), np.empty((n_sessions, n_books))
+    position = np.empty((n_sessions, n_books * n_names))
+    simulate_books_nb(n_names, due, fill_price, wide_marks, float(settings.init_cash), settings.fees_bps / 1e4,
+                      settings.slippage_bps / 1e4, float(settings.min_trade_weight), rules is not None, params,
+                      gross_limit, no_buy, state, logs, log_counts, records, record_counts,
+                      np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position)
+    if keep_log and rules is not None and log_counts[:, 1].any():
+        k = int(np.argmax(log_counts[:, 1]))
         raise ValueError(
-            f"simulate: the kernel log holds {len(log)} records but the rules made {len(log) + log_count[1]}; "
+            f"simulate: the kernel log holds {capacity} records but the rules made {capacity + log_counts[k, 1]}; "
             "fix: pass a larger KernelRules.log_capacity"
         )
-    records = log[: log_count[0]] if log is not None else np.zeros((0, len(rule_kernels.LOG_FIELDS)))
-    book_of_record = records[:, 1].astype(int) // n_names
-    logs = [_kernel_log(_local_columns(records[book_of_record == k], n_names), close, group_names)
-            for k in range(n_books)]
-    return _results(portfolio, close, logs)
+    results = []
+    for k in range(n_books):
+        columns = slice(k * n_names, (k + 1) * n_names)
+        book_equity = pd.Series(equity[:, k], index=close.index, name="equity")
+        held = pd.DataFrame(position[:, columns], index=close.index, columns=close.columns)
+        book_records = records[k, :record_counts[k]].copy()
+        book_records["col"] -= k * n_names
+        results.append(SimResult(
+            equity=book_equity,
+            cash=_without_noise(pd.Series(cash[:, k], index=close.index, name="cash"), book_equity),
+            positions=held,
+            weights=held.mul(marks).where(held != 0.0, 0.0).div(book_equity, axis=0),
+            orders=_orders_table(book_records, close),
+            kernel_log=_kernel_log(logs[k, :log_counts[k, 0]], close, group_names),
+            order_records=book_records,
+            marks=marks,
+            init_cash=float(settings.init_cash),
+        ))
+    return results
+
+
+def _unused_params(n_columns: int) -> rule_kernels.RuleParams:
+    """RuleParams of the right numba types for a run without rules (the kernel never reads them):
+    one compiled kernel serves both kinds of run."""
+    floats, ints = np.zeros(n_columns), np.zeros(n_columns, dtype=np.int64)
+    matrix = np.zeros((n_columns, 0))
+    return rule_kernels.RuleParams(
+        name_cap=floats, drift_band=floats, gross_cap=floats, group_members=np.zeros((n_columns, 0), dtype=np.bool_),
+        group_cap=np.zeros(0), stage_gain=matrix, stage_sell=matrix, n_stages=ints, surge_sessions=ints,
+        surge_return=floats, surge_z_sessions=ints, surge_z=floats, surge_z_window=ints, trailing_stop=floats,
+        reentry_cooldown=ints, reentry_pullback=floats, entry_tranches=ints, entry_every=ints, entry_pullback=floats)
+
+
+def _without_noise(cash: pd.Series, equity: pd.Series) -> pd.Series:
+    """A fill that spends all the cash can leave -1e-12 of float noise; a real overdraft is far larger
+    and stays visible."""
+    return cash.mask((cash < 0) & (cash > -sim_kernels.FLOAT_NOISE_WEIGHT * equity), 0.0)
 
 
 def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernels.RuleParams, tuple[str, ...]]:
@@ -194,23 +237,6 @@ def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernel
     return rule_kernels.RuleParams(**fields), tuple(name for k in sets for name in k[0])
 
 
-def _local_columns(records: np.ndarray, n_names: int) -> np.ndarray:
-    """Kernel log records of one book, with its own column numbers."""
-    records = records.copy()
-    records[:, 1] %= n_names
-    return records
-
-
-def _rule_buffers(rules: list[KernelRules], shape: tuple[int, int], keep_log: bool):
-    """Per-name rule state and the preallocated kernel log (each book's capacity, summed)."""
-    n_sessions, n_names = shape
-    state = np.zeros((n_names * len(rules), rule_kernels.N_STATE))
-    state[:, rule_kernels.STANDING] = np.nan
-    capacity = sum(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
-                   for rule in rules) if keep_log else 0
-    return state, np.zeros((capacity, len(rule_kernels.LOG_FIELDS))), np.zeros(2, dtype=np.int64)
-
-
 def _session_inputs(rules: list[KernelRules], close: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The regime's gross cap and the books' no-buy masks, shifted like the targets (row i = decided at i-1)."""
     for rule in rules:
@@ -239,7 +265,7 @@ def _kernel_log(records: np.ndarray, close: pd.DataFrame, group_names: tuple[str
     return pd.DataFrame(
         {
             "session": close.index[fields["i"].astype(int)],
-            "symbol": close.columns[fields["col"].astype(int)].astype(str),
+            "symbol": close.columns[fields["col"].astype(int) % close.shape[1]].astype(str),  # book's own column
             "rule": pd.Series(np.asarray(rule_kernels.RULES)[rule], dtype=str),
             "before": fields["before"],
             "after": fields["after"],
@@ -280,43 +306,6 @@ def _aligned(
 def _float_array(frame: pd.DataFrame) -> np.ndarray:
     """A writable C-ordered copy: a read-only pandas view is another numba type (one more compile)."""
     return np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, order="C")
-
-
-def _results(portfolio: vbt.Portfolio, close: pd.DataFrame, kernel_logs: list[pd.DataFrame]) -> list[SimResult]:
-    """One SimResult per book (group) of ``portfolio``, with the book's own symbols as columns."""
-    n_names = close.shape[1]
-    equity = _frame(portfolio.value())
-    positions = _frame(portfolio.assets())
-    weights = _frame(portfolio.asset_value(group_by=False))
-    # vectorbt rebuilds cash by summing order cash flows, which can leave -1e-12 where the
-    # simulation held exactly 0; a real overdraft would be far larger and stays visible
-    cash = _frame(portfolio.cash())
-    cash = cash.mask((cash < 0) & (cash > -sim_kernels.FLOAT_NOISE_WEIGHT * equity), 0.0)
-    records = portfolio.orders.values
-    book_of_order = records["col"] // n_names
-    results = []
-    for k, kernel_log in enumerate(kernel_logs):
-        columns = slice(k * n_names, (k + 1) * n_names)
-        book_equity = equity.iloc[:, k].rename("equity")
-        book_weights = weights.iloc[:, columns].set_axis(close.columns, axis=1).div(book_equity, axis=0)
-        book_orders = records[book_of_order == k].copy()
-        book_orders["col"] -= k * n_names
-        results.append(SimResult(
-            portfolio=portfolio,
-            equity=book_equity,
-            cash=cash.iloc[:, k].rename("cash"),
-            positions=positions.iloc[:, columns].set_axis(close.columns, axis=1),
-            weights=book_weights,
-            orders=_orders_table(book_orders, close),
-            kernel_log=kernel_log,
-            book=k,
-        ))
-    return results
-
-
-def _frame(values: pd.Series | pd.DataFrame) -> pd.DataFrame:
-    """vectorbt returns a Series for a single group or column."""
-    return values.to_frame() if isinstance(values, pd.Series) else values
 
 
 def _orders_table(records: np.ndarray, close: pd.DataFrame) -> pd.DataFrame:

@@ -1,18 +1,9 @@
-"""Numba callbacks that vectorbt's ``from_order_func`` runs at every rebalance.
+"""Order sizing and execution primitives shared by the simulation loop and the rules.
 
-One simulation = one vectorbt group with shared cash. On a session with a decision
-(vectorbt "segment"), the callbacks run in this order:
-
-1. ``pre_segment_nb``: mark every holding at this session's fill price, size each
-   order from total equity, drop orders inside the rebalance band, sort the calls
-   so that sells run before buys.
-2. ``order_func_nb`` once per symbol in that order: sends the share amount at the
-   fill price with fees and slippage; vectorbt executes it long-only (never sells
-   more than held) and fills a buy partially when cash runs short.
-
-With stateful rules every session is a segment and engine.rule_kernels supplies
-the callbacks, which reuse the sizing and ordering here.
-Everything is ``cache=True`` so a test run does not recompile the callbacks.
+Orders execute through vectorbt's own ``process_order_nb`` (long only, fees and
+slippage, partial buys when cash runs short) and land in vectorbt order records,
+so a book's fills are exactly what vectorbt would record for the same orders.
+Everything is ``cache=True`` so a new process does not recompile them.
 """
 
 from __future__ import annotations
@@ -20,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 from vectorbt.portfolio import nb
-from vectorbt.portfolio.enums import Direction, SizeType
+from vectorbt.portfolio.enums import Direction, OrderStatus, ProcessOrderState, SizeType
+from vectorbt.utils.array_ import insert_argsort_nb
 
 # A weight change this small is float noise (1e-9 of equity is $0.001 on $1M):
 # re-applying the same targets must not produce dust orders.
@@ -41,55 +33,25 @@ def rebalance_shares_nb(target: float, position: float, price: float, equity: fl
 
 
 @njit(cache=True)
-def pre_group_nb(c):
-    """Scratch buffers reused by every segment: shares per symbol and order values."""
-    return np.zeros(c.group_len), np.empty(c.group_len)
+def sells_first_nb(order_shares, val_price, order_value, call_seq):
+    """Execution order of one session's orders: ascending order value (shares x valuation
+    price), so the biggest sells run first and buys last, the smallest buy first (as
+    vectorbt's ``sort_call_seq_nb``)."""
+    for k in range(order_shares.shape[0]):
+        call_seq[k] = k
+        order_value[k] = order_shares[k] * val_price[k]
+    insert_argsort_nb(order_value, call_seq)
 
 
 @njit(cache=True)
-def equity_at_fill_nb(c, fill_price):
-    """Mark every holding at this session's fill price; return the group's equity."""
-    for col in range(c.from_col, c.to_col):
-        price = fill_price[c.i, col]
-        if np.isfinite(price):  # else keep the last known price vectorbt carries forward
-            c.last_val_price[col] = price
-    return nb.get_group_value_ctx_nb(c)
-
-
-@njit(cache=True)
-def pre_segment_nb(c, order_shares, order_value, targets, fill_price, band):
-    """Value holdings at the fill price, size the orders, put sells first."""
-    equity = equity_at_fill_nb(c, fill_price)
-    for k in range(c.group_len):
-        col = c.from_col + k
-        if equity > 0.0:
-            order_shares[k] = rebalance_shares_nb(
-                targets[c.i, col], c.last_position[col], fill_price[c.i, col], equity, band
-            )
-        else:
-            order_shares[k] = 0.0
-    sells_first_nb(c, order_shares, order_value)
-    return (order_shares,)
-
-
-@njit(cache=True)
-def sells_first_nb(c, order_shares, order_value):
-    # order value = shares x valuation price; ascending sort = biggest sells first, buys last
-    nb.sort_call_seq_nb(c, order_shares, SizeType.Amount, Direction.LongOnly, order_value, ctx_select=False)
-
-
-@njit(cache=True)
-def order_func_nb(c, order_shares, fill_price, fees, slippage):
-    """Send this symbol's order sized in ``pre_segment_nb`` (or nothing)."""
-    shares = order_shares[c.col - c.from_col]
-    if shares == 0.0:
-        return nb.order_nothing_nb()
-    return nb.order_nb(
-        size=shares,
-        price=fill_price[c.i, c.col],
-        size_type=SizeType.Amount,
-        direction=Direction.LongOnly,
-        fees=fees,
-        slippage=slippage,
-        allow_partial=True,
-    )
+def execute_nb(i, col, book, shares, price, fees, slippage, cash, position, val_price, value, records, n_records,
+               no_logs):
+    """Fill ``shares`` (signed) of one name at ``price``: (filled?, side is buy?, size, fill price,
+    fees, new cash, new position, records used)."""
+    order = nb.order_nb(size=shares, price=price, size_type=SizeType.Amount, direction=Direction.LongOnly,
+                        fees=fees, slippage=slippage, allow_partial=True)
+    before = ProcessOrderState(cash=cash, position=position, debt=0.0, free_cash=cash, val_price=val_price,
+                               value=value, oidx=n_records, lidx=0)
+    result, after = nb.process_order_nb(i, col, book, before, False, order, records, no_logs)
+    filled = result.status == OrderStatus.Filled
+    return filled, result.side == 0, result.size, result.price, result.fees, after.cash, after.position, after.oidx

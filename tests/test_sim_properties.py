@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_sim_reference import markets, random_market
+from test_sim_reference import markets, random_market, random_targets
 
-from engine.sim import ExecutionSettings, last_known_price, simulate
+from engine.sim import ExecutionSettings, last_known_price, simulate, simulate_many
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-9
@@ -54,6 +54,33 @@ def test_book_invariants(case):
     np.testing.assert_allclose(held.to_numpy(), result.positions.to_numpy(), rtol=TOL, atol=TOL)
     cash_flow = np.where(result.orders.side == "buy", -1, 1) * result.orders.notional - result.orders.fees
     np.testing.assert_allclose(execution.init_cash + cash_flow.sum(), result.cash.iloc[-1], rtol=TOL, atol=TOL)
+
+
+@FAST
+@given(markets())
+def test_vectorbt_rebuilds_the_same_book_from_the_order_records(case):
+    """vectorbt's Portfolio, replaying the kernel's order records, agrees with the kernel's own
+    bookkeeping: two independent accountings of the same fills."""
+    targets, open_, close, execution = case
+    result = simulate(targets, open_, close, execution)
+    portfolio = result.portfolio
+    np.testing.assert_allclose(portfolio.value().to_numpy(), result.equity.to_numpy(), rtol=TOL)
+    np.testing.assert_allclose(portfolio.assets().to_numpy(), result.positions.to_numpy(), rtol=TOL, atol=TOL)
+    np.testing.assert_allclose(portfolio.cash().to_numpy(), result.cash.to_numpy(), rtol=TOL, atol=1e-6)
+
+
+@FAST
+@given(markets(max_sessions=60), st.lists(st.integers(0, 2**31 - 1), min_size=1, max_size=5))
+def test_books_simulated_together_equal_each_simulated_alone(case, seeds):
+    """simulate_many runs books in parallel threads; each book's result is its own simulate's, exactly."""
+    first, open_, close, execution = case
+    targets = [first] + [random_targets(seed, close.index, list(close.columns), 0.3) for seed in seeds]
+    together = simulate_many(targets, open_, close, execution)
+    for frame, book in zip(targets, together, strict=True):
+        alone = simulate(frame, open_, close, execution)
+        pd.testing.assert_series_equal(book.equity, alone.equity)
+        pd.testing.assert_frame_equal(book.positions, alone.positions)
+        pd.testing.assert_frame_equal(book.orders, alone.orders)
 
 
 @FAST
