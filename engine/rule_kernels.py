@@ -91,6 +91,36 @@ class KernelRules:
     log_capacity: int | None = None  # kernel log records; default sessions x columns
 
 
+# The kernels read RuleParams packed into one float matrix (columns x fields): numba passes a
+# NamedTuple of arrays by value, with a reference-count update per array on every call, which
+# cost ~0.3 µs per name and session; one matrix costs one. Integer fields are exact as floats.
+SCALAR_FIELDS = ("name_cap", "drift_band", "gross_cap", "n_stages", "surge_sessions", "surge_return",
+                 "surge_z_sessions", "surge_z", "surge_z_window", "trailing_stop", "reentry_cooldown",
+                 "reentry_pullback", "entry_tranches", "entry_every", "entry_pullback")
+(P_NAME_CAP, P_DRIFT_BAND, P_GROSS_CAP, P_N_STAGES, P_SURGE_SESSIONS, P_SURGE_RETURN, P_SURGE_Z_SESSIONS, P_SURGE_Z,
+ P_SURGE_Z_WINDOW, P_TRAILING_STOP, P_REENTRY_COOLDOWN, P_REENTRY_PULLBACK, P_ENTRY_TRANCHES, P_ENTRY_EVERY,
+ P_ENTRY_PULLBACK) = range(len(SCALAR_FIELDS))
+P_STAGES = len(SCALAR_FIELDS)  # then the stages' gains, then their sell fractions (max stages each)
+
+
+def pack(params: RuleParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(columns x fields float matrix, group members, group caps) as the kernels read them."""
+    scalars = [np.asarray(getattr(params, field), dtype=float) for field in SCALAR_FIELDS]
+    matrix = np.column_stack([*scalars, params.stage_gain, params.stage_sell])
+    return (np.ascontiguousarray(matrix, dtype=float), np.ascontiguousarray(params.group_members, dtype=np.bool_),
+            np.array(params.group_cap, dtype=float))
+
+
+@njit(cache=True)
+def stage_gain_nb(rules, col, stage):
+    return rules[col, P_STAGES + stage]
+
+
+@njit(cache=True)
+def stage_sell_nb(rules, col, stage):
+    return rules[col, P_STAGES + (rules.shape[1] - P_STAGES) // 2 + stage]
+
+
 @njit(cache=True)
 def record_nb(log, log_count, i, col, rule, before, after, code, a, b):
     """Append one record; past the capacity count the records dropped instead."""
@@ -124,34 +154,35 @@ def surge_z_nb(marks, prev, col, sessions, z, window):
 
 
 @njit(cache=True)
-def _exit_by_rule_nb(state, col, p, i, price):
-    if p.reentry_cooldown[col] >= 0:
+def _exit_by_rule_nb(state, col, rules, i, price):
+    if rules[col, P_REENTRY_COOLDOWN] >= 0:
         state[col, BLOCKED] = 1.0
     state[col, EXIT_I] = i
     state[col, EXIT_PX] = price
 
 
 @njit(cache=True)
-def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, p, state, log, log_count):
+def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, rules, state, log, log_count):
     """Stop or stages for one held name: (weight cap left by fired stages (inf = none),
     the name's new target where profit-taking acted, else NaN)."""
     fired = int(state[col, FIRED])
     if fired > 0:
         state[col, PEAK] = max(state[col, PEAK], mark)
-        stop = p.trailing_stop[col]
+        stop = rules[col, P_TRAILING_STOP]
         if mark <= state[col, PEAK] * (1.0 - stop):  # NaN stop never triggers
             record_nb(log, log_count, i, col, STOP, w_fill, 0.0, 0, mark / state[col, PEAK] - 1.0, state[col, PEAK])
-            _exit_by_rule_nb(state, col, p, i, price)
+            _exit_by_rule_nb(state, col, rules, i, price)
             return 0.0, 0.0
     gain = mark * pos / state[col, COST] - 1.0
-    n_stages = p.n_stages[col]
+    n_stages = rules[col, P_N_STAGES]
     count, code = 0, BY_GAIN
-    while fired + count < n_stages and gain >= p.stage_gain[col, fired + count]:
+    while fired + count < n_stages and gain >= stage_gain_nb(rules, col, fired + count):
         count += 1
     if count == 0 and fired < n_stages:
-        if surge_nb(marks, i - 1, col, p.surge_sessions[col], p.surge_return[col]):
+        if surge_nb(marks, i - 1, col, int(rules[col, P_SURGE_SESSIONS]), rules[col, P_SURGE_RETURN]):
             count, code = 1, BY_SURGE
-        elif surge_z_nb(marks, i - 1, col, p.surge_z_sessions[col], p.surge_z[col], p.surge_z_window[col]):
+        elif surge_z_nb(marks, i - 1, col, int(rules[col, P_SURGE_Z_SESSIONS]), rules[col, P_SURGE_Z],
+                        int(rules[col, P_SURGE_Z_WINDOW])):
             count, code = 1, BY_SURGE_Z
     if count > 0:
         if fired == 0:
@@ -161,12 +192,15 @@ def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, p, s
         state[col, PEAK] = mark
     if fired == 0:
         return np.inf, np.nan
-    left = max(1.0 - p.stage_sell[col, :fired].sum(), 0.0)
+    sold = 0.0
+    for stage in range(fired):
+        sold += stage_sell_nb(rules, col, stage)
+    left = max(1.0 - sold, 0.0)
     limit = min(state[col, BASE] * left, pos) * price / equity if left > 1e-12 else 0.0
     if count > 0:
         record_nb(log, log_count, i, col, PROFIT, w_fill, limit, code, fired, gain)
         if limit == 0.0:
-            _exit_by_rule_nb(state, col, p, i, price)
+            _exit_by_rule_nb(state, col, rules, i, price)
         return limit, limit if np.isnan(due) else min(due, limit)
     if due > limit + FLOAT_NOISE_WEIGHT and due > w_fill + FLOAT_NOISE_WEIGHT:
         record_nb(log, log_count, i, col, PROFIT, due, limit, CAPPED, fired, left)
@@ -175,15 +209,15 @@ def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, p, s
 
 
 @njit(cache=True)
-def _staged_entry_nb(i, col, price, w_fill, mark, wanted, p, state, log, log_count):
+def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log_count):
     """The weight to buy to this session (NaN = wait for the next tranche)."""
-    tranches = p.entry_tranches[col]
+    tranches = rules[col, P_ENTRY_TRANCHES]
     done = state[col, TRANCHE]
     if done == 0 and w_fill >= NEAR_ZERO_WEIGHT:
         return wanted  # not an entry from zero: an ordinary top-up
     if done > 0:
-        due = i - state[col, TRANCHE_I] >= p.entry_every[col] or mark <= state[col, TRANCHE_PX] * (
-            1.0 - p.entry_pullback[col])
+        due = i - state[col, TRANCHE_I] >= rules[col, P_ENTRY_EVERY] or mark <= state[col, TRANCHE_PX] * (
+            1.0 - rules[col, P_ENTRY_PULLBACK])
         if not due:
             state[col, PENDING] = 1.0
             return np.nan
@@ -200,17 +234,19 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, p, state, log, log_cou
 
 @njit(cache=True)
 def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, no_buy,
-                       gross_limit, p, state, log, log_count, target, forced):
-    """Targets (weights of equity at the fill, NaN = no order) for one group's columns at session i >= 1."""
+                       gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch):
+    """Targets (weights of equity at the fill, NaN = no order) for one book's columns at session i >= 1.
+
+    ``scratch`` is a (N_SCRATCH, columns) buffer the caller allocates once per book: this runs
+    every session, and allocating its work arrays here would dominate its cost."""
     n = to_col - from_col
     prev = i - 1
     equity_prev = cash
     for col in range(from_col, to_col):
         if position[col] > 0:
             equity_prev += position[col] * marks[prev, col]
-    w_fill = np.empty(n)
-    w_prev = np.empty(n)
-    tradable = np.zeros(n, dtype=np.bool_)
+    w_fill, w_prev, tradable = scratch[0], scratch[1], scratch[2]
+    tradable[:] = 0.0
     for k in range(n):
         col = from_col + k
         pos, price, mark, wanted = position[col], fill_price[i, col], marks[prev, col], due[i, col]
@@ -224,10 +260,10 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
         if not np.isfinite(price):
             target[k] = np.nan
             continue
-        tradable[k] = True
+        tradable[k] = 1.0
         limit = np.inf
-        if pos > 0 and p.n_stages[col] > 0:
-            limit, acted = _profit_taking_nb(i, col, pos, price, w_fill[k], equity, mark, wanted, marks, p,
+        if pos > 0 and rules[col, P_N_STAGES] > 0:
+            limit, acted = _profit_taking_nb(i, col, pos, price, w_fill[k], equity, mark, wanted, marks, rules,
                                              state, log, log_count)
             if not np.isnan(acted):
                 target[k], forced[k] = acted, True
@@ -240,12 +276,12 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
             continue
         if state[col, BLOCKED] > 0:
             since = i - state[col, EXIT_I]
-            if since >= p.reentry_cooldown[col] or mark <= state[col, EXIT_PX] * (1.0 - p.reentry_pullback[col]):
+            if since >= rules[col, P_REENTRY_COOLDOWN] or mark <= state[col, EXIT_PX] * (1.0 - rules[col, P_REENTRY_PULLBACK]):
                 state[col, BLOCKED] = 0.0
             else:
                 if not np.isnan(wanted):
                     record_nb(log, log_count, i, col, REENTRY, w_fill[k], w_fill[k], 0, since,
-                              p.reentry_cooldown[col])
+                              rules[col, P_REENTRY_COOLDOWN])
                 target[k], state[col, PENDING] = np.nan, 1.0
                 continue
         if no_buy[i, col]:
@@ -253,45 +289,56 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
                 record_nb(log, log_count, i, col, NO_BUY, w_fill[k], w_fill[k], 0, 0.0, 0.0)
             target[k], state[col, PENDING] = np.nan, 1.0
             continue
-        if p.entry_tranches[col] > 1:
-            step = _staged_entry_nb(i, col, price, w_fill[k], mark, target[k], p, state, log, log_count)
+        if rules[col, P_ENTRY_TRANCHES] > 1:
+            step = _staged_entry_nb(i, col, price, w_fill[k], mark, target[k], rules, state, log, log_count)
             if step != target[k]:
                 target[k], forced[k] = step, True
-    _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, p, log, log_count, target, forced)
+    _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, members, group_cap, log,
+                    log_count, target, forced,
+                    scratch)
+
+
+N_SCRATCH = 6  # rows of session_targets_nb's scratch buffer
 
 
 @njit(cache=True)
-def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, p, log, log_count, target, forced):
+def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, all_members, all_group_cap,
+                    log, log_count, target, forced,
+                    scratch):
     """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap.
 
     Float noise never triggers a trim: right after a fill a group sits at its cap to within
     1e-16, and with band 0 that noise alone would decide whether a real trade follows."""
     n = to_col - from_col
-    band = p.drift_band[from_col]
-    intended_prev = np.where(np.isnan(target), w_prev, target)
-    intended = np.where(np.isnan(target), w_fill, target)
-    name_cap = np.full(n, np.inf)
-    members = p.group_members[from_col:to_col]
-    group_cap = np.full(p.group_cap.shape[0], np.inf)
+    band = rules[from_col, P_DRIFT_BAND]
+    intended_prev, intended, name_cap = scratch[3], scratch[4], scratch[5]
+    members = all_members[from_col:to_col]
     triggered = False
     for k in range(n):
-        if intended_prev[k] > p.name_cap[from_col + k] + band + FLOAT_NOISE_WEIGHT:
-            name_cap[k] = p.name_cap[from_col + k]
+        undecided = np.isnan(target[k])
+        intended_prev[k] = w_prev[k] if undecided else target[k]
+        intended[k] = w_fill[k] if undecided else target[k]
+        name_cap[k] = np.inf
+        if intended_prev[k] > rules[from_col + k, P_NAME_CAP] + band + FLOAT_NOISE_WEIGHT:
+            name_cap[k] = rules[from_col + k, P_NAME_CAP]
             triggered = True
-    for g in range(group_cap.shape[0]):
-        if (intended_prev * members[:, g]).sum() > p.group_cap[g] + band + FLOAT_NOISE_WEIGHT:
-            group_cap[g] = p.group_cap[g]
+    for g in range(all_group_cap.shape[0]):
+        if _group_over_nb(intended_prev, members, g, all_group_cap[g] + band):
             triggered = True
-    gross = min(p.gross_cap[from_col], gross_limit)
+    gross = min(rules[from_col, P_GROSS_CAP], gross_limit)
     gross_eff = np.inf
     if intended_prev.sum() > gross + band + FLOAT_NOISE_WEIGHT:
         gross_eff = gross
         triggered = True
     if not triggered:
         return
+    group_cap = np.full(all_group_cap.shape[0], np.inf)
+    for g in range(group_cap.shape[0]):
+        if _group_over_nb(intended_prev, members, g, all_group_cap[g] + band):
+            group_cap[g] = all_group_cap[g]
     trimmed = cap_row_nb(intended, name_cap, members, group_cap, gross_eff, False)
     for k in range(n):
-        if not (tradable[k] and trimmed[k] < intended[k] - FLOAT_NOISE_WEIGHT):
+        if not (tradable[k] > 0 and trimmed[k] < intended[k] - FLOAT_NOISE_WEIGHT):
             continue
         code, cap = GROSS_CAP, gross
         if trimmed[k] >= name_cap[k] * (1 - 1e-9):
@@ -303,6 +350,16 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
                     break
         record_nb(log, log_count, i, from_col + k, DRIFT, intended[k], trimmed[k], code, cap, 0.0)
         target[k], forced[k] = trimmed[k], True
+
+
+@njit(cache=True)
+def _group_over_nb(weights, members, g, limit):
+    """Group g's weights sum past ``limit`` (by more than float noise)."""
+    total = 0.0
+    for k in range(weights.shape[0]):
+        if members[k, g]:
+            total += weights[k]
+    return total > limit + FLOAT_NOISE_WEIGHT
 
 
 @njit(cache=True)

@@ -20,7 +20,7 @@ NaN (not listed yet, missing bar) are not traded that session.
 Costs: a buy fills at price x (1 + slippage), a sell at price x (1 - slippage), and
 the fee is fees_bps/1e4 of the notional at that slipped price. The book is marked at
 each close at the last known price (the close, else that session's open, else the
-previous mark); that frame is ``SimResult.marks``.
+previous mark); that frame is ``SimResult.marks`` (engine.sim_result).
 
 With ``rules`` (engine.rule_kernels.KernelRules) every session runs through the
 stateful rules (profit-taking, re-entry, staged entry, cap drift trims), which decide
@@ -37,16 +37,15 @@ result equals its own ``simulate``. Each order goes through vectorbt's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import vectorbt as vbt
 from vectorbt.portfolio import enums as vbt_enums
 
-from engine import rule_kernels, sim_kernels
+from engine import rule_kernels
 from engine.sim_loop import simulate_books_nb
+from engine.sim_result import SimResult
 from engine.rule_kernels import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
@@ -73,34 +72,6 @@ class ExecutionSettings:
             raise ValueError(f"ExecutionSettings.slippage_bps: {self.slippage_bps} must be below 10000 (100%)")
         if not (np.isfinite(self.init_cash) and self.init_cash > 0):
             raise ValueError(f"ExecutionSettings.init_cash: {self.init_cash} must be a positive number")
-
-
-@dataclass(frozen=True)
-class SimResult:
-    """Everything a run folder and the metrics need about one simulated book."""
-
-    equity: pd.Series  # portfolio value at each session close
-    cash: pd.Series  # cash at each close
-    positions: pd.DataFrame  # shares held at each close (sessions x symbols)
-    weights: pd.DataFrame  # position value / equity at each close
-    orders: pd.DataFrame  # one row per fill, in execution order (sells first within a session)
-    kernel_log: pd.DataFrame  # what the stateful rules did (KERNEL_LOG_COLUMNS); empty without rules
-    order_records: np.ndarray  # the fills as vectorbt order records (col = position in ``marks``' columns)
-    marks: pd.DataFrame  # the price each holding is marked at, each close
-    init_cash: float
-
-    @cached_property
-    def portfolio(self) -> vbt.Portfolio:
-        """The book as a vectorbt Portfolio (one group, shared cash), for vectorbt's analytics:
-        trades, drawdowns, ``stats()``. Built from the order records on first use."""
-        group_by = np.zeros(self.marks.shape[1], dtype=int)
-        wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq="1D")
-        return vbt.Portfolio(wrapper, self.marks, self.order_records, np.zeros(0, dtype=vbt_enums.log_dt),
-                             init_cash=np.array([self.init_cash]), cash_sharing=True)
-
-
-ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
-KERNEL_LOG_COLUMNS = ["session", "symbol", "rule", "before", "after", "reason"]
 
 
 def simulate(
@@ -140,12 +111,13 @@ def simulate_many(
     # row i holds the decision taken at the close of i-1: the one-session shift
     due = np.hstack([_float_array(frame.shift(1)) for frame in aligned])
     if rules is None:
-        params, group_names = _unused_params(n_books * n_names), ()
+        packed, group_names = _no_rules(n_books * n_names), ()
         state = np.zeros((0, rule_kernels.N_STATE))
         gross_limit, no_buy = np.full(n_sessions, np.inf), np.zeros((0, 0), dtype=np.bool_)
         capacity = 0
     else:
         params, group_names = _stacked_params(rules, n_names)
+        packed = rule_kernels.pack(params)
         state = np.zeros((n_names * n_books, rule_kernels.N_STATE))
         state[:, rule_kernels.STANDING] = np.nan
         gross_limit, no_buy = _session_inputs(rules, close)
@@ -158,7 +130,7 @@ def simulate_many(
     equity, cash = np.empty((n_sessions, n_books)), np.empty((n_sessions, n_books))
     position = np.empty((n_sessions, n_books * n_names))
     simulate_books_nb(n_names, due, fill_price, wide_marks, float(settings.init_cash), settings.fees_bps / 1e4,
-                      settings.slippage_bps / 1e4, float(settings.min_trade_weight), rules is not None, params,
+                      settings.slippage_bps / 1e4, float(settings.min_trade_weight), rules is not None, *packed,
                       gross_limit, no_buy, state, logs, log_counts, records, record_counts,
                       np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position)
     if keep_log and rules is not None and log_counts[:, 1].any():
@@ -169,41 +141,27 @@ def simulate_many(
         )
     results = []
     for k in range(n_books):
-        columns = slice(k * n_names, (k + 1) * n_names)
-        book_equity = pd.Series(equity[:, k], index=close.index, name="equity")
-        held = pd.DataFrame(position[:, columns], index=close.index, columns=close.columns)
         book_records = records[k, :record_counts[k]].copy()
         book_records["col"] -= k * n_names
+        book_log = logs[k, :log_counts[k, 0]].copy()
+        book_log[:, 1] -= k * n_names
         results.append(SimResult(
-            equity=book_equity,
-            cash=_without_noise(pd.Series(cash[:, k], index=close.index, name="cash"), book_equity),
-            positions=held,
-            weights=held.mul(marks).where(held != 0.0, 0.0).div(book_equity, axis=0),
-            orders=_orders_table(book_records, close),
-            kernel_log=_kernel_log(logs[k, :log_counts[k, 0]], close, group_names),
-            order_records=book_records,
+            equity=pd.Series(equity[:, k], index=close.index, name="equity"),
             marks=marks,
             init_cash=float(settings.init_cash),
+            order_records=book_records,
+            cash_values=cash[:, k].copy(),
+            held_values=position[:, k * n_names:(k + 1) * n_names].copy(),
+            log_records=book_log,
+            group_names=group_names,
         ))
     return results
 
 
-def _unused_params(n_columns: int) -> rule_kernels.RuleParams:
-    """RuleParams of the right numba types for a run without rules (the kernel never reads them):
-    one compiled kernel serves both kinds of run."""
-    floats, ints = np.zeros(n_columns), np.zeros(n_columns, dtype=np.int64)
-    matrix = np.zeros((n_columns, 0))
-    return rule_kernels.RuleParams(
-        name_cap=floats, drift_band=floats, gross_cap=floats, group_members=np.zeros((n_columns, 0), dtype=np.bool_),
-        group_cap=np.zeros(0), stage_gain=matrix, stage_sell=matrix, n_stages=ints, surge_sessions=ints,
-        surge_return=floats, surge_z_sessions=ints, surge_z=floats, surge_z_window=ints, trailing_stop=floats,
-        reentry_cooldown=ints, reentry_pullback=floats, entry_tranches=ints, entry_every=ints, entry_pullback=floats)
-
-
-def _without_noise(cash: pd.Series, equity: pd.Series) -> pd.Series:
-    """A fill that spends all the cash can leave -1e-12 of float noise; a real overdraft is far larger
-    and stays visible."""
-    return cash.mask((cash < 0) & (cash > -sim_kernels.FLOAT_NOISE_WEIGHT * equity), 0.0)
+def _no_rules(n_columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packed rule inputs of the right numba types for a run without rules (the kernel never reads
+    them): one compiled kernel serves both kinds of run."""
+    return (np.zeros((n_columns, rule_kernels.P_STAGES)), np.zeros((n_columns, 0), dtype=np.bool_), np.zeros(0))
 
 
 def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernels.RuleParams, tuple[str, ...]]:
@@ -259,22 +217,6 @@ def _session_inputs(rules: list[KernelRules], close: pd.DataFrame) -> tuple[np.n
     return np.array(gross, dtype=float), np.array(no_buy, dtype=np.bool_)
 
 
-def _kernel_log(records: np.ndarray, close: pd.DataFrame, group_names: tuple[str, ...]) -> pd.DataFrame:
-    fields = dict(zip(rule_kernels.LOG_FIELDS, records.T))
-    rule = fields["rule"].astype(int)
-    return pd.DataFrame(
-        {
-            "session": close.index[fields["i"].astype(int)],
-            "symbol": close.columns[fields["col"].astype(int) % close.shape[1]].astype(str),  # book's own column
-            "rule": pd.Series(np.asarray(rule_kernels.RULES)[rule], dtype=str),
-            "before": fields["before"],
-            "after": fields["after"],
-            "reason": pd.Series([rule_kernels.describe(r, group_names) for r in records], dtype=str),
-        },
-        columns=KERNEL_LOG_COLUMNS,
-    )
-
-
 def last_known_price(open_: pd.DataFrame, close: pd.DataFrame) -> pd.DataFrame:
     """The price a holding is marked at by the close of each session: the close, else
     that session's open, else the last such price (NaN only before the first price)."""
@@ -306,22 +248,3 @@ def _aligned(
 def _float_array(frame: pd.DataFrame) -> np.ndarray:
     """A writable C-ordered copy: a read-only pandas view is another numba type (one more compile)."""
     return np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, order="C")
-
-
-def _orders_table(records: np.ndarray, close: pd.DataFrame) -> pd.DataFrame:
-    """One row per fill in execution order, with the session the decision was taken on."""
-    sessions, symbols = close.index, close.columns
-    shares, price = records["size"], records["price"]
-    return pd.DataFrame(
-        {
-            "session": sessions[records["idx"]],
-            "decided": sessions[records["idx"] - 1],
-            "symbol": symbols[records["col"]].astype(str),
-            "side": np.where(records["side"] == 0, "buy", "sell"),
-            "shares": shares,
-            "price": price,
-            "notional": shares * price,
-            "fees": records["fees"],
-        },
-        columns=ORDER_COLUMNS,
-    )

@@ -20,27 +20,30 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from engine.rule_kernels import record_fill_nb, session_targets_nb
+from engine.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_nb
 from engine.sim_kernels import execute_nb, rebalance_shares_nb, sells_first_nb
 
 
 @njit(cache=True, parallel=True)
-def simulate_books_nb(n_names, due, fill_price, marks, init_cash, fees, slippage, band, use_rules, params,
-                      gross_limit, no_buy, state, logs, log_counts, records, record_counts, no_logs, equity, cash,
-                      position):
+def simulate_books_nb(n_names, due, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules, members,
+                      group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts, no_logs,
+                      equity, cash, position):
     """Simulate ``due.shape[1] // n_names`` books; fills ``records``/``record_counts``, ``logs``/``log_counts``,
     ``state`` and the per-close outputs ``equity``, ``cash`` (sessions x books) and ``position`` (sessions x
-    columns). ``no_logs`` is an empty vectorbt log-record array: orders are not logged."""
+    columns). ``rules``, ``members``, ``group_cap``: engine.rule_kernels.pack of the books' RuleParams.
+    ``no_logs`` is an empty vectorbt log-record array: orders are not logged."""
     n_books = due.shape[1] // n_names
     for book in prange(n_books):
         record_counts[book] = _run_book_nb(book, n_names, due, fill_price, marks, init_cash, fees, slippage, band,
-                                           use_rules, params, gross_limit, no_buy, state, logs[book],
-                                           log_counts[book], records[book], no_logs, equity, cash, position)
+                                           use_rules, rules, members, group_cap, gross_limit, no_buy, state,
+                                           logs[book], log_counts[book], records[book], no_logs, equity, cash,
+                                           position)
 
 
 @njit(cache=True)
-def _run_book_nb(book, n_names, due, fill_price, marks, init_cash, fees, slippage, band, use_rules, params,
-                 gross_limit, no_buy, state, log, log_count, records, no_logs, equity, cash_out, position_out):
+def _run_book_nb(book, n_names, due, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules, members,
+                 group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs, equity, cash_out,
+                 position_out):
     """One book over every session; returns the number of order records written."""
     from_col, to_col = book * n_names, (book + 1) * n_names
     n_cols = due.shape[1]
@@ -49,6 +52,7 @@ def _run_book_nb(book, n_names, due, fill_price, marks, init_cash, fees, slippag
     order_shares, order_value = np.zeros(n_names), np.empty(n_names)
     call_seq = np.empty(n_names, dtype=np.int64)
     target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
+    scratch = np.empty((N_SCRATCH, n_names))
     cash, n_records = init_cash, 0
     for i in range(due.shape[0]):
         if use_rules or _has_decision_nb(due, i, from_col, to_col):
@@ -57,7 +61,8 @@ def _run_book_nb(book, n_names, due, fill_price, marks, init_cash, fees, slippag
             if value > 0.0 and (not use_rules or i > 0):
                 if use_rules:
                     session_targets_nb(i, from_col, to_col, held, val_price, fill_price, marks, cash, value, due,
-                                       no_buy, gross_limit[i], params, state, log, log_count, target, forced)
+                                       no_buy, gross_limit[i], rules, members, group_cap, state, log, log_count,
+                                       target, forced, scratch)
                 for k in range(n_names):
                     col = from_col + k
                     wanted = target[k] if use_rules else due[i, col]
