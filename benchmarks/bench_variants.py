@@ -1,10 +1,11 @@
 """Benchmark: N variants of the column's rule set, against bt and backtrader.
 
-Run on demand (never in tests):  .venv/bin/python benchmarks/bench_variants.py [N_VARIANTS]
+Run on demand (never in tests):  .venv/bin/python benchmarks/bench_variants.py [N_VARIANTS ...]
+(default: 500 and 1000, the targets of issues #3 and #6)
 
 rulebook runs the full column rule set (selection, screen, weighting, events, regime, caps,
 profit-taking, staged entry) over the sample's 26 names × 10 years as N variants in batched
-vectorbt simulations (hedges, event study and reports off: they are per-run analyses). bt and
+compiled simulations (hedges, event study and reports off: they are per-run analyses). bt and
 backtrader cannot express those rules; they run the skeleton of the same job (equal weight,
 monthly rebalance, same fees, same data) on a few variants, timed and scaled to N. The ratio
 therefore understates rulebook's advantage: it does more work per variant.
@@ -114,24 +115,27 @@ def time_backtrader(prices: pd.DataFrame) -> float:
     return (time.perf_counter() - began) / SAMPLED
 
 
-def main(n_variants: int) -> None:
+def main(sizes: list[int]) -> None:
+    timings = []
     with tempfile.TemporaryDirectory() as folder:
-        path = variant_config(n_variants, Path(folder))
-        warm_path = variant_config(20, Path(folder) / "..")  # compile once, outside the timing
-        run_variants(load_variants(warm_path)[:2])
-        seconds, n, names, sessions = time_rulebook(path)
-        prices = skeleton_prices(path)
+        warm = Path(folder) / "warm"
+        warm.mkdir()
+        run_variants(load_variants(variant_config(20, warm))[:2])  # compile once, outside the timing
+        for size in sizes:
+            timings.append(time_rulebook(variant_config(size, Path(folder))))
+        prices = skeleton_prices(variant_config(sizes[0], Path(folder)))
     bt_each, btr_each = time_bt(prices), time_backtrader(prices)
     single = time_single_run()
-    cells = n * names * sessions
     print(f"rulebook: one run of configs/column.yaml (every rule + SPY put hedge, compiled): {single:.2f} s")
-    print(f"rulebook: {n} variants × {names} names × {sessions} sessions in {seconds:.1f} s "
-          f"= {n / seconds:.1f} variants/s, {cells / seconds / 1e6:.1f} M session·name·variants/s")
-    print(f"bt:         {bt_each:.2f} s per variant (skeleton job) → {bt_each * n:.0f} s for {n}; "
-          f"rulebook is {bt_each * n / seconds:.0f}× faster")
-    print(f"backtrader: {btr_each:.2f} s per variant (skeleton job) → {btr_each * n:.0f} s for {n}; "
-          f"rulebook is {btr_each * n / seconds:.0f}× faster")
+    for seconds, n, names, sessions in timings:
+        cells = n * names * sessions
+        print(f"rulebook: {n} variants × {names} names × {sessions} sessions in {seconds:.1f} s "
+              f"= {n / seconds:.1f} variants/s, {cells / seconds / 1e6:.1f} M session·name·variants/s")
+        print(f"  bt:         {bt_each:.2f} s per variant (skeleton job) → {bt_each * n:.0f} s for {n}; "
+              f"rulebook is {bt_each * n / seconds:.0f}× faster")
+        print(f"  backtrader: {btr_each:.2f} s per variant (skeleton job) → {btr_each * n:.0f} s for {n}; "
+              f"rulebook is {btr_each * n / seconds:.0f}× faster")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    main([int(arg) for arg in sys.argv[1:]] or [500, 1000])

@@ -30,11 +30,10 @@ from engine.calendar import sessions_per_year
 from engine.config import RunConfig, to_yaml
 from engine.dataset import Dataset
 from engine.executors import Done, LocalExecutor
-from engine.hedges import simulate_hedges, total_equity
-from engine.metrics import compute_metrics
-from engine.run import BacktestResult, _hold_one, load_run_data, rule_groups, run_backtest
+from engine.hedges import total_equity
+from engine.run import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
 from engine.runfolder import write_run_files
-from engine.sim import ExecutionSettings, SimResult, simulate, simulate_many
+from engine.sim import ExecutionSettings, SimResult, simulate_many
 from engine.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
 from strategies.registry import STRATEGIES
@@ -92,19 +91,11 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
         _settings(first), None if kernels[0] is None else kernels, keep_log=False)
     benchmark = _benchmark(first, data)
     ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
-    return [VariantOutcome(variant.name, *_metrics(variant.config, data, result, benchmark, ppy))
-            for variant, result in zip(variants, results)]
-
-
-def _metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: SimResult | None,
-             ppy: float) -> tuple[dict, pd.Series]:
-    """As engine.run.run_backtest: hedges on top of the stock book, metrics of the total."""
-    hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
-                             calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
-    equity = total_equity(result.equity, hedges)
-    metrics = compute_metrics(equity, periods_per_year=ppy, benchmark_equity=benchmark.equity if benchmark else None,
-                              orders=result.orders, weights=result.weights, risk_free=config.risk_free)
-    return metrics, equity
+    outcomes = []
+    for variant, result in zip(variants, results):
+        metrics, hedges = book_metrics(variant.config, data, result, benchmark, ppy)
+        outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges)))
+    return outcomes
 
 
 def _book(config: RunConfig, data: Dataset):
@@ -135,13 +126,9 @@ def dataset(config: RunConfig) -> Dataset:
 
 
 def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
-    if config.benchmark is None:
-        return None
     key = _key(data_key(config), config.execution.model_dump(mode="json"), config.benchmark)
     if key not in _BENCHMARKS:
-        symbol = config.benchmark
-        _BENCHMARKS[key] = simulate(_hold_one(data, symbol), data.adjusted("open")[[symbol]],
-                                    data.adjusted("close")[[symbol]], _settings(config))
+        _BENCHMARKS[key] = benchmark_book(config, data, _settings(config))
     return _BENCHMARKS[key]
 
 

@@ -80,9 +80,20 @@ def drawdown_episodes(values: np.ndarray) -> list[Episode]:
 
 
 def worst_episode(values: np.ndarray) -> Episode | None:
-    """The deepest drawdown (earliest on ties), or None if equity never falls."""
-    episodes = drawdown_episodes(values)
-    return min(episodes, key=lambda e: e.depth) if episodes else None
+    """The deepest drawdown (earliest on ties), or None if equity never falls: the same episode as
+    the deepest of ``drawdown_episodes``, found without listing them (a sweep asks once per variant)."""
+    running_high = np.maximum.accumulate(values)
+    fractions = (values - running_high) / running_high
+    trough = int(np.argmin(fractions))
+    if not fractions[trough] < 0:
+        return None
+    at_high = values >= running_high
+    peak = int(np.flatnonzero(at_high[:trough])[-1])
+    after = np.flatnonzero(at_high[trough:])
+    recovery = trough + int(after[0]) if len(after) else None
+    # the episode's lowest value, first on ties (fractions 1 ulp apart can round equal)
+    trough = peak + 1 + int(np.argmin(values[peak + 1:recovery]))
+    return Episode(peak, trough, recovery, float((values[trough] - values[peak]) / values[peak]))
 
 
 def drawdown_table(equity: pd.Series, top: int = 5) -> pd.DataFrame:

@@ -27,7 +27,7 @@ Keys (units):
 - ``hit_rate``: share of positive returns among non-zero returns (fraction).
 - ``best_day``, ``worst_day``: largest and smallest session return (fraction).
 
-With ``orders`` (a ``notional`` column, currency per fill):
+With ``traded_notional`` (the traded value of each fill, currency):
 
 - ``turnover``: one-way turnover per year, Σ|notional| / 2 / mean(equity) × ppy / n (times per year).
 
@@ -72,7 +72,7 @@ def compute_metrics(
     *,
     periods_per_year: float,
     benchmark_equity: pd.Series | None = None,
-    orders: pd.DataFrame | None = None,
+    traded_notional: np.ndarray | pd.Series | None = None,
     weights: pd.DataFrame | None = None,
     risk_free: float = 0.0,
 ) -> Metrics:
@@ -93,8 +93,8 @@ def compute_metrics(
     nonzero = np.count_nonzero(returns)
     metrics["hit_rate"] = np.count_nonzero(returns > 0) / nonzero if nonzero else None
     metrics["best_day"], metrics["worst_day"] = returns.max(), returns.min()
-    if orders is not None:
-        metrics["turnover"] = _turnover(orders, values, periods_per_year)
+    if traded_notional is not None:
+        metrics["turnover"] = _turnover(traded_notional, values, periods_per_year)
     if weights is not None:
         metrics.update(_exposure(weights))
     if benchmark_equity is not None:
@@ -162,14 +162,10 @@ def _drawdown_metrics(index: pd.DatetimeIndex, values: np.ndarray, cagr: float) 
     }
 
 
-def _turnover(orders: pd.DataFrame, values: np.ndarray, ppy: float) -> float:
-    if "notional" not in orders.columns:
-        raise ValueError(
-            f"orders need a 'notional' column (traded value per fill) for turnover; got columns {list(orders.columns)}"
-        )
-    notional = orders["notional"].to_numpy(dtype=float, na_value=np.nan)
+def _turnover(traded_notional: np.ndarray | pd.Series, values: np.ndarray, ppy: float) -> float:
+    notional = np.asarray(traded_notional, dtype=float)
     if np.isnan(notional).any():
-        raise ValueError("orders column 'notional' has missing values; fix: give every fill its traded value")
+        raise ValueError("traded_notional has missing values; fix: give every fill its traded value")
     return float(np.abs(notional).sum()) / 2.0 / float(np.mean(values)) * ppy / (len(values) - 1)
 
 

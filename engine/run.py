@@ -65,17 +65,32 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
         strategy_config = config.strategy.model_dump(exclude={"kind"})
         targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
         result = _simulate_on(data, targets, settings)
-    benchmark = _simulate_on(data, _hold_one(data, config.benchmark), settings) if config.benchmark else None
+    benchmark = benchmark_book(config, data, settings)
     ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
+    metrics, hedges = book_metrics(config, data, result, benchmark, ppy)
+    return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
+
+
+def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings) -> SimResult | None:
+    """Buy-and-hold of the config's benchmark with the strategy's execution settings (None without one)."""
+    if config.benchmark is None:
+        return None
+    return _simulate_on(data, hold_one(data, config.benchmark), settings)
+
+
+def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: SimResult | None,
+                 ppy: float) -> tuple[dict, HedgeBook | None]:
+    """(metrics, hedge book): the config's hedges on top of the stock book, and the metrics of the total.
+    A sweep (engine.compare) and a single run compute a variant's metrics here, the same way."""
     hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
                              calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
     metrics = compute_metrics(
         total_equity(result.equity, hedges),
         periods_per_year=ppy,
         benchmark_equity=benchmark.equity if benchmark else None,
-        orders=result.orders, weights=result.weights, risk_free=config.risk_free,
+        traded_notional=result.traded_notional, weights=result.weights, risk_free=config.risk_free,
     )
-    return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
+    return metrics, hedges
 
 
 def rule_groups(config: RunConfig, data: Dataset) -> dict[str, list[str]]:
@@ -100,7 +115,7 @@ def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettin
     return simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols], settings, rules)
 
 
-def _hold_one(data: Dataset, symbol: str) -> pd.DataFrame:
+def hold_one(data: Dataset, symbol: str) -> pd.DataFrame:
     """Targets that put everything in `symbol` on its first priced session, then never trade."""
     targets = pd.DataFrame(np.nan, index=data.sessions, columns=[symbol])
     first = data.close[symbol].first_valid_index()

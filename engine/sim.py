@@ -100,16 +100,20 @@ def simulate_many(
     ``gross_limit`` (one cap per session in the kernel). ``keep_log=False`` skips the
     kernel log (empty ``kernel_log``), which a sweep does not need.
     """
-    aligned = [_aligned(frame, open_, close)[0] for frame in targets]
+    # books of one sweep often share a targets frame: check and shift each distinct frame once
+    decisions = {}
+    for frame in targets:
+        if id(frame) not in decisions:
+            # row i holds the decision taken at the close of i-1: the one-session shift
+            decisions[id(frame)] = _float_array(_aligned(frame, open_, close)[0].shift(1))
     open_ = open_[close.columns]
-    n_books, n_names, n_sessions = len(aligned), close.shape[1], len(close)
+    n_books, n_names, n_sessions = len(targets), close.shape[1], len(close)
     if rules is not None and len(rules) != n_books:
         raise ValueError(f"simulate_many: {len(rules)} rule sets for {n_books} books; fix: one per book")
     fill_price = np.tile(_float_array(open_ if settings.fill == "next_open" else close), n_books)
     marks = last_known_price(open_, close)
     wide_marks = np.tile(_float_array(marks), n_books)
-    # row i holds the decision taken at the close of i-1: the one-session shift
-    due = np.hstack([_float_array(frame.shift(1)) for frame in aligned])
+    due = np.hstack([decisions[id(frame)] for frame in targets])
     if rules is None:
         packed, group_names = _no_rules(n_books * n_names), ()
         state = np.zeros((0, rule_kernels.N_STATE))

@@ -55,6 +55,11 @@ class SimResult:
                             columns=self.marks.columns)
 
     @cached_property
+    def traded_notional(self) -> np.ndarray:
+        """Traded value of each fill (shares x fill price), in execution order."""
+        return self.order_records["size"] * self.order_records["price"]
+
+    @cached_property
     def orders(self) -> pd.DataFrame:
         """One row per fill in execution order (sells first within a session), with the session the
         decision was taken on."""
@@ -68,7 +73,7 @@ class SimResult:
                 "side": np.where(records["side"] == 0, "buy", "sell"),
                 "shares": shares,
                 "price": price,
-                "notional": shares * price,
+                "notional": self.traded_notional,
                 "fees": records["fees"],
             },
             columns=ORDER_COLUMNS,

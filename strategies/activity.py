@@ -3,9 +3,13 @@
 Stages hand in (before, after, reasons) frames; the log keeps the cells where the
 rule gave a reason and the weight actually moved, on sessions with a decision
 (what the simulation is asked to do). Saved as rules.parquet in the run folder.
+Reasons may be handed in as a function that words them: a sweep never reads the
+log, so it never pays for the wording.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -15,16 +19,18 @@ MOVE_TOLERANCE = 1e-12
 
 class ActivityLog:
     def __init__(self) -> None:
-        self._stages: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+        self._stages: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame | Callable[[], pd.DataFrame]]] = []
 
-    def record(self, rule: str, before: pd.DataFrame, after: pd.DataFrame, reasons: pd.DataFrame) -> None:
-        """Remember one stage's effect; ``reasons`` is '' where the rule did not act."""
+    def record(self, rule: str, before: pd.DataFrame, after: pd.DataFrame,
+               reasons: pd.DataFrame | Callable[[], pd.DataFrame]) -> None:
+        """Remember one stage's effect; ``reasons`` (or what it returns) is '' where the rule did not act."""
         self._stages.append((rule, before, after, reasons))
 
     def table(self, decided: pd.DataFrame) -> pd.DataFrame:
         """One row per (session, symbol, rule) that moved a weight on a decision cell."""
         parts = []
         for rule, before, after, reasons in self._stages:
+            reasons = reasons() if callable(reasons) else reasons
             moved = (after.fillna(0.0) - before.fillna(0.0)).abs() > MOVE_TOLERANCE
             keep = moved & (reasons.fillna("") != "") & decided.reindex_like(moved).fillna(False).astype(bool)
             if not keep.to_numpy().any():

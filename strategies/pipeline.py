@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,13 @@ CHANGE_TOLERANCE = 1e-12  # a standing target moving less than this has not move
 @dataclass(frozen=True)
 class PipelineResult:
     targets: pd.DataFrame  # decision rows for engine.sim (all-NaN row = no decision)
-    activity: pd.DataFrame  # session, symbol, rule, before, after, reason
+    log: ActivityLog
     kernel_rules: KernelRules | None  # path-dependent rules for the simulation
+
+    @cached_property
+    def activity(self) -> pd.DataFrame:
+        """session, symbol, rule, before, after, reason (worded on first use)."""
+        return self.log.table(decided=self.targets.notna())
 
 
 def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> PipelineResult:
@@ -77,14 +83,14 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
     if rules.caps is not None:
         capped, _ = apply_caps(standing, rules.caps, groups, explain=np.zeros(len(standing), dtype=bool))
         targets = decision_rows(capped, ctx.rebalance)
-        _, reasons = apply_caps(standing, rules.caps, groups, explain=targets.notna().any(axis=1).to_numpy())
-        log.record("caps", standing, capped, reasons)
+        decided = targets.notna().any(axis=1).to_numpy()
+        log.record("caps", standing, capped, lambda: apply_caps(standing, rules.caps, groups, explain=decided)[1])
     else:
         targets = decision_rows(standing, ctx.rebalance)
     kernel = compile_rules(ctx.symbols, groups, caps=rules.caps, profit_taking=rules.profit_taking,
                            staged_entry=rules.staged_entry, gross_limit=gross_limit,
                            no_buy=no_buy) if rules.needs_kernel else None
-    return PipelineResult(targets, log.table(decided=targets.notna()), kernel)
+    return PipelineResult(targets, log, kernel)
 
 
 def decision_rows(standing: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame:

@@ -35,7 +35,8 @@ def write_run_folder(path: Path, *, full: bool = True, synthetic: bool = True, p
     trades["notional"] = trades["shares"] * trades["price"]
     trades["fees"] = trades["notional"] * 5e-4
     metrics = compute_metrics(equity, periods_per_year=sessions_per_year("XNYS", sessions[0], sessions[-1]),
-                              benchmark_equity=benchmark, orders=trades, weights=weights)
+                              benchmark_equity=benchmark, traded_notional=trades["notional"],
+                              weights=weights)
     config = {"name": "fabricated", "description": "Fabricated run for report tests.",
               "data": {"dir": None, "calendar": "XNYS"}, "universe": {"symbols": SYMBOLS, "groups": GROUPS},
               "strategy": {"kind": "equal_weight", "rebalance": "monthly"}, "benchmark": "SPY", "risk_free": 0.0,

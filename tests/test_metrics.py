@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.drawdowns import drawdown_episodes, worst_episode
 from engine.metrics import compute_metrics, drawdown_table
 
 OWN_KEYS = (
@@ -150,7 +151,7 @@ def test_turnover_and_exposure_on_hand_built_example():
     weights = pd.DataFrame(
         {"A": [0.5, 0.6, 0.0, 1.0], "B": [0.5, -0.2, 0.0, np.nan], "C": [np.nan, 0.0, 0.0, np.nan]}, index=sessions
     )
-    m = compute_metrics(equity, periods_per_year=252, orders=orders, weights=weights)
+    m = compute_metrics(equity, periods_per_year=252, traded_notional=orders["notional"], weights=weights)
     # (50 + 30 + 20) / 2 traded one way, over mean equity 110.25, 3 returns → × 252 / 3 per year.
     assert m["turnover"] == pytest.approx(50 / 110.25 * 84, rel=1e-14)
     assert m["exposure"] == pytest.approx((1.0 + 0.8 + 0.0 + 1.0) / 4, rel=1e-14)
@@ -168,7 +169,8 @@ def test_values_are_plain_json_scalars():
     equity, bench = curve(rng.normal(0, 0.01, 50)), curve(rng.normal(0, 0.01, 50))
     weights = pd.DataFrame({"A": 1.0}, index=equity.index)
     orders = pd.DataFrame({"session": equity.index[:1], "notional": [np.float32(100.0)]})
-    m = compute_metrics(equity, periods_per_year=252, benchmark_equity=bench, orders=orders, weights=weights)
+    m = compute_metrics(equity, periods_per_year=252, benchmark_equity=bench, traded_notional=orders["notional"],
+                        weights=weights)
     assert all(type(v) in (float, int, str, type(None)) for v in m.values()), {k: type(v) for k, v in m.items()}
     assert json.loads(json.dumps(m, allow_nan=False)) == m
 
@@ -182,3 +184,14 @@ def test_non_positive_equity_names_the_session():
     equity = pd.Series([100.0, 0.0, 50.0], index=pd.bdate_range("2024-01-01", periods=3))
     with pytest.raises(ValueError, match="2024-01-02"):
         compute_metrics(equity, periods_per_year=252)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([-0.05, -0.01, 0.0, 0.01, 0.05]), min_size=1, max_size=60))
+def test_worst_episode_is_the_deepest_listed_episode_earliest_on_ties(steps):
+    """worst_episode finds the deepest episode directly; it must be the one drawdown_episodes lists
+    (coarse steps make ties and flat stretches common)."""
+    values = 100.0 * np.cumprod(1.0 + np.array([0.0, *steps]))
+    episodes = drawdown_episodes(values)
+    expected = min(episodes, key=lambda e: e.depth) if episodes else None
+    assert worst_episode(values) == expected
