@@ -6,7 +6,8 @@ together, then cut into chunks (memory-bounded). In a chunk:
 - the dataset is loaded once per distinct data section (cached per process);
 - the stateless pipeline (selection → screen → weighting → events → regime → caps) runs once
   per distinct stateless rules config (cached per process): variants that differ only in
-  profit-taking or staged entry reuse it and only recompile their kernel rules;
+  profit-taking or staged entry reuse it and only recompile their kernel rules; a baseline
+  strategy's targets are likewise computed once per distinct strategy config;
 - every batch of variants with equal data, execution and regime runs in ONE compiled
   simulation (engine.sim.simulate_many: columns = variants × names, one cash account each,
   variants in parallel threads).
@@ -44,6 +45,7 @@ KERNEL_ONLY_STAGES = ("profit_taking", "staged_entry")  # rules decided inside t
 
 _DATASETS: dict[str, Dataset] = {}
 _PIPELINES: dict[str, PipelineResult] = {}
+_STRATEGY_TARGETS: dict[str, pd.DataFrame] = {}
 _BENCHMARKS: dict[str, SimResult | None] = {}
 
 
@@ -99,11 +101,15 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
 
 
 def _book(config: RunConfig, data: Dataset):
-    """(targets, kernel rules or None) of one variant; the stateless pipeline comes from the cache."""
+    """(targets, kernel rules or None) of one variant; the targets of a baseline strategy and the
+    stateless pipeline come from the cache."""
     symbols = config.universe.symbols
     if config.rules is None:
-        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
-        return strategy.target_weights(data, symbols), None
+        key = _key(data_key(config), symbols, config.strategy.model_dump(mode="json"))
+        if key not in _STRATEGY_TARGETS:
+            strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
+            _STRATEGY_TARGETS[key] = strategy.target_weights(data, symbols)
+        return _STRATEGY_TARGETS[key], None
     key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), config.rules.needs_kernel)
     if key not in _PIPELINES:
         _PIPELINES[key] = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
@@ -160,8 +166,9 @@ def _key(*parts) -> str:
 
 
 def clear_caches() -> None:
-    """Forget cached datasets, pipelines and benchmarks (tests; a long-lived worker between jobs)."""
-    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS):
+    """Forget cached datasets, pipelines, strategy targets and benchmarks (tests; a long-lived worker between
+    jobs)."""
+    for cache in (_DATASETS, _PIPELINES, _STRATEGY_TARGETS, _BENCHMARKS):
         cache.clear()
 
 

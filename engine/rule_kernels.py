@@ -162,9 +162,9 @@ def _exit_by_rule_nb(state, col, rules, i, price):
 
 
 @njit(cache=True)
-def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, rules, state, log, log_count):
-    """Stop or stages for one held name: (weight cap left by fired stages (inf = none),
-    the name's new target where profit-taking acted, else NaN)."""
+def _profit_taking_nb(i, col, k, pos, price, w_fill, equity, mark, due, marks, rules, state, log, log_count):
+    """Stop or stages for one held name (column ``col``, price column ``k``): (weight cap left by
+    fired stages (inf = none), the name's new target where profit-taking acted, else NaN)."""
     fired = int(state[col, FIRED])
     if fired > 0:
         state[col, PEAK] = max(state[col, PEAK], mark)
@@ -179,9 +179,9 @@ def _profit_taking_nb(i, col, pos, price, w_fill, equity, mark, due, marks, rule
     while fired + count < n_stages and gain >= stage_gain_nb(rules, col, fired + count):
         count += 1
     if count == 0 and fired < n_stages:
-        if surge_nb(marks, i - 1, col, int(rules[col, P_SURGE_SESSIONS]), rules[col, P_SURGE_RETURN]):
+        if surge_nb(marks, i - 1, k, int(rules[col, P_SURGE_SESSIONS]), rules[col, P_SURGE_RETURN]):
             count, code = 1, BY_SURGE
-        elif surge_z_nb(marks, i - 1, col, int(rules[col, P_SURGE_Z_SESSIONS]), rules[col, P_SURGE_Z],
+        elif surge_z_nb(marks, i - 1, k, int(rules[col, P_SURGE_Z_SESSIONS]), rules[col, P_SURGE_Z],
                         int(rules[col, P_SURGE_Z_WINDOW])):
             count, code = 1, BY_SURGE_Z
     if count > 0:
@@ -233,24 +233,27 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log
 
 
 @njit(cache=True)
-def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, no_buy,
-                       gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch):
-    """Targets (weights of equity at the fill, NaN = no order) for one book's columns at session i >= 1.
+def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, due_from,
+                       no_buy, gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch):
+    """Targets (weights of equity at the fill, NaN = no order) for one book's names at session i >= 1.
 
-    ``scratch`` is a (N_SCRATCH, columns) buffer the caller allocates once per book: this runs
-    every session, and allocating its work arrays here would dominate its cost."""
+    Name k of the book is column ``from_col + k`` of the per-column inputs (``rules``, ``state``,
+    ``no_buy``, the log), column k of the prices every book shares (``fill_price``, ``marks``) and
+    of the book's own ``position`` and ``val_price``, and column ``due_from + k`` of ``due`` (books
+    with the same decisions share them). ``scratch`` is a (N_SCRATCH, names) buffer the caller
+    allocates once per book: this runs every session, and allocating here would dominate its cost."""
     n = to_col - from_col
     prev = i - 1
     equity_prev = cash
-    for col in range(from_col, to_col):
-        if position[col] > 0:
-            equity_prev += position[col] * marks[prev, col]
+    for k in range(n):
+        if position[k] > 0:
+            equity_prev += position[k] * marks[prev, k]
     w_fill, w_prev, tradable = scratch[0], scratch[1], scratch[2]
     tradable[:] = 0.0
     for k in range(n):
         col = from_col + k
-        pos, price, mark, wanted = position[col], fill_price[i, col], marks[prev, col], due[i, col]
-        w_fill[k] = pos * val_price[col] / equity
+        pos, price, mark, wanted = position[k], fill_price[i, k], marks[prev, k], due[i, due_from + k]
+        w_fill[k] = pos * val_price[k] / equity
         w_prev[k] = pos * mark / equity_prev if pos > 0 else 0.0
         target[k], forced[k] = wanted, False
         if not np.isnan(wanted):
@@ -263,7 +266,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
         tradable[k] = 1.0
         limit = np.inf
         if pos > 0 and rules[col, P_N_STAGES] > 0:
-            limit, acted = _profit_taking_nb(i, col, pos, price, w_fill[k], equity, mark, wanted, marks, rules,
+            limit, acted = _profit_taking_nb(i, col, k, pos, price, w_fill[k], equity, mark, wanted, marks, rules,
                                              state, log, log_count)
             if not np.isnan(acted):
                 target[k], forced[k] = acted, True
@@ -276,7 +279,8 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
             continue
         if state[col, BLOCKED] > 0:
             since = i - state[col, EXIT_I]
-            if since >= rules[col, P_REENTRY_COOLDOWN] or mark <= state[col, EXIT_PX] * (1.0 - rules[col, P_REENTRY_PULLBACK]):
+            pullback = rules[col, P_REENTRY_PULLBACK]
+            if since >= rules[col, P_REENTRY_COOLDOWN] or mark <= state[col, EXIT_PX] * (1.0 - pullback):
                 state[col, BLOCKED] = 0.0
             else:
                 if not np.isnan(wanted):
@@ -294,8 +298,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
             if step != target[k]:
                 target[k], forced[k] = step, True
     _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, members, group_cap, log,
-                    log_count, target, forced,
-                    scratch)
+                    log_count, target, forced, scratch)
 
 
 N_SCRATCH = 6  # rows of session_targets_nb's scratch buffer

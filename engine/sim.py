@@ -100,20 +100,21 @@ def simulate_many(
     ``gross_limit`` (one cap per session in the kernel). ``keep_log=False`` skips the
     kernel log (empty ``kernel_log``), which a sweep does not need.
     """
-    # books of one sweep often share a targets frame: check and shift each distinct frame once
-    decisions = {}
+    # books of one sweep often share a targets frame: check, shift and store each distinct frame once
+    decisions: dict[int, np.ndarray] = {}
     for frame in targets:
         if id(frame) not in decisions:
             # row i holds the decision taken at the close of i-1: the one-session shift
             decisions[id(frame)] = _float_array(_aligned(frame, open_, close)[0].shift(1))
+    first_column = {key: k * close.shape[1] for k, key in enumerate(decisions)}
     open_ = open_[close.columns]
     n_books, n_names, n_sessions = len(targets), close.shape[1], len(close)
     if rules is not None and len(rules) != n_books:
         raise ValueError(f"simulate_many: {len(rules)} rule sets for {n_books} books; fix: one per book")
-    fill_price = np.tile(_float_array(open_ if settings.fill == "next_open" else close), n_books)
+    fill_price = _float_array(open_ if settings.fill == "next_open" else close)
     marks = last_known_price(open_, close)
-    wide_marks = np.tile(_float_array(marks), n_books)
-    due = np.hstack([decisions[id(frame)] for frame in targets])
+    due = np.hstack(list(decisions.values()))
+    due_from = np.array([first_column[id(frame)] for frame in targets], dtype=np.int64)
     if rules is None:
         packed, group_names = _no_rules(n_books * n_names), ()
         state = np.zeros((0, rule_kernels.N_STATE))
@@ -128,14 +129,14 @@ def simulate_many(
         capacity = max(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
                        for rule in rules) if keep_log else 0
     logs = np.zeros((n_books, capacity, len(rule_kernels.LOG_FIELDS)))
-    log_counts = np.zeros((n_books, 2), dtype=np.int64)
+    log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
     records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
     record_counts = np.zeros(n_books, dtype=np.int64)
-    equity, cash = np.empty((n_sessions, n_books)), np.empty((n_sessions, n_books))
-    position = np.empty((n_sessions, n_books * n_names))
-    simulate_books_nb(n_names, due, fill_price, wide_marks, float(settings.init_cash), settings.fees_bps / 1e4,
-                      settings.slippage_bps / 1e4, float(settings.min_trade_weight), rules is not None, *packed,
-                      gross_limit, no_buy, state, logs, log_counts, records, record_counts,
+    equity, cash = np.empty((n_books, n_sessions)), np.empty((n_books, n_sessions))
+    position = np.empty((n_books, n_sessions, n_names))
+    simulate_books_nb(n_names, due, due_from, fill_price, _float_array(marks), float(settings.init_cash),
+                      settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
+                      rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
                       np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position)
     if keep_log and rules is not None and log_counts[:, 1].any():
         k = int(np.argmax(log_counts[:, 1]))
@@ -150,12 +151,12 @@ def simulate_many(
         book_log = logs[k, :log_counts[k, 0]].copy()
         book_log[:, 1] -= k * n_names
         results.append(SimResult(
-            equity=pd.Series(equity[:, k], index=close.index, name="equity"),
+            equity=pd.Series(equity[k], index=close.index, name="equity"),
             marks=marks,
             init_cash=float(settings.init_cash),
             order_records=book_records,
-            cash_values=cash[:, k].copy(),
-            held_values=position[:, k * n_names:(k + 1) * n_names].copy(),
+            cash_values=cash[k],
+            held_values=position[k],
             log_records=book_log,
             group_names=group_names,
         ))
