@@ -24,8 +24,8 @@ name's profit-taking state; the cost basis comes from the fills (``record_fill_n
 Every action is written to a preallocated log buffer.
 
 engine.sim_loop calls these once per book and session. Numba's on-disk cache only
-notices edits to the cached function's own file: after editing this file,
-strategies/caps.py or engine/sim_kernels.py, delete engine/__pycache__/*.nb[ic].
+notices edits to the cached function's own file; engine.kernel_cache drops the cached
+kernels when this file, strategies/caps.py or engine/sim_kernels.py changes.
 """
 
 from __future__ import annotations
