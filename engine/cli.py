@@ -57,7 +57,7 @@ def run(
     from engine.report.cli import write_reports
 
     began = time.perf_counter()
-    with _user_errors(), console.status("Loading config and data…") as status:
+    with user_errors(), console.status("Loading config and data…") as status:
         cfg = load_config(config, _overrides(data, start, end))
         dataset = load_run_data(cfg)
         status.update(f"Simulating {len(cfg.universe.symbols)} names over {len(dataset.sessions)} sessions…")
@@ -84,7 +84,7 @@ def validate(config: ConfigArg, data: DataOpt = None) -> None:
     from engine.config import load_config, resolved_data_dir
     from engine.run import load_run_data
 
-    with _user_errors():
+    with user_errors():
         cfg = load_config(config, _overrides(data))
         dataset = load_run_data(cfg)
     console.print(f"[green]OK[/green] {config}: {len(cfg.universe.symbols)} symbols, {len(dataset.sessions)} "
@@ -105,7 +105,7 @@ def sample(
     from engine.sample import generate_sample
 
     target = out or SAMPLE_DATA_DIR
-    with _user_errors():
+    with user_errors():
         generate_sample(target, **({"seed": seed} if seed is not None else {}))
     console.print(f"Wrote SYNTHETIC sample data to {target}")
 
@@ -125,12 +125,12 @@ def report(
     """Write report.html / report.pdf for a run folder."""
     from engine.report.cli import parse_formats, write_reports
 
-    with _user_errors(), console.status("Writing the reports…"):
+    with user_errors(), console.status("Writing the reports…"):
         written = write_reports(run_dir, parse_formats(formats), page_size)
     console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
 
 
-class _user_errors:
+class user_errors:
     """Turn a RulebookError into one red line and exit code 2."""
 
     def __enter__(self):

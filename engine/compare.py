@@ -274,7 +274,7 @@ def compare_command(
         TimeRemainingColumn
     from rich.table import Table
 
-    from engine.cli import _user_errors
+    from engine.cli import user_errors
     from engine.config import load_config
     from engine.executors import make_executor
     from engine.report.cli import write_reports
@@ -283,7 +283,7 @@ def compare_command(
 
     console = Console()
     began = time.perf_counter()
-    with _user_errors():
+    with user_errors():
         variants = load_variants(config)
         runner = make_executor(executor, scheduler)
         base = variants[0].config
@@ -312,7 +312,7 @@ def compare_command(
     for sentence in summary["summary"]:
         console.print(sentence)
     if base.report.enabled and not no_report:
-        with _user_errors():
+        with user_errors():
             written = write_reports(folder, base.report.formats)
         console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
     console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")

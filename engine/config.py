@@ -160,8 +160,8 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfi
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(path, exc) from None
-    return _resolve_paths(config, path)
+        raise config_error(path, exc) from None
+    return resolve_paths(config, path)
 
 
 def resolved_data_dir(config: RunConfig) -> Path:
@@ -173,7 +173,7 @@ def to_yaml(config: RunConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
 
 
-def _resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
+def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
     data_dir = config.data.dir
     if data_dir is not None and not data_dir.is_absolute():
         data_dir = (config_path.parent / data_dir).resolve()
@@ -192,7 +192,7 @@ def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def _config_error(path: Path, exc: ValidationError) -> ConfigError:
+def config_error(path: Path, exc: ValidationError) -> ConfigError:
     """One ConfigError: the first problem with its key path, then every other problem."""
     problems = [_describe(err) for err in exc.errors()]
     (where, first), rest = problems[0], problems[1:]
@@ -227,7 +227,7 @@ def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
     models: list[type[BaseModel]] = [RunConfig]
     path = []
     for part in loc:
-        tagged = [m for m in models if _kind_tag(m) == part]
+        tagged = [m for m in models if kind_tag(m) == part]
         if tagged:
             models = tagged
             continue
@@ -235,17 +235,17 @@ def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
         if isinstance(part, int):
             continue
         field = models[0].model_fields.get(part) if len(models) == 1 else None
-        models = _models_in(field.annotation) if field else []
+        models = models_in(field.annotation) if field else []
     return tuple(path), (models[0] if len(models) == 1 else None)
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
+def models_in(annotation: Any) -> list[type[BaseModel]]:
     """The config models an annotation can hold (through Optional, unions, lists, Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+    return [model for arg in get_args(annotation) for model in models_in(arg)]
 
 
-def _kind_tag(model: type[BaseModel]) -> str | None:
+def kind_tag(model: type[BaseModel]) -> str | None:
     kind = model.model_fields.get("kind")
     return get_args(kind.annotation)[0] if kind is not None else None

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from engine.config import RunConfig, _kind_tag, _models_in
+from engine.config import RunConfig, kind_tag, models_in
 
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
@@ -21,18 +21,18 @@ def reference_rows(model: type[BaseModel] = RunConfig, prefix: str = "") -> list
     rows: list[tuple[str, str, str]] = []
     for name, field in model.model_fields.items():
         key = prefix + (field.alias or name)
-        nested = _models_in(field.annotation)
+        nested = models_in(field.annotation)
         if nested:
             rows.append((key, _default(field), field.description or ""))
             for inner in nested:
-                tag = _kind_tag(inner)
+                tag = kind_tag(inner)
                 for row in reference_rows(inner, key + "."):
                     if row[0] == key + ".kind":
                         continue
                     meaning = f"({tag}) {row[2]}" if tag and not row[0].endswith(".rebalance") else row[2]
                     if row not in rows and (row[0], row[1]) not in {(r[0], r[1]) for r in rows}:
                         rows.append((row[0], row[1], meaning))
-            tags = [tag for tag in map(_kind_tag, nested) if tag]
+            tags = [tag for tag in map(kind_tag, nested) if tag]
             if tags:
                 rows.append((key + ".kind", "required", "one of " + ", ".join(f"`{t}`" for t in tags)))
         else:

@@ -230,7 +230,7 @@ def _runs(missing: pd.DatetimeIndex, sessions: pd.DatetimeIndex) -> list[pd.Date
 
 # --- optional tables ---------------------------------------------------------------------------
 
-def _first_session_after(days: pd.Series, calendar: str, *, strictly: bool) -> pd.Series:
+def first_session_after(days: pd.Series, calendar: str, *, strictly: bool) -> pd.Series:
     """For each day, the first session after it (``strictly``) or on/after it."""
     if days.empty:
         return days.astype("datetime64[ns]")
@@ -260,7 +260,7 @@ def _read_fundamentals(path: Path, symbols: list[str], sessions: pd.DatetimeInde
     frame = _read(path, FUNDAMENTALS, _file_schema(path), key="symbol", keys=symbols)
     schema.check_present(path, frame, ("symbol", "period_end"))
     schema.check_fundamentals(path, frame)
-    frame["known"] = _first_session_after(frame["filed"], calendar, strictly=True)
+    frame["known"] = first_session_after(frame["filed"], calendar, strictly=True)
     frame = frame[frame["known"] <= sessions[-1]]
     return frame.sort_values(["known", "symbol", "period_end"], ignore_index=True)
 
@@ -273,8 +273,8 @@ def _read_events(path: Path, sessions: pd.DatetimeIndex, calendar: str) -> pd.Da
     schema.check_present(path, frame, ("date",))
     schema.check_events(path, frame)
     frame["symbols"] = frame["symbols"].fillna("")
-    on_or_after = _first_session_after(frame["date"], calendar, strictly=False)
-    after = _first_session_after(frame["date"], calendar, strictly=True)
+    on_or_after = first_session_after(frame["date"], calendar, strictly=False)
+    after = first_session_after(frame["date"], calendar, strictly=True)
     same_session = frame["session"].isin(["pre", "intraday"]) & (on_or_after == frame["date"])
     frame["session_date"] = on_or_after.where(same_session, after)
     frame = frame[frame["session_date"] <= sessions[-1]]

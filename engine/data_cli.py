@@ -30,9 +30,9 @@ Paths = Annotated[Optional[list[Path]], typer.Option(help="file or folder (repea
 
 
 def _errors():
-    from engine.cli import _user_errors
+    from engine.cli import user_errors
 
-    return _user_errors()
+    return user_errors()
 
 
 def _day(value: str | None) -> pd.Timestamp | None:

@@ -122,10 +122,10 @@ def events_command(
     window: Annotated[Optional[str], typer.Option("--window", help="sessions before:after day 0, e.g. -10:20")] = None,
 ) -> None:
     """Event study: prices and the strategy around each event; writes event files into the run folder."""
-    from engine.cli import _user_errors, console
+    from engine.cli import console, user_errors
 
-    with _user_errors(), console.status("Event study…"):
-        folder, config, data = _run_folder(target)
+    with user_errors(), console.status("Event study…"):
+        folder, config, data = run_folder_for(target)
         result = write_event_study(folder, config, data, events_file=events, window=window)
     print_study(result, folder)
 
@@ -164,7 +164,7 @@ def print_study(result: EventStudyResult, folder: Path) -> None:
 
 # --- inputs ------------------------------------------------------------------------------------
 
-def _run_folder(target: Path) -> tuple[Path, RunConfig, Dataset | None]:
+def run_folder_for(target: Path) -> tuple[Path, RunConfig, Dataset | None]:
     """A run folder as given, or the run folder of a config after running its backtest."""
     if Path(target).is_dir():
         return Path(target), load_config(Path(target) / "config.yaml"), None

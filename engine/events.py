@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
-from engine.data import _first_session_after
+from engine.data import first_session_after
 from engine.errors import DataError
 from engine.schema import EVENT_SESSIONS, listing
 from engine.strict import StrictModel
@@ -86,8 +86,8 @@ def check_kinds(path: Path, frame: pd.DataFrame) -> None:
 
 def session_dates(frame: pd.DataFrame, calendar: str) -> pd.Series:
     """First tradable session: pre/intraday news on a session trades that session, anything else the next."""
-    on_or_after = _first_session_after(frame["date"], calendar, strictly=False)
-    after = _first_session_after(frame["date"], calendar, strictly=True)
+    on_or_after = first_session_after(frame["date"], calendar, strictly=False)
+    after = first_session_after(frame["date"], calendar, strictly=True)
     same = frame["session"].isin(SAME_SESSION) & (on_or_after == frame["date"])
     return on_or_after.where(same, after)
 

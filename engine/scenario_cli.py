@@ -134,11 +134,11 @@ def scenarios_command(
                                                 "(default: the set's as_of, else the run's last session)")] = None,
 ) -> None:
     """Scenarios, stress replay and scorecard of a run's portfolio; writes parquet files into the run folder."""
-    from engine.cli import _user_errors, console
-    from engine.event_cli import _run_folder
+    from engine.cli import console, user_errors
+    from engine.event_cli import run_folder_for
 
-    with _user_errors(), console.status("Scenarios…"):
-        folder, config, _ = _run_folder(target)
+    with user_errors(), console.status("Scenarios…"):
+        folder, config, _ = run_folder_for(target)
         if set_file is not None:
             scenario_set, source = load_scenario_set(set_file), str(set_file)
         elif config.scenarios is not None:

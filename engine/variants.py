@@ -103,7 +103,7 @@ def load_variants(path: Path) -> list[Variant]:
 
 
 def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
-    from engine.config import RunConfig, _config_error, _resolve_paths
+    from engine.config import RunConfig, config_error, resolve_paths
 
     tree = copy.deepcopy(raw)
     for dotted, value in overrides.items():
@@ -111,10 +111,10 @@ def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
     try:
         config = RunConfig.model_validate(tree)
     except ValidationError as exc:
-        error = _config_error(path, exc)
+        error = config_error(path, exc)
         raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}",
                           error.fix or "fix the value in the variants block") from None
-    return _resolve_paths(config, path)
+    return resolve_paths(config, path)
 
 
 def _set_path(tree: dict, dotted: str, value: Any, path: Path, name: str) -> None:
