@@ -99,7 +99,9 @@ class SimResult:
     @cached_property
     def portfolio(self) -> vbt.Portfolio:
         """The book as a vectorbt Portfolio (one group, shared cash), for vectorbt's analytics:
-        trades, drawdowns, ``stats()``. Built from the order records."""
+        trades, drawdowns, ``stats()``. Built from the order records. Its index is sessions at a
+        1-day frequency, so pass ``year_freq="252 days"`` to vectorbt's ratios (it assumes 365);
+        rulebook's own metrics use the exchange's sessions per year."""
         group_by = np.zeros(self.marks.shape[1], dtype=int)
         wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq="1D")
         return vbt.Portfolio(wrapper, self.marks, self.order_records, np.zeros(0, dtype=vbt_enums.log_dt),
