@@ -272,8 +272,6 @@ def compare_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
-    from rich.table import Table
-
     from engine.cli import user_errors
     from engine.config import load_config
     from engine.executors import make_executor
@@ -302,13 +300,7 @@ def compare_command(
                                                    base_result=base_result,
                                                    wall_seconds=time.perf_counter() - began, executor=runner.name,
                                                    chunk=chunk)
-    table = Table(title=f"{base.name}: variants ranked by Sharpe (top {TOP_PRINTED})")
-    shown = ranking.head(TOP_PRINTED)
-    for column in shown.columns:
-        table.add_column(column, justify="left" if column in ("variant", "verdict") else "right")
-    for row in shown.itertuples(index=False):
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
+    console.print(_ranking_table(base.name, ranking))
     for sentence in summary["summary"]:
         console.print(sentence)
     if base.report.enabled and not no_report:
@@ -319,3 +311,28 @@ def compare_command(
 
 
 TOP_PRINTED = 15
+
+
+def _ranking_table(name: str, ranking: pd.DataFrame):
+    """The top of the ranking, narrow enough for an 80-column terminal (ranking.csv has the sentences)."""
+    from rich.table import Table
+
+    from engine.variant_stats import BASE_VERDICT, verdict_label
+
+    table = Table(title=f"{name}: variants ranked by Sharpe (top {TOP_PRINTED}; sentences in ranking.csv)")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("variant", min_width=16, overflow="fold")  # long names wrap at commas, never vanish
+    for column in ("Sharpe", "CAGR", "max DD"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("ΔSharpe [95% CI]", justify="right")
+    table.add_column("DSR", justify="right", no_wrap=True)
+    table.add_column("verdict")
+    for row in ranking.head(TOP_PRINTED).itertuples(index=False):
+        base = row.verdict == BASE_VERDICT
+        table.add_row(
+            str(row.rank), row.variant.replace(",", ", "), f"{row.sharpe:.2f}", f"{row.cagr:+.1%}", f"{row.max_drawdown:.1%}",
+            "" if base else f"{row.sharpe_diff:+.2f} [{row.diff_lower:+.2f}, {row.diff_upper:+.2f}]",
+            "" if base else f"{row.dsr:.2f}",
+            "base" if base else verdict_label(row.diff_lower, row.diff_upper, row.dsr),
+        )
+    return table

@@ -46,6 +46,7 @@ __all__ = [
     "sharpe_difference_ci",
     "sharpe_ratio",
     "stationary_bootstrap_indices",
+    "verdict_label",
 ]
 
 CI_LEVEL = 0.95
@@ -189,16 +190,24 @@ def _variance(per_period: np.ndarray) -> float:
     return float(np.var(finite, ddof=1)) if len(finite) > 1 else 0.0
 
 
+def verdict_label(diff_lower: float, diff_upper: float, dsr: float) -> str:
+    """The verdict in two or three words, for tables too narrow for the sentence."""
+    if diff_lower > 0:
+        return "beats base" if dsr >= DSR_BAR else "ahead, not beyond luck"
+    return "worse" if diff_upper < 0 else "same as base"
+
+
 def _verdict(row: dict, n_trials: int) -> str:
+    label = verdict_label(row["diff_lower"], row["diff_upper"], row["dsr"])
     interval = f"95% CI of the Sharpe difference {row['diff_lower']:+.2f} to {row['diff_upper']:+.2f}"
-    if row["beats_base"] and row["dsr"] >= DSR_BAR:
+    if label == "beats base":
         return f"beats the base beyond luck (95% CI of the Sharpe difference above 0; DSR {row['dsr']:.2f})"
-    if row["beats_base"]:
+    if label == "ahead, not beyond luck":
         return (
             f"ahead of the base in this sample, but not beyond luck after {n_trials} configurations "
             f"(95% CI of the Sharpe difference above 0; DSR {row['dsr']:.2f} < {DSR_BAR:.2f})"
         )
-    if row["diff_upper"] < 0:
+    if label == "worse":
         return f"worse than the base ({interval})"
     return f"not distinguishable from the base ({interval})"
 

@@ -25,6 +25,7 @@ from engine.variant_stats import (
     sharpe_difference_ci,
     sharpe_ratio,
     stationary_bootstrap_indices,
+    verdict_label,
 )
 
 # --- deflated Sharpe ratio -------------------------------------------------------------------
@@ -300,6 +301,15 @@ def test_a_variant_ahead_in_sample_but_not_beyond_luck_is_called_so():
     assert stats.loc["nudge", "beats_base"]
     assert stats.loc["nudge", "dsr"] < 0.95
     assert stats.loc["nudge", "verdict"].startswith("ahead of the base in this sample, but not beyond luck")
+
+
+def test_short_verdict_labels_say_what_the_sentences_say():
+    """The terminal table shows a label per variant; it must agree with the verdict sentence."""
+    stats = compare_statistics(_variants(), "base", 252, n_boot=1000)
+    expected = {"edge": "beats base", "nudge": "ahead, not beyond luck", "twin": "same as base", "laggard": "worse"}
+    for name, label in expected.items():
+        row = stats.loc[name]
+        assert verdict_label(row["diff_lower"], row["diff_upper"], row["dsr"]) == label
 
 
 def test_compare_statistics_row_equals_the_pairwise_interval():
