@@ -105,15 +105,11 @@ def _book(config: RunConfig, data: Dataset):
     stateless pipeline come from the cache."""
     symbols = config.universe.symbols
     if config.rules is None:
+        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
         key = _key(data_key(config), symbols, config.strategy.model_dump(mode="json"))
-        if key not in _STRATEGY_TARGETS:
-            strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
-            _STRATEGY_TARGETS[key] = strategy.target_weights(data, symbols)
-        return _STRATEGY_TARGETS[key], None
+        return _cached(_STRATEGY_TARGETS, key, lambda: strategy.target_weights(data, symbols)), None
     key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), config.rules.needs_kernel)
-    if key not in _PIPELINES:
-        _PIPELINES[key] = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
-    pipeline = _PIPELINES[key]
+    pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(config.rules, data, symbols, rule_groups(config, data)))
     if pipeline.kernel_rules is None:
         return pipeline.targets, None
     # gross_limit and no_buy come from the regime and event stages, shared by the whole key
@@ -125,17 +121,12 @@ def _book(config: RunConfig, data: Dataset):
 
 def dataset(config: RunConfig) -> Dataset:
     """The config's dataset, loaded once per process per distinct data section."""
-    key = data_key(config)
-    if key not in _DATASETS:
-        _DATASETS[key] = load_run_data(config)
-    return _DATASETS[key]
+    return _cached(_DATASETS, data_key(config), lambda: load_run_data(config))
 
 
 def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
     key = _key(data_key(config), config.execution.model_dump(mode="json"), config.benchmark)
-    if key not in _BENCHMARKS:
-        _BENCHMARKS[key] = benchmark_book(config, data, _settings(config))
-    return _BENCHMARKS[key]
+    return _cached(_BENCHMARKS, key, lambda: benchmark_book(config, data, _settings(config)))
 
 
 def data_key(config: RunConfig) -> str:
@@ -159,6 +150,13 @@ def _stateless(config: RunConfig) -> dict:
 
 def _settings(config: RunConfig) -> ExecutionSettings:
     return ExecutionSettings(**config.execution.model_dump())
+
+
+def _cached(cache: dict, key: str, compute):
+    """``cache[key]``, computed on first use."""
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def _key(*parts) -> str:

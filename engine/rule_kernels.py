@@ -234,14 +234,16 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log
 
 @njit(cache=True)
 def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, due_from,
-                       no_buy, gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch):
+                       no_buy, gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch,
+                       group_scratch):
     """Targets (weights of equity at the fill, NaN = no order) for one book's names at session i >= 1.
 
     Name k of the book is column ``from_col + k`` of the per-column inputs (``rules``, ``state``,
     ``no_buy``, the log), column k of the prices every book shares (``fill_price``, ``marks``) and
     of the book's own ``position`` and ``val_price``, and column ``due_from + k`` of ``due`` (books
-    with the same decisions share them). ``scratch`` is a (N_SCRATCH, names) buffer the caller
-    allocates once per book: this runs every session, and allocating here would dominate its cost."""
+    with the same decisions share them). ``scratch`` (N_SCRATCH x names) and ``group_scratch`` (one
+    per capped group) are buffers the caller allocates once per book: this runs every session, and
+    allocating here would dominate its cost."""
     n = to_col - from_col
     prev = i - 1
     equity_prev = cash
@@ -298,7 +300,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
             if step != target[k]:
                 target[k], forced[k] = step, True
     _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, members, group_cap, log,
-                    log_count, target, forced, scratch)
+                    log_count, target, forced, scratch, group_scratch)
 
 
 N_SCRATCH = 6  # rows of session_targets_nb's scratch buffer
@@ -306,8 +308,7 @@ N_SCRATCH = 6  # rows of session_targets_nb's scratch buffer
 
 @njit(cache=True)
 def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, all_members, all_group_cap,
-                    log, log_count, target, forced,
-                    scratch):
+                    log, log_count, target, forced, scratch, group_cap):
     """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap.
 
     Float noise never triggers a trim: right after a fill a group sits at its cap to within
@@ -326,7 +327,9 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
             name_cap[k] = rules[from_col + k, P_NAME_CAP]
             triggered = True
     for g in range(all_group_cap.shape[0]):
+        group_cap[g] = np.inf
         if _group_over_nb(intended_prev, members, g, all_group_cap[g] + band):
+            group_cap[g] = all_group_cap[g]
             triggered = True
     gross = min(rules[from_col, P_GROSS_CAP], gross_limit)
     gross_eff = np.inf
@@ -335,10 +338,6 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
         triggered = True
     if not triggered:
         return
-    group_cap = np.full(all_group_cap.shape[0], np.inf)
-    for g in range(group_cap.shape[0]):
-        if _group_over_nb(intended_prev, members, g, all_group_cap[g] + band):
-            group_cap[g] = all_group_cap[g]
     trimmed = cap_row_nb(intended, name_cap, members, group_cap, gross_eff, False)
     for k in range(n):
         if not (tradable[k] > 0 and trimmed[k] < intended[k] - FLOAT_NOISE_WEIGHT):

@@ -54,7 +54,7 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fee
     order_shares, order_value = np.zeros(n_names), np.empty(n_names)
     call_seq = np.empty(n_names, dtype=np.int64)
     target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
-    scratch = np.empty((N_SCRATCH, n_names))
+    scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
     cash, n_records = init_cash, 0
     for i in range(due.shape[0]):
         if use_rules or _has_decision_nb(due[i, due_from:due_from + n_names]):
@@ -64,7 +64,7 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fee
                 if use_rules:
                     session_targets_nb(i, from_col, to_col, held, val_price, fill_price, marks, cash, value, due,
                                        due_from, no_buy, gross_limit[i], rules, members, group_cap, state, log,
-                                       log_count, target, forced, scratch)
+                                       log_count, target, forced, scratch, group_scratch)
                 for k in range(n_names):
                     wanted = target[k] if use_rules else due[i, due_from + k]
                     order_shares[k] = rebalance_shares_nb(wanted, held[k], fill_price[i, k], value,
