@@ -1,5 +1,5 @@
 """rulebook's engine: data access, calendar, simulation (orders through vectorbt), metrics, config and CLI."""
 
-from engine.kernel_cache import drop_stale
+from engine.sim.kernel_cache import drop_stale
 
 drop_stale()  # before any compiled kernel loads from numba's cache

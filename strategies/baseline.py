@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 from strategies.rule_types import RuleContext
 from strategies.schedule import Frequency, check_frequency, rebalance_sessions
 from strategies.weighting import EqualWeights, InverseVolatilityWeights

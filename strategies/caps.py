@@ -10,7 +10,7 @@ overlay's cap for the session).
 
 ``cap_row_nb`` is also the trim the simulation applies between rebalances when
 prices push a name, a group or the gross past its cap plus ``band``
-(see engine.rule_kernels).
+(see engine.sim.rule_kernels).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from numba import njit
 from pydantic import Field, model_validator
 
-from engine.strict import StrictModel
+from engine.config.strict import StrictModel
 
 # weights closer than this to a cap count as at the cap (float noise)
 AT_CAP = 1e-12

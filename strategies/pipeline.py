@@ -22,14 +22,14 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 from strategies.activity import ActivityLog
 from strategies.caps import apply_caps
 from strategies.reasons import join_reasons
 from strategies.rule_config import RulesConfig
 from strategies.rule_types import RuleContext, RuleOutput
 from strategies.schedule import rebalance_sessions
-from engine.rule_kernels import KernelRules
+from engine.sim.rule_kernels import KernelRules
 from strategies.staging import compile_rules
 
 CHANGE_TOLERANCE = 1e-12  # a standing target moving less than this has not moved
@@ -37,7 +37,7 @@ CHANGE_TOLERANCE = 1e-12  # a standing target moving less than this has not move
 
 @dataclass(frozen=True)
 class PipelineResult:
-    targets: pd.DataFrame  # decision rows for engine.sim (all-NaN row = no decision)
+    targets: pd.DataFrame  # decision rows for engine.sim.simulate (all-NaN row = no decision)
     log: ActivityLog
     kernel_rules: KernelRules | None  # path-dependent rules for the simulation
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from engine.strict import StrictModel
+from engine.config.strict import StrictModel
 from strategies.caps import CapsConfig
 from strategies.event_rules import EventRuleConfig
 from strategies.regime import RegimeConfig

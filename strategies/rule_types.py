@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 
 
 @dataclass(frozen=True)

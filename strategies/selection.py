@@ -17,9 +17,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 from engine.errors import DataError
-from engine.strict import StrictModel
+from engine.config.strict import StrictModel
 from strategies.reasons import cell_text, join_reasons, money
 from strategies.rule_types import RuleContext, RuleOutput
 

@@ -2,7 +2,7 @@
 their compilation into the per-column arrays the simulation kernels read.
 
 These rules depend on the path the book took (average cost, stages fired, the
-exit price), so they cannot be decided before the simulation: engine.rule_kernels
+exit price), so they cannot be decided before the simulation: engine.sim.rule_kernels
 runs them every session inside it. Gains are measured on the simulated
 (total-return) prices against the average cost, which includes slippage and fees.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ConfigDict, Field, model_validator
 
-from engine.rule_kernels import KernelRules, RuleParams
-from engine.strict import StrictModel
+from engine.sim.rule_kernels import KernelRules, RuleParams
+from engine.config.strict import StrictModel
 from strategies.caps import CapsConfig
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.calendar import get_sessions
+from engine.data.calendar import get_sessions
 
 DATE_COLUMNS = ("date", "period_end", "filed")
 

@@ -1,6 +1,6 @@
 """An independent plain-Python portfolio loop: the execution convention written out longhand.
 
-It shares no code with engine.sim (no vectorbt, no numba) so that agreement between
+It shares no code with engine.sim.simulate (no vectorbt, no numba) so that agreement between
 the two is evidence, not tautology. The convention, session by session:
 
 * the target row decided at the close of t-1 is executed at session t, at the open

@@ -1,5 +1,5 @@
 """A fabricated run folder for report tests: the files `rulebook run` writes (metrics from
-engine.metrics on the fabricated curves) and, with ``full``, the files other features add."""
+engine.analysis.metrics on the fabricated curves) and, with ``full``, the files other features add."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from engine.calendar import get_sessions, sessions_per_year
-from engine.metrics import compute_metrics
+from engine.data.calendar import get_sessions, sessions_per_year
+from engine.analysis.metrics import compute_metrics
 
 SYMBOLS = ["NVDA", "AMD", "MSFT", "GOOGL", "VRT", "CEG", "EQIX"]
 GROUPS = {"semis": ["NVDA", "AMD"], "hyperscalers": ["MSFT", "GOOGL"], "power": ["VRT", "CEG"]}  # EQIX: other
@@ -73,7 +73,7 @@ def _rules(rng, sessions) -> pd.DataFrame:
 
 
 def _event_files(rng, sessions) -> dict[str, pd.DataFrame]:
-    """Small tables with the columns engine.event_cli writes."""
+    """Small tables with the columns engine.cli.events writes."""
     events = []
     books = []
     for event_id in range(6):
@@ -106,7 +106,7 @@ def _event_files(rng, sessions) -> dict[str, pd.DataFrame]:
 
 
 def _hedges(sessions) -> pd.DataFrame:
-    """One put leg (engine.hedges columns): bought for 5,000 plus 50 fees, settles for 2,000 at expiry."""
+    """One put leg (engine.hedges.book columns): bought for 5,000 plus 50 fees, settles for 2,000 at expiry."""
     flows = pd.DataFrame({"premium": 0.0, "fees": 0.0, "settlement": 0.0}, index=range(60))
     flows.loc[0, ["premium", "fees"]] = [-5000.0, -50.0]
     flows.loc[59, "settlement"] = 2000.0

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 from strategies.event_rules import EVENT_KINDS
 from strategies.rule_types import RuleContext
 from strategies.schedule import rebalance_sessions

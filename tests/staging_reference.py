@@ -1,8 +1,8 @@
 """The stateful rules written out as a slow, obvious Python loop over sessions and names.
 
 It reads the config models directly (not the compiled arrays) and trades through
-tests/reference_loop.Book (no vectorbt, no numba), so agreement with engine.sim +
-engine.rule_kernels is evidence that the compiled path implements the rules below:
+tests/reference_loop.Book (no vectorbt, no numba), so agreement with engine.sim.simulate +
+engine.sim.rule_kernels is evidence that the compiled path implements the rules below:
 
 At session t (decisions on the close of t-1, weights sized at t's fill prices):
 * profit-taking on a held name: the trailing stop (close <= peak since last stage x

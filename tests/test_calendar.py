@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import closure_reason, early_closes, get_sessions, sessions_per_year
+from engine.data.calendar import closure_reason, early_closes, get_sessions, sessions_per_year
 from engine.errors import ConfigError
 
 # NYSE full-day holidays falling on weekdays, from the exchange's published holiday lists.

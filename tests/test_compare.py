@@ -11,12 +11,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import engine.compare as compare
-from engine.cli import app
-from engine.config import load_config
-from engine.executors import DaskExecutor
-from engine.run import run_backtest
-from engine.variants import load_variants
+import engine.sweep.compare as compare
+from engine.cli.main import app
+from engine.config.run_config import load_config
+from engine.sweep.executors import DaskExecutor
+from engine.run.backtest import run_backtest
+from engine.config.variants import load_variants
 
 TOL = 1e-9
 SWEEP = {

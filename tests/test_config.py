@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.config import SAMPLE_DATA_DIR, load_config, resolved_data_dir, to_yaml
+from engine.config.run_config import SAMPLE_DATA_DIR, load_config, resolved_data_dir, to_yaml
 from engine.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

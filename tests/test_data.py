@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from data_builders import (folder_state, random_prices, to_table, write_events, write_fundamentals, write_market,
                            write_prices, write_random_dataset, write_symbols)
-from engine.calendar import get_sessions
-from engine.data import dataset_files, fingerprint, load_dataset
+from engine.data.calendar import get_sessions
+from engine.data.loader import dataset_files, fingerprint, load_dataset
 from engine.errors import DataError
 
 SYMBOLS = ("AAA", "BBB", "CCC")

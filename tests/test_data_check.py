@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from data_builders import random_prices, write_fundamentals, write_prices
-from engine.calendar import get_sessions
-from engine.cli import app
-from engine.data_check import check_dataset
+from engine.data.calendar import get_sessions
+from engine.cli.main import app
+from engine.data.check import check_dataset
 
 runner = CliRunner()
 SESSIONS = get_sessions("2024-01-02", "2024-06-28")

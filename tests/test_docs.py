@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine.config_reference import markdown, reference_rows
+from engine.config.reference import markdown, reference_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_config_reference_is_the_generated_one() -> None:
     """README's config reference is generated from the models: regenerate it with
-    `python -m engine.config_reference` when a config key changes."""
+    `python -m engine.config.reference` when a config key changes."""
     assert markdown() in README
 
 

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from data_builders import folder_state, write_random_dataset
-from engine.cli import app
-from engine.data import load_dataset
-from engine.edgar import import_companyfacts, point_in_time, read_companyfacts
+from engine.cli.main import app
+from engine.data.loader import load_dataset
+from engine.data.edgar import import_companyfacts, point_in_time, read_companyfacts
 
 FIXTURE = Path(__file__).parent / "fixtures" / "CIK0000099999.json"
 runner = CliRunner()

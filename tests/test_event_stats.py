@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import get_sessions
-from engine.event_stats import bootstrap_mean_ci, car_table, flag_overlaps, summarise, t_stat
+from engine.data.calendar import get_sessions
+from engine.analysis.event_stats import bootstrap_mean_ci, car_table, flag_overlaps, summarise, t_stat
 
 SESSIONS = get_sessions("2025-01-02", "2025-06-30")
 

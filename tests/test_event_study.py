@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from data_builders import write_prices
-from engine.calendar import get_sessions
-from engine.cli import app
-from engine.data import load_dataset
-from engine.event_study import Windows, study_symbols, window_metrics
-from engine.events import read_events_file
+from engine.data.calendar import get_sessions
+from engine.cli.main import app
+from engine.data.loader import load_dataset
+from engine.analysis.event_study import Windows, study_symbols, window_metrics
+from engine.data.events import read_events_file
 
 PROJECT_EVENTS = Path(__file__).resolve().parents[1] / "data" / "events" / "ai_events.csv"
 

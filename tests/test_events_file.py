@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from data_builders import write_events, write_random_dataset
-from engine.config import SAMPLE_DATA_DIR, load_config
-from engine.data import load_dataset
+from engine.config.run_config import SAMPLE_DATA_DIR, load_config
+from engine.data.loader import load_dataset
 from engine.errors import ConfigError, DataError
-from engine.events import EVENT_KINDS, absent_symbol_warnings, check_kinds, read_events_file
+from engine.data.events import EVENT_KINDS, absent_symbol_warnings, check_kinds, read_events_file
 
 PROJECT_EVENTS = Path(__file__).resolve().parents[1] / "data" / "events" / "ai_events.csv"
 HEADER = "date,session,kind,symbols,title\n"

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.calendar import get_sessions
-from engine.config import RunConfig
-from engine.drawdowns import drawdown_fractions
+from engine.data.calendar import get_sessions
+from engine.config.run_config import RunConfig
+from engine.analysis.drawdowns import drawdown_fractions
 from engine.errors import ConfigError
-from engine.hedge_config import PRESETS, HedgeConfig
-from engine.hedges import simulate_hedges, timing_multiplier, total_equity
-from engine.run import run_backtest
-from engine.runfolder import save_run
+from engine.config.hedges import PRESETS, HedgeConfig
+from engine.hedges.book import simulate_hedges, timing_multiplier, total_equity
+from engine.run.backtest import run_backtest
+from engine.run.folder import save_run
 from rule_data import make_dataset, perturbed_after, random_dataset
 from test_options import quantlib_price_delta
 

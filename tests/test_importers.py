@@ -13,13 +13,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from engine import adjust
-from engine.calendar import get_sessions
-from engine.cli import app
-from engine.data import load_dataset
+from engine.data import adjust
+from engine.data.calendar import get_sessions
+from engine.cli.main import app
+from engine.data.loader import load_dataset
 from engine.errors import DataError
-from engine.importers import ImportSources, import_prices
-from engine.price_files import ReadOptions
+from engine.data.importers import ImportSources, import_prices
+from engine.data.price_files import ReadOptions
 from data_builders import folder_state, random_prices
 
 runner = CliRunner()
@@ -199,7 +199,7 @@ def test_real_import_check_finds_full_nyse_coverage_and_the_klac_split_basis(rea
     out = " ".join(result.output.split())
     assert "0 error(s), 1 warning(s)" in out
     assert "KLAC: adj_close / close is 0.100" in out and "10:1 split" in out
-    from engine.data_check import check_dataset
+    from engine.data.check import check_dataset
     coverage = check_dataset(real_dataset).coverage.set_index("symbol")
     nvda = coverage.loc["NVDA"]
     assert (nvda["first"], nvda["last"]) == (pd.Timestamp("2016-01-04"), pd.Timestamp("2026-05-29"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from engine.kernel_cache import KERNEL_SOURCES, ROOT, drop_stale
+from engine.sim.kernel_cache import KERNEL_SOURCES, ROOT, drop_stale
 
 
 def _copy_sources(tmp_path):
@@ -14,7 +14,7 @@ def _copy_sources(tmp_path):
 
 
 def _fake_cache(tmp_path):
-    files = [tmp_path / "engine" / "__pycache__" / "sim_loop.simulate_books_nb-27.py311.nbi",
+    files = [tmp_path / "engine" / "sim" / "__pycache__" / "loop.simulate_books_nb-27.py311.nbi",
              tmp_path / "strategies" / "__pycache__" / "caps._cap_rows_nb-155.py311.1.nbc"]
     for path in files:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,11 +30,11 @@ def test_an_edit_to_an_inlined_file_drops_every_cached_kernel(tmp_path):
     assert drop_stale(tmp_path) is False  # nothing changed: the cache stays
     assert all(path.exists() for path in files)
 
-    rules = tmp_path / "engine" / "rule_kernels.py"  # not the loop's own file: numba would not notice
+    rules = tmp_path / "engine" / "sim" / "rule_kernels.py"  # not the loop's own file: numba would not notice
     rules.write_text(rules.read_text() + "\n# edited\n")
     assert drop_stale(tmp_path) is True
     assert not any(path.exists() for path in files)
-    unrelated = tmp_path / "engine" / "__pycache__" / "other.f-1.py311.nbi"
+    unrelated = tmp_path / "engine" / "sim" / "__pycache__" / "other.f-1.py311.nbi"
     unrelated.write_bytes(b"compiled")
     rules.write_text(rules.read_text() + "\n# edited again\n")
     drop_stale(tmp_path)

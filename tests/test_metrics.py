@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.drawdowns import drawdown_episodes, worst_episode
-from engine.metrics import compute_metrics, drawdown_table
+from engine.analysis.drawdowns import drawdown_episodes, worst_episode
+from engine.analysis.metrics import compute_metrics, drawdown_table
 
 OWN_KEYS = (
     "start", "end", "sessions", "final_equity", "total_return", "cagr", "volatility", "sharpe", "sortino",

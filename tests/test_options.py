@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.options import SurfaceShape, bsm_delta, bsm_price, strike_for_delta
+from engine.hedges.options import SurfaceShape, bsm_delta, bsm_price, strike_for_delta
 
 ql = pytest.importorskip("QuantLib")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.config import load_config
-from engine.run import load_run_data, run_backtest
+from engine.config.run_config import load_config
+from engine.run.backtest import load_run_data, run_backtest
 from strategies.activity import ActivityLog
 from strategies.pipeline import decision_rows, run_pipeline
 

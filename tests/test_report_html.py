@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from engine.cli import app
+from engine.cli.main import app
 from engine.report.formatting import parse_number
 from engine.report.html import write_html
 from engine.report.model import SYNTHETIC_WARNING, build_report

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import get_sessions, sessions_per_year
-from engine.drawdowns import drawdown_table
+from engine.data.calendar import get_sessions, sessions_per_year
+from engine.analysis.drawdowns import drawdown_table
 from engine.errors import ConfigError, DataError
-from engine.metrics import compute_metrics
+from engine.analysis.metrics import compute_metrics
 from engine.report import performance as perf
 from engine.report.formatting import parse_number
 from engine.report.model import build_report

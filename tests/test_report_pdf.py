@@ -19,7 +19,7 @@ from engine.report.formatting import parse_number
 from engine.report.model import SYNTHETIC_WARNING, Code, Report, Section, Table, build_report
 from engine.report.pdf import write_pdf
 from engine.report.sections import HEADLINE
-from engine.report.settings import ReportConfig
+from engine.config.report import ReportConfig
 from report_run_folder import write_run_folder
 
 PDFTOPPM = shutil.which("pdftoppm")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from data_builders import write_events, write_random_dataset
-from engine.data import load_dataset
+from engine.data.loader import load_dataset
 from engine.errors import DataError
 from rule_data import context, event, make_dataset, perturbed_after, random_dataset
 from strategies.event_rules import EVENT_KINDS, EventRuleConfig

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from engine.calendar import get_sessions
+from engine.data.calendar import get_sessions
 from engine.errors import ConfigError
 from rule_data import context, make_dataset, perturbed_after, random_dataset
 from strategies.regime import RegimeConfig, sessions_left_in_december

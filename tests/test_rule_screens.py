@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from engine.config import SAMPLE_DATA_DIR
-from engine.data import load_dataset
+from engine.config.run_config import SAMPLE_DATA_DIR
+from engine.data.loader import load_dataset
 from engine.errors import DataError
 from rule_data import context, filing, fundamentals, make_dataset, perturbed_after, random_dataset
 from strategies.screens import HealthScreenConfig

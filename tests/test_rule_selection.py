@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import SAMPLE_DATA_DIR
-from engine.data import load_dataset
+from engine.config.run_config import SAMPLE_DATA_DIR
+from engine.data.loader import load_dataset
 from engine.errors import DataError
 from strategies.selection import SelectionConfig, groups_from_data
 from rule_data import context, make_dataset, perturbed_after, random_dataset

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from engine.cli import app
-from engine.config import SAMPLE_DATA_DIR
+from engine.cli.main import app
+from engine.config.run_config import SAMPLE_DATA_DIR
 
 SYMBOLS = ["NVDA", "AMD", "MSFT", "ORCL", "EQIX", "CRWV"]
 CONFIG = {
@@ -125,7 +125,7 @@ def test_existing_run_folder_is_never_overwritten(tmp_path: Path, run_dir: Path)
 
 
 def test_a_failure_while_writing_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
-    import engine.runfolder as runfolder
+    import engine.run.folder as runfolder
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine import sample
-from engine import sample_params as P
+from engine.data import sample
+from engine.data import sample_params as P
 
 TABLES = ("prices", "market", "fundamentals", "events", "symbols")
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def test_estimation_script_reproduces_the_committed_constants(shared_data):
     script = ROOT / "scripts" / "estimate_sample_params.py"
     with contextlib.redirect_stdout(out):
         runpy.run_path(str(script), run_name="not_main")["main"](shared_data)
-    assert out.getvalue() == (ROOT / "engine" / "sample_params.py").read_text()
+    assert out.getvalue() == (ROOT / "engine" / "data" / "sample_params.py").read_text()
 
 
 # ---- labelling and layout ----------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_it_says_synthetic_everywhere(fresh):
     manifest = json.loads((fresh / "dataset.json").read_text())
     assert manifest["synthetic"] is True and manifest["name"] == "rulebook-sample"
     assert manifest["description"].startswith("SYNTHETIC") and str(manifest["seed"]) in manifest["description"]
-    assert manifest["generator"] == "engine.sample.generate_sample"
+    assert manifest["generator"] == "engine.data.sample.generate_sample"
     assert "SYNTHETIC" in (ROOT / "data" / "sample" / "README.md").read_text().splitlines()[0]
 
 

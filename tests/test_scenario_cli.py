@@ -8,9 +8,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from engine.cli import app
-from engine.config import RunConfig, to_yaml
-from engine.options import bsm_price
+from engine.cli.main import app
+from engine.config.run_config import RunConfig, to_yaml
+from engine.hedges.options import bsm_price
 
 SESSIONS = pd.to_datetime(["2025-06-26", "2025-06-27", "2025-06-30"])
 PUT = {"spot": 600.0, "strike": 570.0, "tau": 0.2, "vol": 0.18, "rate": 0.04, "contracts": 30.0}

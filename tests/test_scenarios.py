@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from engine.errors import ConfigError
-from engine.options import bsm_price
-from engine.scenarios import HEDGE_LEG_COLUMNS, ImpactModel, Portfolio, estimate_betas
-from engine.scenarios_config import ScenarioSet, load_scenario_set
+from engine.hedges.options import bsm_price
+from engine.analysis.scenarios import HEDGE_LEG_COLUMNS, ImpactModel, Portfolio, estimate_betas
+from engine.config.scenarios import ScenarioSet, load_scenario_set
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = pd.Timestamp("2025-06-30")
@@ -140,8 +140,8 @@ def test_betas_use_only_returns_up_to_the_as_of_date() -> None:
 
 
 def test_column_outlook_names_only_groups_of_the_column_config() -> None:
-    from engine.config import load_config
-    from engine.scenario_cli import check_groups
+    from engine.config.run_config import load_config
+    from engine.cli.scenarios import check_groups
 
     column = load_config(ROOT / "configs/column.yaml")
     outlook = load_scenario_set(ROOT / "configs/scenarios/column_outlook.yaml")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from engine.errors import DataError
-from engine.scenarios_config import ScenarioSet
-from engine.scorecard import realised_moves, score, score_month_ends
+from engine.config.scenarios import ScenarioSet
+from engine.analysis.scorecard import realised_moves, score, score_month_ends
 
 OUTLOOK = ScenarioSet.model_validate({"horizon": 5, "scenarios": {
     "base": {"probability": 0.55, "benchmark": [0.01, 0.03], "groups": {"ai": [-0.12, 0.12]}},

@@ -1,4 +1,4 @@
-"""engine.sim against bt on the same equal-weight monthly job.
+"""engine.sim.simulate against bt on the same equal-weight monthly job.
 
 The job: decide at the last session of each month, target 1/n of equity in each name,
 fill at the next session's open. bt trades at the price of the bar it decides on
@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 from test_sim_reference import random_market
 
-from engine.sim import ExecutionSettings, SimResult, simulate
+from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 
 REAL_SYMBOLS = ["NVDA", "MSFT", "AMZN", "INTC", "QCOM", "CSCO", "IBM", "TXN"]
 

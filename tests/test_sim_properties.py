@@ -1,4 +1,4 @@
-"""Invariants of engine.sim on random markets, and the execution bugs it must not have."""
+"""Invariants of engine.sim.simulate on random markets, and the execution bugs it must not have."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sim_reference import markets, random_market, random_targets
 
-from engine.sim import ExecutionSettings, last_known_price, simulate, simulate_many
+from engine.sim.simulate import ExecutionSettings, last_known_price, simulate, simulate_many
 
 FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-9

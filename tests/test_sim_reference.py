@@ -1,4 +1,4 @@
-"""engine.sim agrees with an independent plain-Python loop (tests/reference_loop.py).
+"""engine.sim.simulate agrees with an independent plain-Python loop (tests/reference_loop.py).
 
 Random markets: 2-6 names, 30-120 sessions, names listing late (NaN before), missing
 bars (a NaN open, a NaN close, or both), random decision rows mixing NaN (leave alone),
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference_loop import reference_simulate
 
-from engine.sim import ExecutionSettings, simulate
+from engine.sim.simulate import ExecutionSettings, simulate
 
 RTOL = 1e-9
 # an order smaller than this (fraction of initial cash) is dust either engine may drop

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from staging_reference import reference_staged
 from test_sim_reference import random_market, random_targets
 
-from engine.sim import ExecutionSettings, last_known_price, simulate
+from engine.sim.simulate import ExecutionSettings, last_known_price, simulate
 from strategies.caps import CapsConfig
 from strategies.staging import ProfitTakingConfig, StagedEntryConfig, compile_rules
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.dataset import Dataset
+from engine.data.dataset import Dataset
 from strategies.baseline import BuyAndHold, EqualWeight, InverseVolatility
 from strategies.registry import STRATEGIES
 from strategies.schedule import rebalance_sessions

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from engine.errors import DataError
-from engine.options import bsm_price
-from engine.scenarios import HEDGE_LEG_COLUMNS, Portfolio
-from engine.scenarios_config import StressWindow
-from engine.stress import replay
+from engine.hedges.options import bsm_price
+from engine.analysis.scenarios import HEDGE_LEG_COLUMNS, Portfolio
+from engine.config.scenarios import StressWindow
+from engine.analysis.stress import replay
 
 SESSIONS = pd.bdate_range("2025-01-20", periods=8)  # 20 Jan .. 29 Jan
 CLOSE = pd.DataFrame({

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import lfilter
 
-from engine.deflated_sharpe import return_moments
-from engine.metrics import compute_metrics
-from engine.stationary_bootstrap import automatic_block_length, resample_counts
-from engine.variant_stats import (
+from engine.analysis.deflated_sharpe import return_moments
+from engine.analysis.metrics import compute_metrics
+from engine.analysis.stationary_bootstrap import automatic_block_length, resample_counts
+from engine.analysis.variant_stats import (
     BASE_VERDICT,
     compare_statistics,
     deflated_sharpe_ratio,

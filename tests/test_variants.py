@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ConfigError
-from engine.variants import BASE, VariantsConfig, expand, load_variants, variant_name
+from engine.config.variants import BASE, VariantsConfig, expand, load_variants, variant_name
 
 BASE_CONFIG = {
     "name": "sweep",

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from data_builders import folder_state
-from engine.cli import app
-from engine.data import load_dataset
+from engine.cli.main import app
+from engine.data.loader import load_dataset
 from engine.errors import DataError
-from engine.yf_pull import pull_yfinance
+from engine.data.yf_pull import pull_yfinance
 
 RECORDED = Path(__file__).parent / "fixtures" / "yfinance_download_MSFT_NVDA_2025-12.csv"
 runner = CliRunner()

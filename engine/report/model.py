@@ -3,7 +3,7 @@
 Both renderers (engine.report.html and engine.report.pdf) draw this model and
 nothing else, so the HTML and the PDF show the same numbers, formatted the same
 way. Numbers come from the run folder's files: headline metrics from
-metrics.json, drawdowns from engine.drawdowns on equity.parquet, period returns
+metrics.json, drawdowns from engine.analysis.drawdowns on equity.parquet, period returns
 and rolling statistics from engine.report.performance. A section whose file is
 absent is left out.
 """
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from engine.errors import ConfigError, DataError
-from engine.report.settings import ReportConfig
+from engine.config.report import ReportConfig
 
 REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parquet", "weights.parquet",
                   "trades.parquet")

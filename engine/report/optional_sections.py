@@ -2,23 +2,23 @@
 
 Columns read (as documented by the modules that write them):
 rules.parquet: session, symbol, rule, before, after, reason (strategies.activity).
-hedges.parquet: date, hedge, value, premium, fees, settlement, cash_flow (engine.hedges).
-events, event_summary, event_car, event_strategy.parquet: as documented in engine.event_cli.
+hedges.parquet: date, hedge, value, premium, fees, settlement, cash_flow (engine.hedges.book).
+events, event_summary, event_car, event_strategy.parquet: as documented in engine.cli.events.
 variants.parquet: one row per variant, parameters and metrics (metrics.json keys).
-scenarios.parquet: scenario, probability, measure, with_hedges, pnl, ret, as_of, set, horizon (engine.scenarios).
-stress.parquet: window, start, end, with_hedges, pnl, ret, benchmark_return (engine.stress).
-scorecard.parquet: factor, realised, scenario, inside, brier, as_of, issued (engine.scorecard).
+scenarios.parquet: scenario, probability, measure, with_hedges, pnl, ret, as_of, set, horizon (engine.analysis.scenarios).
+stress.parquet: window, start, end, with_hedges, pnl, ret, benchmark_return (engine.analysis.stress).
+scorecard.parquet: factor, realised, scenario, inside, brier, as_of, issued (engine.analysis.scorecard).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from engine.drawdowns import drawdown_fractions
+from engine.analysis.drawdowns import drawdown_fractions
 from engine.report.formatting import integer, money, percent
 from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
 from engine.report.sections import frame_table
-from engine.report.settings import ReportConfig
+from engine.config.report import ReportConfig
 
 RULE_FAMILIES = (  # what the issue asks a reader to see, matched on rule names
     ("Caps binding", ("cap",), False),
@@ -70,7 +70,7 @@ def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
 
 
 def hedges_section(run: RunFolder, settings: ReportConfig) -> Section | None:
-    """Premium paid, payoff and net effect per hedge (engine.hedges: one row per leg and session)."""
+    """Premium paid, payoff and net effect per hedge (engine.hedges.book: one row per leg and session)."""
     legs = run.optional.get("hedges")
     if legs is None:
         return None
@@ -109,7 +109,7 @@ def _drawdown_effect(equity: pd.DataFrame) -> list[Paragraph]:
 
 
 def events_section(run: RunFolder, settings: ReportConfig) -> Section | None:
-    """The event study's headline table (strategy vs holding by kind) and figures (engine.event_cli files)."""
+    """The event study's headline table (strategy vs holding by kind) and figures (engine.cli.events files)."""
     books, summary = run.optional.get("event_strategy"), run.optional.get("event_summary")
     car, rows = run.optional.get("event_car"), run.optional.get("events")
     if all(frame is None for frame in (books, summary, car, rows)):

@@ -1,7 +1,7 @@
 """Period returns, rolling statistics and exposure by group, from the run folder's curves.
 
 The single place these are computed for reports. Conventions match
-engine.metrics: simple session returns, volatility with ddof=1 × √ppy, Sharpe on
+engine.analysis.metrics: simple session returns, volatility with ddof=1 × √ppy, Sharpe on
 returns over the per-session risk-free rate, beta with population moments.
 """
 
@@ -11,8 +11,8 @@ import math
 
 import pandas as pd
 
-from engine.calendar import sessions_per_year
-from engine.drawdowns import drawdown_fractions
+from engine.data.calendar import sessions_per_year
+from engine.analysis.drawdowns import drawdown_fractions
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 OTHER_GROUP = "other"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.drawdowns import drawdown_table
+from engine.analysis.drawdowns import drawdown_table
 from engine.report import performance as perf
 from engine.report.formatting import FORMATTERS, HEADLINE, MISSING, day, format_column, integer, money, percent
 from engine.report.model import Chart, Code, Paragraph, RunFolder, Section, Table
-from engine.report.settings import ReportConfig
+from engine.config.report import ReportConfig
 
 BLANK = ""
 

@@ -1,0 +1,1 @@
+"""Analyses of results: metrics, drawdowns, event study, scenarios, variant statistics."""

@@ -1,0 +1,250 @@
+"""Performance metrics of one equity curve, optionally against a benchmark.
+
+Returns are the simple session-to-session returns of ``equity`` (portfolio value
+at each session close); the first session has none, so ``n = sessions − 1``.
+``ppy`` is ``periods_per_year``; ``risk_free`` is an annual rate turned into a
+per-session rate ``rf = (1 + risk_free) ** (1 / ppy) − 1``. Ratios follow
+empyrical's definitions so they can be checked against it. Every value is a
+plain ``float``/``int``/``str`` or ``None`` (undefined, e.g. NaN or a division by
+zero volatility), unrounded: reports round.
+
+Keys (units):
+
+- ``start``, ``end``: first and last session, ISO date strings.
+- ``sessions``: number of sessions (int). ``final_equity``: last equity value (currency).
+- ``total_return``: final / first − 1 (fraction).
+- ``cagr``: (1 + total_return) ** (ppy / n) − 1 (fraction per year).
+- ``volatility``: std of returns (ddof=1) × √ppy (fraction per year).
+- ``sharpe``: mean(r − rf) / std(r − rf) × √ppy; None if returns are constant.
+- ``sortino``: mean(r) × ppy / (√mean(min(r, 0)²) × √ppy), target 0, downside
+  deviation over all observations (empyrical); None without a losing session.
+- ``max_drawdown``: deepest fall from a running high (negative fraction, 0.0 if none).
+- ``max_drawdown_peak``, ``max_drawdown_trough``, ``max_drawdown_recovery``: ISO
+  dates of that drawdown (None without a drawdown; recovery None if not recovered).
+- ``max_drawdown_sessions``: sessions from its peak to its recovery, or to the
+  last session if not recovered (int; 0 without a drawdown).
+- ``calmar``: cagr / |max_drawdown|; None without a drawdown.
+- ``hit_rate``: share of positive returns among non-zero returns (fraction).
+- ``best_day``, ``worst_day``: largest and smallest session return (fraction).
+
+With ``traded_notional`` (the traded value of each fill, currency):
+
+- ``turnover``: one-way turnover per year, Σ|notional| / 2 / mean(equity) × ppy / n (times per year).
+
+With ``weights`` (sessions × symbols, fraction of equity; NaN counts as 0), over its rows:
+
+- ``exposure``: mean gross exposure Σ|w| (fraction of equity).
+- ``avg_names``: mean count of non-zero positions.
+
+With ``benchmark_equity``. The strategy's own metrics above never depend on
+it. The benchmark is aligned to the strategy's sessions: dates outside them
+are ignored, sessions it lacks are skipped, and both curves' returns are taken
+between the common sessions (a return across a skipped session spans the same
+dates for both). Relative metrics use those paired returns:
+
+- ``benchmark_total_return``, ``benchmark_cagr`` (annualised over the strategy
+  sessions spanned by the common ones), ``benchmark_volatility``,
+  ``benchmark_sharpe``, ``benchmark_max_drawdown``: as above, for the benchmark.
+- ``beta``: cov(r, b) / var(b), population moments (empyrical).
+- ``alpha``: (1 + mean((r − rf) − beta × (b − rf))) ** ppy − 1 (fraction per year, empyrical).
+- ``correlation``: Pearson correlation of r and b.
+- ``tracking_error``: std(r − b) (ddof=1) × √ppy (fraction per year).
+- ``information_ratio``: mean(r − b) × ppy / tracking_error.
+- ``active_return``: cagr − benchmark_cagr (fraction per year).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from engine.analysis.drawdowns import drawdown_fractions, drawdown_table, equity_values, worst_episode
+
+__all__ = ["compute_metrics", "drawdown_table"]
+
+Metrics = dict[str, float | int | str | None]
+
+
+def compute_metrics(
+    equity: pd.Series,
+    *,
+    periods_per_year: float,
+    benchmark_equity: pd.Series | None = None,
+    traded_notional: np.ndarray | pd.Series | None = None,
+    weights: pd.DataFrame | None = None,
+    risk_free: float = 0.0,
+) -> Metrics:
+    """All metrics of ``equity`` (see the module docstring for keys and units)."""
+    if not (math.isfinite(periods_per_year) and periods_per_year > 0):
+        raise ValueError(f"periods_per_year must be a positive number, got {periods_per_year}")
+    values = equity_values(equity)
+    returns = _simple_returns(values)
+    rf = (1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0
+    metrics: dict = {
+        "start": _iso(equity.index[0]),
+        "end": _iso(equity.index[-1]),
+        "sessions": len(values),
+        "final_equity": values[-1],
+    }
+    metrics.update(_curve_metrics(values, returns, len(returns), periods_per_year, rf))
+    metrics.update(_drawdown_metrics(equity.index, values, metrics["cagr"]))
+    nonzero = np.count_nonzero(returns)
+    metrics["hit_rate"] = np.count_nonzero(returns > 0) / nonzero if nonzero else None
+    metrics["best_day"], metrics["worst_day"] = returns.max(), returns.min()
+    if traded_notional is not None:
+        metrics["turnover"] = _turnover(traded_notional, values, periods_per_year)
+    if weights is not None:
+        metrics.update(_exposure(weights))
+    if benchmark_equity is not None:
+        metrics.update(_benchmark_metrics(equity, values, benchmark_equity, metrics["cagr"], periods_per_year, rf))
+    return {key: _plain(value) for key, value in metrics.items()}
+
+
+def _simple_returns(values: np.ndarray) -> np.ndarray:
+    return values[1:] / values[:-1] - 1.0
+
+
+def _curve_metrics(values: np.ndarray, returns: np.ndarray, periods: int, ppy: float, rf: float) -> dict:
+    """Return and risk of one curve; ``periods`` is the number of sessions it spans."""
+    growth = values[-1] / values[0]
+    return {
+        "total_return": growth - 1.0,
+        "cagr": _compound(growth, ppy / periods) - 1.0,
+        "volatility": _annual_std(returns, ppy),
+        "sharpe": _annual_mean_over_std(returns - rf, ppy),
+        "sortino": _sortino(returns, ppy),
+    }
+
+
+def _compound(growth: float, times: float) -> float:
+    """growth ** times, inf (reported as None) instead of OverflowError on short explosive series."""
+    with np.errstate(over="ignore"):
+        return float(np.power(growth, times))
+
+
+def _annual_std(returns: np.ndarray, ppy: float) -> float:
+    if len(returns) < 2:
+        return math.nan
+    return float(np.std(returns, ddof=1)) * math.sqrt(ppy)
+
+
+def _annual_mean_over_std(returns: np.ndarray, ppy: float) -> float:
+    """mean / std × √ppy; NaN when the returns do not vary (no risk to divide by)."""
+    if len(returns) < 2 or returns.max() == returns.min():
+        return math.nan
+    return float(np.mean(returns)) / float(np.std(returns, ddof=1)) * math.sqrt(ppy)
+
+
+def _sortino(returns: np.ndarray, ppy: float) -> float:
+    if len(returns) < 2:
+        return math.nan
+    downside = math.sqrt(float(np.mean(np.square(np.minimum(returns, 0.0))))) * math.sqrt(ppy)
+    return float(np.mean(returns)) * ppy / downside if downside > 0 else math.nan
+
+
+def _drawdown_metrics(index: pd.DatetimeIndex, values: np.ndarray, cagr: float) -> dict:
+    worst = worst_episode(values)
+    if worst is None:
+        return {
+            "max_drawdown": 0.0, "max_drawdown_peak": None, "max_drawdown_trough": None,
+            "max_drawdown_recovery": None, "max_drawdown_sessions": 0, "calmar": None,
+        }  # fmt: skip
+    end = worst.recovery if worst.recovery is not None else len(values) - 1
+    return {
+        "max_drawdown": worst.depth,
+        "max_drawdown_peak": _iso(index[worst.peak]),
+        "max_drawdown_trough": _iso(index[worst.trough]),
+        "max_drawdown_recovery": _iso(index[worst.recovery]) if worst.recovery is not None else None,
+        "max_drawdown_sessions": end - worst.peak,
+        "calmar": cagr / abs(worst.depth),
+    }
+
+
+def _turnover(traded_notional: np.ndarray | pd.Series, values: np.ndarray, ppy: float) -> float:
+    notional = np.asarray(traded_notional, dtype=float)
+    if np.isnan(notional).any():
+        raise ValueError("traded_notional has missing values; fix: give every fill its traded value")
+    return float(np.abs(notional).sum()) / 2.0 / float(np.mean(values)) * ppy / (len(values) - 1)
+
+
+def _exposure(weights: pd.DataFrame) -> dict:
+    held = weights.astype(float).fillna(0.0).to_numpy()
+    if held.shape[0] == 0:
+        return {"exposure": None, "avg_names": None}
+    return {
+        "exposure": float(np.abs(held).sum(axis=1).mean()),
+        "avg_names": float(np.count_nonzero(held, axis=1).mean()),
+    }
+
+
+def _benchmark_metrics(
+    equity: pd.Series, values: np.ndarray, benchmark: pd.Series, cagr: float, ppy: float, rf: float
+) -> dict:
+    """Benchmark and relative metrics on the strategy's sessions where the benchmark has a value."""
+    on_sessions = _benchmark_on_sessions(benchmark, equity.index)
+    common = np.flatnonzero(on_sessions.notna().to_numpy())
+    if len(common) < 2:
+        raise ValueError(
+            f"benchmark_equity shares {len(common)} session(s) with equity; relative metrics need at least 2. "
+            "Fix: give a benchmark covering the backtest period"
+        )
+    bench = on_sessions.to_numpy(dtype=float)[common]
+    strategy_returns, bench_returns = _simple_returns(values[common]), _simple_returns(bench)
+    curve = _curve_metrics(bench, bench_returns, int(common[-1] - common[0]), ppy, rf)
+    beta = _beta(strategy_returns, bench_returns)
+    active = strategy_returns - bench_returns
+    tracking_error = _annual_std(active, ppy)
+    return {
+        "benchmark_total_return": curve["total_return"],
+        "benchmark_cagr": curve["cagr"],
+        "benchmark_volatility": curve["volatility"],
+        "benchmark_sharpe": curve["sharpe"],
+        "benchmark_max_drawdown": float(drawdown_fractions(bench).min()),
+        "beta": beta,
+        "alpha": _compound(1.0 + float(np.mean((strategy_returns - rf) - beta * (bench_returns - rf))), ppy) - 1.0,
+        "correlation": _correlation(strategy_returns, bench_returns),
+        "tracking_error": tracking_error,
+        "information_ratio": _annual_mean_over_std(active, ppy),  # = mean × ppy / tracking_error
+        "active_return": cagr - curve["cagr"],
+    }
+
+
+def _benchmark_on_sessions(benchmark: pd.Series, sessions: pd.DatetimeIndex) -> pd.Series:
+    """The benchmark's values on the strategy's sessions (NaN where it has none)."""
+    if not isinstance(benchmark, pd.Series) or not isinstance(benchmark.index, pd.DatetimeIndex):
+        raise ValueError("benchmark_equity must be a pandas Series with a DatetimeIndex of sessions")
+    present = benchmark.astype(float).dropna()
+    if not present.index.is_unique:
+        raise ValueError("benchmark_equity has duplicate sessions; fix: keep one value per session")
+    if (present <= 0).any() or not np.isfinite(present.to_numpy()).all():
+        raise ValueError("benchmark_equity must be finite and positive; fix: repair or drop the bad sessions")
+    return present.reindex(sessions)
+
+
+def _beta(returns: np.ndarray, factor: np.ndarray) -> float:
+    """cov / var with population moments; NaN for a flat factor (empyrical's convention)."""
+    residual = factor - np.mean(factor)
+    variance = float(np.mean(np.square(residual)))
+    return float(np.mean(residual * returns)) / variance if variance >= 1e-30 else math.nan
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or a.max() == a.min() or b.max() == b.min():
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _iso(session: pd.Timestamp) -> str:
+    return session.date().isoformat()
+
+
+def _plain(value: object) -> float | int | str | None:
+    """JSON-ready scalar: numpy numbers become Python ones, NaN and ±inf become None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,1 @@
+"""The `rulebook` command line: argument parsing and printing over the library."""

@@ -1,0 +1,151 @@
+"""`rulebook data ...`: import prices, pull from yfinance, read SEC companyfacts, check a dataset folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.data.calendar import DEFAULT_CALENDAR
+
+data_app = typer.Typer(no_args_is_help=True, help="Bring your own data in: import, pull, fundamentals, check.")
+import_app = typer.Typer(no_args_is_help=True, help="Import files into a dataset folder.")
+pull_app = typer.Typer(no_args_is_help=True, help="Download data into a dataset folder.")
+fundamentals_app = typer.Typer(no_args_is_help=True, help="Write point-in-time fundamentals into a dataset folder.")
+data_app.add_typer(import_app, name="import")
+data_app.add_typer(pull_app, name="pull")
+data_app.add_typer(fundamentals_app, name="fundamentals")
+console = Console()
+
+OutOpt = Annotated[Path, typer.Option("--out", help="dataset folder to write into (created if absent)")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="append: add new dates, update overlapping ones; "
+                                      "replace: drop the symbol's old rows first")]
+CalendarOpt = Annotated[str, typer.Option("--calendar", help="exchange calendar the dates must be sessions of")]
+Paths = Annotated[Optional[list[Path]], typer.Option(help="file or folder (repeatable)")]
+
+
+def _errors():
+    from engine.cli.main import user_errors
+
+    return user_errors()
+
+
+def _day(value: str | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value)
+
+
+@import_app.command("prices")
+def import_prices_command(
+    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files: long, per symbol (NVDA.csv) or wide")],
+    out: OutOpt,
+    mapping: Annotated[Optional[list[str]], typer.Option("--map", help="SOURCE=TARGET column, e.g. 'Adj Close=adj_close'")] = None,
+    adj_close: Annotated[Optional[list[Path]], typer.Option("--adj-close", help="adjusted-close files, or a folder of SYMBOL.csv")] = None,
+    dividends: Annotated[Optional[list[Path]], typer.Option("--dividends", help="cash dividends (date, dividend) files, or a folder of SYMBOL_dividends.csv; adj_close is computed from them")] = None,
+    splits: Annotated[Optional[list[Path]], typer.Option("--splits", help="splits (date, ratio) files or a folder of SYMBOL_splits.csv, for unadjusted prices")] = None,
+    wide_field: Annotated[Optional[str], typer.Option("--wide-field", help="field held by wide files' symbol columns, e.g. close")] = None,
+    symbol: Annotated[Optional[str], typer.Option("--symbol", help="symbol of a single-symbol file (default: the file name)")] = None,
+    date_format: Annotated[Optional[str], typer.Option("--date-format", help="strftime format, e.g. '%m/%d/%Y' (default ISO)")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="first date to import")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="last date to import")] = None,
+    mode: ModeOpt = "append",
+    calendar: CalendarOpt = DEFAULT_CALENDAR,
+) -> None:
+    """Import price files into DIR/prices.parquet (checked, per symbol, atomically)."""
+    from engine.data.importers import ImportSources, import_prices
+    from engine.data.price_files import ReadOptions, parse_mapping
+
+    with _errors():
+        options = ReadOptions(mapping=parse_mapping(mapping or []), date_format=date_format, wide_field=wide_field,
+                              symbol=symbol, start=_day(start), end=_day(end))
+        sources = ImportSources(tuple(files), tuple(adj_close or ()), tuple(dividends or ()), tuple(splits or ()))
+        reports = import_prices(sources, out, options, mode=mode, calendar=calendar)
+    print_import(reports, out)
+
+
+@pull_app.command("yfinance")
+def pull_yfinance_command(
+    symbols: Annotated[list[str], typer.Argument(help="Yahoo tickers, e.g. NVDA MSFT SPY")],
+    out: OutOpt,
+    start: Annotated[str, typer.Option("--start", help="first date, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--end", help="last date (included), YYYY-MM-DD")],
+    mode: ModeOpt = "append",
+    calendar: CalendarOpt = DEFAULT_CALENDAR,
+) -> None:
+    """Download daily bars with yfinance (pip install 'rulebook[yfinance]') into DIR/prices.parquet."""
+    from engine.data.yf_pull import pull_yfinance
+
+    with _errors():
+        reports = pull_yfinance(symbols, start, end, out, mode=mode, calendar=calendar)
+    print_import(reports, out)
+
+
+@fundamentals_app.command("edgar")
+def edgar_command(
+    source: Annotated[Path, typer.Argument(help="companyfacts JSON file, or a folder of them")],
+    out: OutOpt,
+    symbol: Annotated[Optional[list[str]], typer.Option("--symbol", help="FILE_STEM_OR_CIK=TICKER, e.g. CIK0001341439=ORCL")] = None,
+) -> None:
+    """SEC EDGAR companyfacts → DIR/fundamentals.parquet, point in time by filing date."""
+    from engine.data.edgar import import_companyfacts
+    from engine.errors import DataError
+
+    with _errors():
+        pairs = [item.partition("=") for item in symbol or []]
+        bad = next((item for item, (_, sep, ticker) in zip(symbol or [], pairs) if not sep or not ticker), None)
+        if bad is not None:
+            raise DataError("--symbol", None, f"expected NAME=TICKER, got {bad!r}", "write e.g. --symbol CIK0001341439=ORCL")
+        rows = import_companyfacts(source, out, {name.strip(): ticker.strip() for name, _, ticker in pairs})
+    summary = rows.groupby("symbol").agg(quarters=("period_end", "nunique"), rows=("filed", "size"),
+                                         first=("period_end", "min"), last=("period_end", "max"))
+    table = Table(title=f"fundamentals → {Path(out) / 'fundamentals.parquet'}")
+    for column in ("symbol", "quarters", "rows (incl. restatements)", "first quarter", "last quarter"):
+        table.add_column(column)
+    for name, row in summary.iterrows():
+        table.add_row(name, str(row["quarters"]), str(row["rows"]), f"{row['first']:%Y-%m-%d}", f"{row['last']:%Y-%m-%d}")
+    console.print(table)
+
+
+@data_app.command("check")
+def check_command(
+    folder: Annotated[Path, typer.Argument(help="dataset folder")],
+    calendar: CalendarOpt = DEFAULT_CALENDAR,
+    max_fill_sessions: Annotated[int, typer.Option("--max-fill-sessions", help="longest hole the load fills")] = 3,
+) -> None:
+    """Data-quality report; exits 1 when there are errors, 0 with warnings only."""
+    from engine.data.check import check_dataset
+
+    with _errors():
+        report = check_dataset(folder, calendar=calendar, max_fill_sessions=max_fill_sessions)
+    if len(report.coverage):
+        table = Table(title=f"coverage vs {calendar} sessions: {folder}")
+        for column in report.coverage.columns:
+            table.add_column(column, justify="left" if column == "symbol" else "right")
+        for row in report.coverage.itertuples(index=False):
+            table.add_row(row.symbol, f"{row.first:%Y-%m-%d}", f"{row.last:%Y-%m-%d}", str(row.rows), str(row.expected),
+                          str(row.missing), f"{row.coverage:.2%}")
+        console.print(table)
+    for finding in report.findings:
+        colour = "red" if finding.severity == "error" else "yellow"
+        console.print(f"[{colour}]{finding.severity}[/] " + escape(f"[{finding.check}] {finding.message}"),
+                      highlight=False, soft_wrap=True)
+    console.print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def print_import(reports, out: Path) -> None:
+    table = Table(title=f"prices → {Path(out) / 'prices.parquet'}")
+    for column in ("symbol", "rows", "first", "last", "added", "updated", "removed", "duplicates dropped"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for r in reports:
+        table.add_row(r.symbol, str(r.rows), f"{r.first:%Y-%m-%d}", f"{r.last:%Y-%m-%d}", str(r.added), str(r.updated),
+                      str(r.removed), str(r.duplicates))
+    console.print(table)
+    for r in reports:
+        for warning in r.warnings:
+            console.print(f"[yellow]warning[/] {warning}", highlight=False, soft_wrap=True)

@@ -1,0 +1,259 @@
+"""`rulebook events`: the event study of a run folder, written next to the backtest it measures.
+
+It reads the run's resolved config and equity curve, loads the prices of the universe, the
+benchmark and every other ticker the events name that the dataset holds, and writes into the
+run folder (each file atomically):
+
+- ``events.parquet``: one row per event x symbol (engine.analysis.event_study), with overlap flags;
+- ``event_summary.parquet``: aggregates (engine.analysis.event_stats) by ``subject`` ('symbols' or a
+  book: 'strategy', 'holding', 'benchmark'), grouping ``by`` ('all', 'kind', 'group') and ``metric``;
+- ``event_car.parquet``: mean CAR and cumulative-return paths by offset with bootstrap bands;
+- ``event_strategy.parquet``: the same windows on the backtest equity ('strategy'), on an
+  equal-weight buy-and-hold of the universe simulated with the run's execution settings
+  ('holding') and on the benchmark: did the rules cut the drawdown, what did they cost?
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import pyarrow.parquet as pq
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from engine.atomic import write_file_atomically
+from engine.config.run_config import RunConfig, load_config, resolved_data_dir
+from engine.data.loader import load_dataset
+from engine.data.dataset import Dataset
+from engine.errors import ConfigError, DataError
+from engine.analysis.event_stats import BOOK_METRICS, PATH_MEASURES, SUMMARY_METRICS, car_table, flag_overlaps, summarise
+from engine.analysis.event_study import BENCHMARK_GROUP, StudyTables, Windows, study_books, study_symbols
+from engine.data.events import (EventStudyConfig, absent_symbol_warnings, check_kinds, event_symbols,
+                           read_events_file)
+
+SHOWN_WARNINGS = 12
+
+
+@dataclass(frozen=True)
+class EventStudyResult:
+    events: pd.DataFrame  # per event x symbol
+    strategy: pd.DataFrame  # per event x book
+    summary: pd.DataFrame
+    car: pd.DataFrame
+    warnings: list[str]
+
+    def write(self, folder: Path) -> list[Path]:
+        tables = {"events.parquet": self.events, "event_summary.parquet": self.summary,
+                  "event_car.parquet": self.car, "event_strategy.parquet": self.strategy}
+        return [write_file_atomically(Path(folder) / name, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+                for name, table in tables.items()]
+
+
+def study_settings(config: RunConfig, window: str | None = None) -> EventStudyConfig:
+    """The config's event_study section, with the --window override validated like the config."""
+    settings = config.event_study
+    if window is None:
+        return settings
+    parts = window.split(":")
+    try:
+        pair = tuple(int(part) for part in parts)
+        if len(pair) != 2:
+            raise ValueError
+        return EventStudyConfig.model_validate(settings.model_dump() | {"window": pair})
+    except ValueError as error:  # ValidationError is a ValueError
+        problem = (error.errors()[0]["msg"].removeprefix("Value error, ") if isinstance(error, ValidationError)
+                   else f"'{window}' is not BEFORE:AFTER")
+        raise ConfigError("--window", "event_study.window", problem, "write it like -10:20") from None
+
+
+def run_event_study(config: RunConfig, equity: pd.DataFrame, data: Dataset | None = None, *,
+                    events_file: Path | None = None, window: str | None = None) -> EventStudyResult:
+    """Measure every event on prices and on the run's equity (``equity``: date, equity[, benchmark])."""
+    settings = study_settings(config, window)
+    data = data if data is not None else _load(config, config.universe.symbols + _benchmark(config))
+    events = _events(config, data, events_file or settings.file, settings.kinds)
+    prices, warnings = _prices(config, data, events)
+    windows = Windows(settings.window[0], settings.window[1], tuple(settings.estimation))
+    market = prices[config.benchmark] if config.benchmark else None
+    symbols = study_symbols(prices, market, events, _groups(config, data), windows)
+    books = study_books(_books(config, data, equity), events, windows)
+    warnings += symbols.warnings + books.warnings
+    if symbols.rows.empty and books.rows.empty:
+        raise DataError("events", "session_date", f"none of the {len(events)} event(s) could be measured: "
+                        f"{'; '.join(warnings[:3])}", "widen period.start/period.end around the events")
+    if config.benchmark is None:
+        warnings.append("benchmark is null: no market model, so car is empty")
+    span = windows.post - windows.pre
+    rows = _flagged(symbols, data.sessions, span, "symbol")
+    book_rows = _flagged(books, equity.index, span, "book")
+    n_boot, seed = settings.bootstrap, settings.seed
+    involved = rows[rows["role"] == "involved"] if len(rows) else rows
+    symbol_groups = {"all": involved, "kind": involved, "group": rows}
+    summary = [summarise(rows, symbol_groups, SUMMARY_METRICS, n_boot, seed).assign(subject="symbols")]
+    car = [car_table(rows, symbols.paths, symbol_groups, PATH_MEASURES, n_boot, seed).assign(subject="symbols")]
+    for book, members in book_rows.groupby("book", sort=False) if len(book_rows) else []:
+        summary.append(summarise(members, {"all": members, "kind": members}, BOOK_METRICS, n_boot, seed).assign(subject=book))
+        car.append(car_table(members, books.paths, {"all": members, "kind": members}, ("cum_return",),
+                             n_boot, seed).assign(subject=book))
+    return EventStudyResult(rows, book_rows, _subject_first(summary), _subject_first(car), warnings)
+
+
+def write_event_study(folder: Path, config: RunConfig, data: Dataset | None = None, *,
+                      events_file: Path | None = None, window: str | None = None) -> EventStudyResult:
+    """Run the study on a run folder's equity and add its four files to the folder."""
+    path = Path(folder) / "equity.parquet"
+    if not path.is_file():
+        raise DataError(path, None, "not found: this is not a run folder", "give a folder written by `rulebook run`")
+    equity = pd.read_parquet(path).set_index("date")
+    result = run_event_study(config, equity, data, events_file=events_file, window=window)
+    result.write(folder)
+    return result
+
+
+def events_command(
+    target: Annotated[Path, typer.Argument(help="run folder (from `rulebook run`) or YAML config (run first)")],
+    events: Annotated[Optional[Path], typer.Option("--events", help="events CSV/Parquet "
+                                                   "(default: the config's event_study.file, else the dataset's)")] = None,
+    window: Annotated[Optional[str], typer.Option("--window", help="sessions before:after day 0, e.g. -10:20")] = None,
+) -> None:
+    """Event study: prices and the strategy around each event; writes event files into the run folder."""
+    from engine.cli.main import console, user_errors
+
+    with user_errors(), console.status("Event study…"):
+        folder, config, data = run_folder_for(target)
+        result = write_event_study(folder, config, data, events_file=events, window=window)
+    print_study(result, folder)
+
+
+def print_study(result: EventStudyResult, folder: Path) -> None:
+    """Headline tables: price reaction by kind, strategy vs holding by kind, and what was skipped."""
+    from engine.cli.main import console
+
+    summary = result.summary
+    kinds = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
+    table = Table(title="Involved symbols by event kind (CAR: market-model abnormal return over the window)")
+    for name in ("kind", "events", "day 0", "CAR", "95% CI", "t clust.", "max DD"):
+        table.add_column(name, justify="left" if name == "kind" else "right")
+    for kind in kinds.index.get_level_values(0).unique():
+        car, day0, dd = (kinds.loc[(kind, m)] for m in ("car", "day0_return", "drawdown"))
+        table.add_row(kind, str(int(day0["n_events"])), f"{day0['mean']:+.1%}", f"{car['mean']:+.1%}",
+                      f"{car['ci_lower']:+.1%} {car['ci_upper']:+.1%}", f"{car['t_stat_clustered']:.2f}",
+                      f"{dd['mean']:.1%}")
+    console.print(table)
+    books = result.strategy
+    if {"strategy", "holding"} <= set(books.get("book", ())):
+        means = books.groupby(["kind", "book"])[["drawdown", "cum_return"]].mean().unstack("book")
+        table = Table(title="Strategy vs equal-weight holding of the universe, same windows (mean over events)")
+        for name in ("kind", "DD strategy", "DD holding", "return strategy", "return holding"):
+            table.add_column(name, justify="left" if name == "kind" else "right")
+        for kind, row in means.iterrows():
+            table.add_row(kind, *(f"{row[(metric, book)]:+.1%}" for metric in ("drawdown", "cum_return")
+                                  for book in ("strategy", "holding")))
+        console.print(table)
+    for line in result.warnings[:SHOWN_WARNINGS]:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
+    if len(result.warnings) > SHOWN_WARNINGS:
+        console.print(f"[yellow]… and {len(result.warnings) - SHOWN_WARNINGS} more warning(s)[/]")
+    console.print(f"Event study files written to [bold]{folder}[/]")
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+def run_folder_for(target: Path) -> tuple[Path, RunConfig, Dataset | None]:
+    """A run folder as given, or the run folder of a config after running its backtest."""
+    if Path(target).is_dir():
+        return Path(target), load_config(Path(target) / "config.yaml"), None
+    from engine.run.backtest import load_run_data, run_backtest
+    from engine.run.folder import default_run_dir, save_run
+
+    began = time.perf_counter()
+    config = load_config(target)
+    data = load_run_data(config)
+    result = run_backtest(config, data)
+    folder = save_run(result, default_run_dir(Path("reports"), config.name), wall_seconds=time.perf_counter() - began)
+    return folder, config, data
+
+
+def _benchmark(config: RunConfig) -> list[str]:
+    return [config.benchmark] if config.benchmark else []
+
+
+def _load(config: RunConfig, symbols: list[str], start=None, end=None) -> Dataset:
+    return load_dataset(resolved_data_dir(config), symbols=list(dict.fromkeys(symbols)),
+                        start=start or config.period.start, end=end or config.period.end,
+                        calendar=config.data.calendar, max_fill_sessions=config.data.max_fill_sessions)
+
+
+def _events(config: RunConfig, data: Dataset, file: Path | None, kinds: list[str] | None) -> pd.DataFrame:
+    if file is not None:
+        events = read_events_file(file, config.data.calendar)
+    else:
+        source = resolved_data_dir(config) / "events.parquet"
+        if data.events.empty:
+            raise DataError(source, None, "the dataset has no events",
+                            "set event_study.file in the config (or --events) to an events CSV/Parquet")
+        events = data.events
+        check_kinds(source, events)
+    if kinds:
+        events = events[events["kind"].isin(kinds)]
+    events = events[events["session_date"].between(data.sessions[0], data.sessions[-1])]
+    if events.empty:
+        raise DataError(file or "events", "session_date", f"no event{' of kind ' + '|'.join(kinds) if kinds else ''} "
+                        f"falls between {data.sessions[0]:%Y-%m-%d} and {data.sessions[-1]:%Y-%m-%d}",
+                        "widen period.start/period.end or check event_study.kinds")
+    return events.reset_index(drop=True).rename_axis("event_id").reset_index()
+
+
+def _prices(config: RunConfig, data: Dataset, events: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Total-return closes of the loaded symbols plus the other event tickers the dataset holds."""
+    prices = data.adjusted("close")
+    in_file = set(pq.read_table(data.files[0], columns=["symbol"]).column("symbol").unique().to_pylist())
+    named = {s for cell in events["symbols"] for s in event_symbols(cell)}
+    extra = sorted((named & in_file) - set(prices.columns))
+    warnings = absent_symbol_warnings(events, set(prices.columns) | in_file)
+    if extra:
+        try:
+            more = _load(config, extra, data.sessions[0], data.sessions[-1]).adjusted("close")
+            prices = prices.join(more.reindex(data.sessions))
+        except DataError as error:
+            warnings.append(f"event tickers outside the universe not loaded: {error}")
+    return prices, warnings
+
+
+def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:
+    """Group of a ticker: its first universe.groups entry, else its theme in symbols.parquet."""
+    groups = {}
+    if "theme" in data.symbols_meta:
+        groups.update(data.symbols_meta["theme"].dropna().astype(str).to_dict())
+    for name, members in reversed(list(config.universe.groups.items())):
+        groups.update({symbol: name for symbol in members})
+    return groups | ({config.benchmark: BENCHMARK_GROUP} if config.benchmark else {})
+
+
+def _books(config: RunConfig, data: Dataset, equity: pd.DataFrame) -> pd.DataFrame:
+    """strategy, holding (equal-weight buy-and-hold, same execution) and benchmark equity on one index."""
+    from engine.sim.simulate import ExecutionSettings, simulate  # vectorbt: imported when a study runs, not by --help
+    from strategies.baseline import BuyAndHold
+
+    symbols = config.universe.symbols
+    targets = BuyAndHold().target_weights(data, symbols)
+    held = simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols],
+                    ExecutionSettings(**config.execution.model_dump()))
+    books = pd.DataFrame({"strategy": equity["equity"], "holding": held.equity.reindex(equity.index)})
+    if "benchmark" in equity:
+        books["benchmark"] = equity["benchmark"]
+    return books
+
+
+def _flagged(tables: StudyTables, sessions: pd.DatetimeIndex, span: int, key: str) -> pd.DataFrame:
+    return flag_overlaps(tables.rows, sessions, span, key) if len(tables.rows) else tables.rows
+
+
+def _subject_first(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["subject"] + [c for c in frame.columns if c != "subject"]]

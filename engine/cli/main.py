@@ -1,0 +1,165 @@
+"""The `rulebook` command line: run, validate, sample.
+
+Errors a user can fix (RulebookError) print one clear message and exit 2,
+without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.errors import RulebookError
+from engine.cli.data import data_app
+from engine.sweep.compare import compare_command
+from engine.cli.events import events_command
+from engine.cli.scenarios import scenarios_command
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Backtest portfolio rules from a YAML config on Parquet data.")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="YAML config, e.g. configs/column.yaml")]
+DataOpt = Annotated[Optional[Path], typer.Option("--data", help="dataset folder (default: the config's, "
+                                                 "else the bundled synthetic sample)")]
+
+# the terminal shows these rows of the report's headline table, formatted the same way
+SUMMARY_KEYS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "turnover",
+                "exposure", "beta", "alpha", "information_ratio")
+
+
+def _overrides(data: Path | None, start: str | None = None, end: str | None = None) -> dict:
+    values = {"data.dir": str(data.resolve()) if data else None, "period.start": start, "period.end": end}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    data: DataOpt = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="run folder (default: reports/<name>-<UTC time>)")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", help="first session, YYYY-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="last session, YYYY-MM-DD")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
+) -> None:
+    """Run a backtest and write its run folder."""
+    from engine.config.run_config import load_config
+    from engine.cli.events import print_study, write_event_study
+    from engine.run.backtest import load_run_data, run_backtest
+    from engine.run.folder import default_run_dir, save_run
+    from engine.report.write import write_reports
+
+    began = time.perf_counter()
+    with user_errors(), console.status("Loading config and data…") as status:
+        cfg = load_config(config, _overrides(data, start, end))
+        dataset = load_run_data(cfg)
+        status.update(f"Simulating {len(cfg.universe.symbols)} names over {len(dataset.sessions)} sessions…")
+        result = run_backtest(cfg, dataset)
+        status.update("Writing the run folder…")
+        folder = save_run(result, out or default_run_dir(Path("reports"), cfg.name),
+                          wall_seconds=time.perf_counter() - began)
+        if cfg.event_study.enabled:
+            status.update("Event study…")
+            study = write_event_study(folder, cfg, dataset)
+        if cfg.report.enabled and not no_report:
+            status.update("Writing the reports…")
+            reports = write_reports(folder, cfg.report.formats)
+    _print_summary(result, folder)
+    if cfg.event_study.enabled:
+        print_study(study, folder)
+    if cfg.report.enabled and not no_report:
+        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in reports))
+
+
+@app.command()
+def validate(config: ConfigArg, data: DataOpt = None) -> None:
+    """Check a config and the data it needs, without running."""
+    from engine.config.run_config import load_config, resolved_data_dir
+    from engine.run.backtest import load_run_data
+
+    with user_errors():
+        cfg = load_config(config, _overrides(data))
+        dataset = load_run_data(cfg)
+    console.print(f"[green]OK[/green] {config}: {len(cfg.universe.symbols)} symbols, {len(dataset.sessions)} "
+                  f"sessions {dataset.sessions[0].date()} → {dataset.sessions[-1].date()} "
+                  f"from {resolved_data_dir(cfg)}" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if dataset.synthetic else ""))
+    if len(dataset.gaps):
+        console.print(f"[yellow]{len(dataset.gaps)} gap(s) of missing sessions were forward-filled:[/]")
+        console.print(dataset.gaps.to_string(index=False))
+
+
+@app.command()
+def sample(
+    out: Annotated[Optional[Path], typer.Option("--out", help="folder to write (default: data/sample)")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="random seed (default: the documented one)")] = None,
+) -> None:
+    """Regenerate the bundled SYNTHETIC sample dataset."""
+    from engine.config.run_config import SAMPLE_DATA_DIR
+    from engine.data.sample import generate_sample
+
+    target = out or SAMPLE_DATA_DIR
+    with user_errors():
+        generate_sample(target, **({"seed": seed} if seed is not None else {}))
+    console.print(f"Wrote SYNTHETIC sample data to {target}")
+
+
+app.command("events")(events_command)
+app.command("compare")(compare_command)
+app.command("scenarios")(scenarios_command)
+app.add_typer(data_app, name="data")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run folder written by `rulebook run`")],
+    formats: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf")] = "html,pdf",
+    page_size: Annotated[Optional[str], typer.Option("--page-size", help="A4 or Letter (default: the run's config)")] = None,
+) -> None:
+    """Write report.html / report.pdf for a run folder."""
+    from engine.report.write import parse_formats, write_reports
+
+    with user_errors(), console.status("Writing the reports…"):
+        written = write_reports(run_dir, parse_formats(formats), page_size)
+    console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
+
+
+class user_errors:
+    """Turn a RulebookError into one red line and exit code 2."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if isinstance(error, RulebookError):
+            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+        return False
+
+
+def _print_summary(result, folder: Path) -> None:
+    from engine.report.formatting import FORMATTERS, HEADLINE
+
+    metrics = result.metrics
+    if result.data.synthetic:
+        console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — results illustrate the method, not the market.")
+    table = Table(title=f"{result.config.name}: {metrics['start']} → {metrics['end']}")
+    table.add_column("metric")
+    table.add_column("strategy", justify="right")
+    if result.benchmark is not None:
+        table.add_column(f"benchmark ({result.config.benchmark})", justify="right")
+    for label, key, bench_key, kind in HEADLINE:
+        if key not in SUMMARY_KEYS or key not in metrics:
+            continue
+        row = [label, FORMATTERS[kind](metrics.get(key))]
+        if result.benchmark is not None:
+            row.append(FORMATTERS[kind](metrics.get(bench_key)) if bench_key else "")
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"Run folder: [bold]{folder}[/]")

@@ -1,0 +1,1 @@
+"""Run configuration: YAML in, validated pydantic models out, variants expanded."""

@@ -1,0 +1,251 @@
+"""Run configuration: YAML in, validated pydantic models out.
+
+Every model forbids unknown keys, so a typo ("fee_bps") fails loudly with the
+key's path instead of silently running with a default. Errors are raised as
+ConfigError naming the file, the dotted path of the bad key and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import pandas_market_calendars as mcal
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import ConfigError
+from engine.data.events import EventStudyConfig
+from engine.config.hedges import Hedges
+from engine.config.report import ReportConfig
+from engine.config.scenarios import ScenarioSet
+from engine.config.strict import StrictModel
+from engine.config.variants import VariantsConfig
+from strategies.rule_config import RulesConfig
+from strategies.schedule import Frequency
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DATA_DIR = PROJECT_ROOT / "data" / "sample"
+
+
+class DataConfig(StrictModel):
+    """Where the Parquet dataset is and how it is aligned to sessions."""
+
+    dir: Path | None = Field(None, description="dataset folder; relative paths are relative to the config file; "
+                             "empty = the bundled synthetic sample")
+    calendar: str = Field("XNYS", description="pandas-market-calendars name of the exchange calendar")
+    max_fill_sessions: int = Field(3, ge=0, description="longest per-symbol gap of missing sessions that is "
+                                   "forward-filled (and reported); longer gaps are an error")
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, name: str) -> str:
+        names = mcal.get_calendar_names()
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=3)
+            raise ValueError(f"unknown exchange calendar; did you mean {', '.join(close) or 'XNYS'}?")
+        return name
+
+
+class PeriodConfig(StrictModel):
+    start: dt.date | None = Field(None, description="first session considered (default: first in the data)")
+    end: dt.date | None = Field(None, description="last session considered (default: last in the data)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PeriodConfig":
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class UniverseConfig(StrictModel):
+    symbols: list[str] = Field(min_length=1, description="tickers traded by the strategy")
+    groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of symbols "
+                                         "(theme, sector) for group rules and reports")
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, symbols: list[str]) -> list[str]:
+        dupes = sorted({s for s in symbols if symbols.count(s) > 1})
+        if dupes:
+            raise ValueError(f"listed more than once: {', '.join(dupes)}")
+        return symbols
+
+    @model_validator(mode="after")
+    def _groups_within_universe(self) -> "UniverseConfig":
+        for name, members in self.groups.items():
+            outside = [s for s in members if s not in self.symbols]
+            if outside:
+                raise ValueError(f"group '{name}' has symbols not in universe.symbols: {', '.join(outside)}")
+        return self
+
+
+class BuyAndHoldConfig(StrictModel):
+    kind: Literal["buy_and_hold"]
+
+
+class EqualWeightConfig(StrictModel):
+    kind: Literal["equal_weight"]
+    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
+
+
+class InverseVolatilityConfig(StrictModel):
+    kind: Literal["inverse_volatility"]
+    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
+    lookback: int = Field(63, ge=2, description="sessions of returns in the volatility estimate")
+
+
+StrategyConfig = Annotated[
+    BuyAndHoldConfig | EqualWeightConfig | InverseVolatilityConfig, Field(discriminator="kind")
+]
+
+
+class ExecutionConfig(StrictModel):
+    """How decisions become fills: always after the decision session."""
+
+    fill: Literal["next_open", "next_close"] = Field("next_open", description="a decision taken at the close of t "
+                                                     "fills at the open or the close of t+1")
+    fees_bps: float = Field(5.0, ge=0, description="fee on traded notional, basis points")
+    slippage_bps: float = Field(5.0, ge=0, description="fill price moved against the trade, basis points")
+    min_trade_weight: float = Field(0.0, ge=0, lt=1, description="rebalance band: skip trades that move a "
+                                    "name's weight by less than this")
+    init_cash: float = Field(1_000_000.0, gt=0, description="starting cash")
+
+
+class RunConfig(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="run name, used in the output folder name")
+    description: str = Field("", description="free text, shown in reports")
+    data: DataConfig = Field(DataConfig(), description="the dataset (layout in data/README.md)")
+    period: PeriodConfig = Field(PeriodConfig(), description="the sessions simulated")
+    universe: UniverseConfig = Field(description="what may be traded, and its named groups")
+    strategy: StrategyConfig | None = Field(None, description="a baseline strategy (or use rules)")
+    rules: RulesConfig | None = Field(None, description="the column's rule pipeline (or use strategy)")
+    execution: ExecutionConfig = Field(ExecutionConfig(), description="fills, costs and the rebalance band")
+    benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
+    risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
+    event_study: EventStudyConfig = Field(EventStudyConfig(), description="drawdowns around AI announcements")
+    report: ReportConfig = Field(ReportConfig(), description="report.html and report.pdf written after a run")
+    hedges: Hedges = Field(default_factory=list, description="option overlays priced and paid for beside the "
+                           "stock book (hedges.parquet)")
+    variants: VariantsConfig | None = Field(None, description="sweeps compared by `rulebook compare` "
+                                            "(grid, zip, named); ignored by `rulebook run`")
+    scenarios: ScenarioSet | None = Field(None, description="an outlook scored by `rulebook scenarios` "
+                                          "(or give its own file with --set); ignored by `rulebook run`")
+
+    @model_validator(mode="after")
+    def _one_strategy(self) -> "RunConfig":
+        if (self.strategy is None) == (self.rules is None):
+            raise ValueError("give exactly one of 'strategy' (a baseline) or 'rules' (the rule pipeline)")
+        return self
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read, override (dotted keys, e.g. {"period.start": "2020-01-02"}) and validate a YAML config."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(path, "<file>", "config file not found", "check the path") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "<file>", f"not valid YAML ({exc})", "fix the YAML syntax at the line shown") from None
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2025-13-01 fails here
+        raise ConfigError(path, "<file>", f"a value could not be read ({exc})",
+                          "write dates as valid YYYY-MM-DD") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "<file>", "the config must be a mapping of keys", "see configs/minimal.yaml")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise config_error(path, exc) from None
+    return resolve_paths(config, path)
+
+
+def resolved_data_dir(config: RunConfig) -> Path:
+    return config.data.dir if config.data.dir is not None else SAMPLE_DATA_DIR
+
+
+def to_yaml(config: RunConfig) -> str:
+    """The fully resolved config (every default written out), as saved in a run folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
+    data_dir = config.data.dir
+    if data_dir is not None and not data_dir.is_absolute():
+        data_dir = (config_path.parent / data_dir).resolve()
+    events_file = config.event_study.file
+    if events_file is not None and not events_file.is_absolute():
+        events_file = (config_path.parent / events_file).resolve()
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir}),
+                                     "event_study": config.event_study.model_copy(update={"file": events_file})})
+
+
+def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = raw
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+def config_error(path: Path, exc: ValidationError) -> ConfigError:
+    """One ConfigError: the first problem with its key path, then every other problem."""
+    problems = [_describe(err) for err in exc.errors()]
+    (where, first), rest = problems[0], problems[1:]
+    also = "".join(f"; also '{w}': {text}" for w, text in rest)
+    return ConfigError(path, where, first + also)
+
+
+def _describe(err: dict) -> tuple[str, str]:
+    path, _ = _walk(err["loc"])
+    where = _dotted(path)
+    if err["type"] == "extra_forbidden":
+        _, model = _walk(err["loc"][:-1])
+        allowed = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(allowed)}"
+        return where, f"unknown key ({hint})"
+    message = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    return where, message if isinstance(value, (dict, list)) else f"{message} (got {value!r})"
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """Follow a pydantic error location through the models: the location a user would
+    write (union tags such as 'equal_weight' dropped) and the model found there."""
+    models: list[type[BaseModel]] = [RunConfig]
+    path = []
+    for part in loc:
+        tagged = [m for m in models if kind_tag(m) == part]
+        if tagged:
+            models = tagged
+            continue
+        path.append(part)
+        if isinstance(part, int):
+            continue
+        field = models[0].model_fields.get(part) if len(models) == 1 else None
+        models = models_in(field.annotation) if field else []
+    return tuple(path), (models[0] if len(models) == 1 else None)
+
+
+def models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The config models an annotation can hold (through Optional, unions, lists, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in models_in(arg)]
+
+
+def kind_tag(model: type[BaseModel]) -> str | None:
+    kind = model.model_fields.get("kind")
+    return get_args(kind.annotation)[0] if kind is not None else None

@@ -1,0 +1,143 @@
+"""Rule variants: a config's `variants:` block expanded into named, validated configs.
+
+Users tune caps, profit-taking stages and screens by listing values instead of
+copying configs. ``grid`` is a cartesian product over dotted parameter paths,
+``zip`` advances lists of equal length together (one more axis of the product),
+``named`` adds explicit variants. The base config is always variant "base". Each
+variant is the base YAML plus its overrides, validated exactly like a config file,
+so a bad path or value fails before anything runs, naming the variant and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from engine.errors import ConfigError
+from engine.config.strict import StrictModel
+
+BASE = "base"
+
+
+class VariantsConfig(StrictModel):
+    """Variants of the base config compared by `rulebook compare` (paths are dotted, from the config root)."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="every combination of these values, "
+                                       "e.g. {rules.caps.name: [0.06, 0.08]}")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="lists of equal length advanced together "
+                                      "(crossed with the grid)")
+    named: dict[str, dict[str, Any]] = Field(default_factory=dict, description="explicit variants: "
+                                             "{name: {path: value}}")
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> "VariantsConfig":
+        empty = [path for path, values in {**self.grid, **self.zip}.items() if not values]
+        if empty:
+            raise ValueError(f"give at least one value for {', '.join(empty)}")
+        lengths = {path: len(values) for path, values in self.zip.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"zip lists must have equal lengths, got {lengths}")
+        if BASE in self.named:
+            raise ValueError(f"'{BASE}' is the base config's name; pick another variant name")
+        for path in [*self.grid, *self.zip, *(p for o in self.named.values() for p in o)]:
+            if path == "variants" or path.startswith("variants."):
+                raise ValueError(f"'{path}': a variant cannot change the variants block")
+        return self
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    overrides: dict[str, Any]  # dotted path -> value, applied to the base YAML
+    config: Any  # engine.config.run_config.RunConfig (imported lazily: engine.config.run_config imports this module)
+
+
+def expand(variants: VariantsConfig | None) -> list[tuple[str, dict[str, Any]]]:
+    """(name, overrides) of every variant, the base first with no overrides; names are unique."""
+    out: list[tuple[str, dict[str, Any]]] = [(BASE, {})]
+    if variants is None:
+        return out
+    axes = [[{path: value} for value in values] for path, values in variants.grid.items()]
+    if variants.zip:
+        rows = zip(*variants.zip.values())
+        axes.append([dict(zip(variants.zip, row)) for row in rows])
+    if axes:
+        for combination in itertools.product(*axes):
+            overrides = {path: value for part in combination for path, value in part.items()}
+            out.append((variant_name(overrides), overrides))
+    out.extend((name, dict(overrides)) for name, overrides in variants.named.items())
+    seen: set[str] = set()
+    for name, _ in out:
+        if name in seen:
+            raise ConfigError("<variants>", "variants", f"two variants are both named '{name}'",
+                              "give named variants names that differ from the grid's")
+        seen.add(name)
+    return out
+
+
+def variant_name(overrides: dict[str, Any]) -> str:
+    """A stable, readable name: 'caps.name=0.06,profit_taking.trailing_stop=0.1' (the 'rules.' prefix dropped)."""
+    return ",".join(f"{path.removeprefix('rules.')}={_text(value)}" for path, value in overrides.items())
+
+
+def load_variants(path: Path) -> list[Variant]:
+    """The base config and every variant of its `variants:` block, each validated (base first)."""
+    from engine.config.run_config import load_config
+
+    path = Path(path)
+    base = load_config(path)  # the YAML's own errors, reported as for `rulebook run`
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("variants", None)
+    variants = []
+    for name, overrides in expand(base.variants):
+        config = base if name == BASE else _validated(path, raw, name, overrides)
+        variants.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
+    return variants
+
+
+def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
+    from engine.config.run_config import RunConfig, config_error, resolve_paths
+
+    tree = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        _set_path(tree, dotted, value, path, name)
+    try:
+        config = RunConfig.model_validate(tree)
+    except ValidationError as exc:
+        error = config_error(path, exc)
+        raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}",
+                          error.fix or "fix the value in the variants block") from None
+    return resolve_paths(config, path)
+
+
+def _set_path(tree: dict, dotted: str, value: Any, path: Path, name: str) -> None:
+    """Set a dotted path (list items by index: rules.profit_taking.stages.0.gain); missing mappings are created."""
+    node: Any = tree
+    keys = dotted.split(".")
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            if not (key.isdigit() and int(key) < len(node)):
+                raise ConfigError(path, dotted, f"in variant '{name}': '{key}' is not an index of the "
+                                  f"{len(node)}-item list at '{'.'.join(keys[:depth])}'", "use 0, 1, ...")
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ConfigError(path, dotted, f"in variant '{name}': '{'.'.join(keys[:depth])}' is a value, "
+                              "not a section", "check the path against the config reference")
+        elif not last and node.get(key) is None:
+            node[key] = {}
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))

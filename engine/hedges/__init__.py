@@ -1,0 +1,1 @@
+"""Option hedges: pricing and the hedge book beside the stock book."""

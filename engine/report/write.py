@@ -1,0 +1,38 @@
+"""Writing reports for a run folder: the `rulebook report` command and the end of `rulebook run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import get_args
+
+from engine.errors import ConfigError
+from engine.config.report import ReportFormat
+
+FILE_NAMES = {"html": "report.html", "pdf": "report.pdf"}
+
+
+def parse_formats(text: str) -> list[str]:
+    """'html,pdf' → ['html', 'pdf']; an unknown format is a ConfigError naming the option."""
+    formats = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in formats if name not in get_args(ReportFormat)]
+    if unknown or not formats:
+        raise ConfigError("command line", "--format", f"unknown report format {', '.join(unknown) or '(none)'}",
+                          "use html, pdf or html,pdf")
+    return list(dict.fromkeys(formats))
+
+
+def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> list[Path]:
+    """Build the report model once and write each format into the run folder (atomically)."""
+    from engine.report.model import build_report
+
+    report = build_report(Path(run_dir), page_size)
+    written = []
+    for name in formats:
+        destination = Path(run_dir) / FILE_NAMES[name]
+        if name == "html":
+            from engine.report.html import write_html
+            written.append(write_html(report, destination))
+        else:
+            from engine.report.pdf import write_pdf
+            written.append(write_pdf(report, destination))
+    return written

@@ -1,0 +1,1 @@
+"""One backtest end to end, and the run folder it leaves behind."""

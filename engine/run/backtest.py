@@ -1,0 +1,123 @@
+"""One backtest, end to end: config → data → strategy → simulation → metrics.
+
+The benchmark is simulated with the same execution settings (fees, fills) as
+a buy-and-hold of one symbol, so strategy and benchmark pay the same costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.data.calendar import sessions_per_year
+from engine.config.run_config import RunConfig, resolved_data_dir
+from engine.data.loader import load_dataset
+from engine.data.dataset import Dataset
+from engine.hedges.book import HedgeBook, simulate_hedges, total_equity
+from engine.analysis.metrics import compute_metrics
+from engine.sim.simulate import ExecutionSettings, SimResult, simulate
+from engine.sim.rule_kernels import KernelRules
+from strategies.pipeline import run_pipeline
+from strategies.registry import STRATEGIES
+from strategies.selection import groups_from_data
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    config: RunConfig
+    data: Dataset
+    targets: pd.DataFrame
+    strategy: SimResult
+    benchmark: SimResult | None
+    metrics: dict
+    activity: pd.DataFrame | None = None  # rule-activity log (rules.parquet); None for a baseline strategy
+    hedges: HedgeBook | None = None  # option overlays (hedges.parquet); None without hedges
+
+    @property
+    def equity(self) -> pd.Series:
+        """Total equity, on which every metric is computed: the stock book plus any hedge book."""
+        return total_equity(self.strategy.equity, self.hedges)
+
+
+def load_run_data(config: RunConfig) -> Dataset:
+    """The dataset a config needs: its universe, the benchmark and the hedges' underlyings, over its period."""
+    hedged = [symbol for hedge in config.hedges for symbol in hedge.symbols]
+    symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else []) + hedged))
+    return load_dataset(
+        resolved_data_dir(config), symbols=symbols, start=config.period.start, end=config.period.end,
+        calendar=config.data.calendar, max_fill_sessions=config.data.max_fill_sessions,
+    )
+
+
+def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResult:
+    data = data if data is not None else load_run_data(config)
+    symbols = config.universe.symbols
+    settings = ExecutionSettings(**config.execution.model_dump())
+    activity = None
+    if config.rules is not None:
+        pipeline = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
+        targets = pipeline.targets
+        result = _simulate_on(data, targets, settings, pipeline.kernel_rules)
+        activity = combined_activity(pipeline.activity, result.kernel_log)
+    else:
+        strategy_config = config.strategy.model_dump(exclude={"kind"})
+        targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
+        result = _simulate_on(data, targets, settings)
+    benchmark = benchmark_book(config, data, settings)
+    ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
+    metrics, hedges = book_metrics(config, data, result, benchmark, ppy)
+    return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
+
+
+def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings) -> SimResult | None:
+    """Buy-and-hold of the config's benchmark with the strategy's execution settings (None without one)."""
+    if config.benchmark is None:
+        return None
+    return _simulate_on(data, hold_one(data, config.benchmark), settings)
+
+
+def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: SimResult | None,
+                 ppy: float) -> tuple[dict, HedgeBook | None]:
+    """(metrics, hedge book): the config's hedges on top of the stock book, and the metrics of the total.
+    A sweep (engine.sweep.compare) and a single run compute a variant's metrics here, the same way."""
+    hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
+                             calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
+    metrics = compute_metrics(
+        total_equity(result.equity, hedges),
+        periods_per_year=ppy,
+        benchmark_equity=benchmark.equity if benchmark else None,
+        traded_notional=result.traded_notional, weights=result.weights, risk_free=config.risk_free,
+    )
+    return metrics, hedges
+
+
+def rule_groups(config: RunConfig, data: Dataset) -> dict[str, list[str]]:
+    """The config's named groups; without any, the data's themes or sectors if selection asks for them."""
+    selection = config.rules.selection if config.rules else None
+    if config.universe.groups or selection is None or selection.group_by is None:
+        return dict(config.universe.groups)
+    return groups_from_data(data, selection.group_by, config.universe.symbols)
+
+
+def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> pd.DataFrame:
+    """Pre-simulation rule decisions and in-simulation rule actions, in session order."""
+    frames = [frame for frame in (pipeline_log, kernel_log[pipeline_log.columns]) if len(frame)]
+    if not frames:
+        return pipeline_log
+    return pd.concat(frames, ignore_index=True).sort_values(["session", "symbol"], kind="stable", ignore_index=True)
+
+
+def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettings,
+                 rules: KernelRules | None = None) -> SimResult:
+    symbols = list(targets.columns)
+    return simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols], settings, rules)
+
+
+def hold_one(data: Dataset, symbol: str) -> pd.DataFrame:
+    """Targets that put everything in `symbol` on its first priced session, then never trade."""
+    targets = pd.DataFrame(np.nan, index=data.sessions, columns=[symbol])
+    first = data.close[symbol].first_valid_index()
+    targets.loc[first, symbol] = 1.0
+    return targets

@@ -1,0 +1,111 @@
+"""The compiled simulation loop: every book, every session, in numba, books in parallel.
+
+A book is ``n_names`` adjacent columns with one cash account. At session i:
+
+1. value the book at i's fill prices (a name without one keeps the last close);
+2. with rules, engine.sim.rule_kernels decides each name's target from the close of i-1;
+   without, the target is the decision row ``due[i]`` (sessions with no decision are
+   skipped, as nothing can trade);
+3. size each order from that equity (engine.sim.orders.rebalance_shares_nb), run sells
+   before buys, and execute each through vectorbt's ``process_order_nb``;
+4. mark the book at i's closes: equity, cash and shares held.
+
+Books share nothing but read-only inputs, so ``prange`` runs them on every core and
+the result does not depend on the thread count. Each book has its own order-record
+and rule-log buffers. The prices (and the decisions of books that share them) are
+stored once, not once per book: every book reads the same rows, which stay in cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from engine.sim.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_nb
+from engine.sim.orders import execute_nb, rebalance_shares_nb, sells_first_nb
+
+
+@njit(cache=True, parallel=True)
+def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
+                      members, group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
+                      no_logs, equity, cash, position):
+    """Simulate ``len(due_from)`` books of ``n_names`` names on shared prices (``fill_price``, ``marks``:
+    sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its names are
+    columns ``b * n_names`` onwards of the per-column inputs (``rules``, ``members``, ``no_buy``, ``state``;
+    ``rules``, ``members``, ``group_cap``: engine.sim.rule_kernels.pack of the books' RuleParams) and of
+    ``position``. Fills ``records``/``record_counts``, ``logs``/``log_counts``, ``state`` and the per-close
+    outputs ``equity``, ``cash`` (books x sessions) and ``position`` (books x sessions x names): book-major,
+    so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:
+    orders are not logged."""
+    for book in prange(len(due_from)):
+        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
+                                           slippage, band, use_rules, rules, members, group_cap, gross_limit,
+                                           no_buy, state, logs[book], log_counts[book], records[book], no_logs,
+                                           equity[book], cash[book], position[book])
+
+
+@njit(cache=True)
+def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
+                 members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs, equity, cash_out,
+                 position_out):
+    """One book over every session; returns the number of order records written."""
+    from_col, to_col = book * n_names, (book + 1) * n_names
+    held, val_price = np.zeros(n_names), np.full(n_names, np.nan)  # shares and valuation price per name
+    order_shares, order_value = np.zeros(n_names), np.empty(n_names)
+    call_seq = np.empty(n_names, dtype=np.int64)
+    target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
+    scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
+    cash, n_records = init_cash, 0
+    for i in range(due.shape[0]):
+        if use_rules or _has_decision_nb(due[i, due_from:due_from + n_names]):
+            value = _value_at_fill_nb(i, cash, held, val_price, fill_price, marks)
+            order_shares[:] = 0.0
+            if value > 0.0 and (not use_rules or i > 0):
+                if use_rules:
+                    session_targets_nb(i, from_col, to_col, held, val_price, fill_price, marks, cash, value, due,
+                                       due_from, no_buy, gross_limit[i], rules, members, group_cap, state, log,
+                                       log_count, target, forced, scratch, group_scratch)
+                for k in range(n_names):
+                    wanted = target[k] if use_rules else due[i, due_from + k]
+                    order_shares[k] = rebalance_shares_nb(wanted, held[k], fill_price[i, k], value,
+                                                          0.0 if use_rules and forced[k] else band)
+            sells_first_nb(order_shares, val_price, order_value, call_seq)
+            for k in call_seq:
+                if order_shares[k] == 0.0:
+                    continue
+                before = held[k]
+                filled, is_buy, size, price, fee, cash, held[k], n_records = execute_nb(
+                    i, from_col + k, book, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
+                    val_price[k], value, records, n_records, no_logs)
+                if filled and use_rules:
+                    record_fill_nb(state, from_col + k, is_buy, size, price, fee, before, held[k])
+        total = cash
+        for k in range(n_names):
+            position_out[i, k] = held[k]
+            if held[k] != 0.0:
+                total += held[k] * marks[i, k]
+        equity[i], cash_out[i] = total, cash
+    return n_records
+
+
+@njit(cache=True)
+def _has_decision_nb(row):
+    for value in row:
+        if not np.isnan(value):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _value_at_fill_nb(i, cash, held, val_price, fill_price, marks):
+    """Set each name's valuation price (the fill price, else the last close) and return the book's value."""
+    value = cash
+    for k in range(held.shape[0]):
+        price = fill_price[i, k]
+        if np.isfinite(price):
+            val_price[k] = price
+        elif i > 0:
+            val_price[k] = marks[i - 1, k]
+        if held[k] != 0.0:
+            value += held[k] * val_price[k]
+    return value

@@ -1,0 +1,1 @@
+"""Sweeps: many variants of one config, run fast and compared fairly."""

@@ -1,0 +1,336 @@
+"""Run every variant of a config, fast: shared data, shared pipelines, one simulation per batch.
+
+Variants are sorted so that those sharing data, execution settings and regime caps sit
+together, then cut into chunks (memory-bounded). In a chunk:
+
+- the dataset is loaded once per distinct data section (cached per process);
+- the stateless pipeline (selection → screen → weighting → events → regime → caps) runs once
+  per distinct stateless rules config (cached per process): variants that differ only in
+  profit-taking or staged entry reuse it and only recompile their kernel rules; a baseline
+  strategy's targets are likewise computed once per distinct strategy config;
+- every batch of variants with equal data, execution and regime runs in ONE compiled
+  simulation (engine.sim.simulate.simulate_many: columns = variants × names, one cash account each,
+  variants in parallel threads).
+
+Each variant's metrics equal a single ``run_backtest`` of its config (tests/test_compare.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from engine.atomic import write_folder_atomically
+from engine.data.calendar import sessions_per_year
+from engine.config.run_config import RunConfig, to_yaml
+from engine.data.dataset import Dataset
+from engine.sweep.executors import Done, LocalExecutor
+from engine.hedges.book import total_equity
+from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
+from engine.run.folder import write_run_files
+from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
+from engine.config.variants import BASE, Variant
+from strategies.pipeline import PipelineResult, run_pipeline
+from strategies.registry import STRATEGIES
+from strategies.staging import compile_rules
+
+CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by default (~16 MB per array)
+KERNEL_ONLY_STAGES = ("profit_taking", "staged_entry")  # rules decided inside the simulation only
+
+_DATASETS: dict[str, Dataset] = {}
+_PIPELINES: dict[str, PipelineResult] = {}
+_STRATEGY_TARGETS: dict[str, pd.DataFrame] = {}
+_BENCHMARKS: dict[str, SimResult | None] = {}
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    name: str
+    metrics: dict
+    equity: pd.Series  # total equity at each session close (stock book plus hedges)
+
+
+def run_variants(variants: list[Variant], *, executor=None, chunk: int | None = None,
+                 done: Done = lambda n: None) -> list[VariantOutcome]:
+    """Outcomes of ``variants`` in their order, computed chunk by chunk on ``executor`` (default: local)."""
+    executor = executor or LocalExecutor()
+    ordered = sorted(variants, key=batch_key)  # stable: equal keys keep the variants' order
+    size = chunk or default_chunk(ordered[0].config, len(ordered))
+    chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    by_name = {outcome.name: outcome for part in executor.map(run_chunk, chunks, done) for outcome in part}
+    return [by_name[v.name] for v in variants]
+
+
+def default_chunk(config: RunConfig, n_variants: int) -> int:
+    """Variants per simulation so that one simulation holds about CELL_BUDGET cells."""
+    data = dataset(config)
+    return max(1, min(n_variants, CELL_BUDGET // (len(data.sessions) * len(config.universe.symbols))))
+
+
+def run_chunk(variants: list[Variant]) -> list[VariantOutcome]:
+    """Each variant's outcome; variants of one batch are simulated together."""
+    batches: dict[str, list[Variant]] = {}
+    for variant in variants:
+        batches.setdefault(batch_key(variant), []).append(variant)
+    return [outcome for batch in batches.values() for outcome in _run_batch(batch)]
+
+
+def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
+    """Variants with equal data, execution and regime: one simulation for all of them."""
+    first = variants[0].config
+    data = dataset(first)
+    symbols = first.universe.symbols
+    books = [_book(variant.config, data) for variant in variants]
+    kernels = [kernel for _, kernel in books]
+    results = simulate_many(
+        [targets for targets, _ in books], data.adjusted("open")[symbols], data.adjusted("close")[symbols],
+        _settings(first), None if kernels[0] is None else kernels, keep_log=False)
+    benchmark = _benchmark(first, data)
+    ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
+    outcomes = []
+    for variant, result in zip(variants, results):
+        metrics, hedges = book_metrics(variant.config, data, result, benchmark, ppy)
+        outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges)))
+    return outcomes
+
+
+def _book(config: RunConfig, data: Dataset):
+    """(targets, kernel rules or None) of one variant; the targets of a baseline strategy and the
+    stateless pipeline come from the cache."""
+    symbols = config.universe.symbols
+    if config.rules is None:
+        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
+        key = _key(data_key(config), symbols, config.strategy.model_dump(mode="json"))
+        return _cached(_STRATEGY_TARGETS, key, lambda: strategy.target_weights(data, symbols)), None
+    key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), config.rules.needs_kernel)
+    pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(config.rules, data, symbols, rule_groups(config, data)))
+    if pipeline.kernel_rules is None:
+        return pipeline.targets, None
+    # gross_limit and no_buy come from the regime and event stages, shared by the whole key
+    kernel = compile_rules(symbols, rule_groups(config, data), caps=config.rules.caps,
+                           profit_taking=config.rules.profit_taking, staged_entry=config.rules.staged_entry,
+                           gross_limit=pipeline.kernel_rules.gross_limit, no_buy=pipeline.kernel_rules.no_buy)
+    return pipeline.targets, kernel
+
+
+def dataset(config: RunConfig) -> Dataset:
+    """The config's dataset, loaded once per process per distinct data section."""
+    return _cached(_DATASETS, data_key(config), lambda: load_run_data(config))
+
+
+def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
+    key = _key(data_key(config), config.execution.model_dump(mode="json"), config.benchmark)
+    return _cached(_BENCHMARKS, key, lambda: benchmark_book(config, data, _settings(config)))
+
+
+def data_key(config: RunConfig) -> str:
+    """Everything engine.run.backtest.load_run_data reads."""
+    return _key(config.data.model_dump(mode="json"), config.period.model_dump(mode="json"),
+                config.universe.symbols, config.benchmark, [h.model_dump(mode="json") for h in config.hedges])
+
+
+def batch_key(item: Variant | RunConfig) -> str:
+    """Variants with equal keys can share one simulation: same data, execution, rule kind and regime caps."""
+    config = item.config if isinstance(item, Variant) else item
+    rules = config.rules
+    kind = "strategy" if rules is None else ("kernel" if rules.needs_kernel else "targets")
+    regime = rules.regime.model_dump(mode="json") if rules is not None and rules.regime is not None else None
+    return _key(data_key(config), config.execution.model_dump(mode="json"), kind, regime)
+
+
+def _stateless(config: RunConfig) -> dict:
+    return config.rules.model_dump(mode="json", exclude=set(KERNEL_ONLY_STAGES))
+
+
+def _settings(config: RunConfig) -> ExecutionSettings:
+    return ExecutionSettings(**config.execution.model_dump())
+
+
+def _cached(cache: dict, key: str, compute):
+    """``cache[key]``, computed on first use."""
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _key(*parts) -> str:
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def clear_caches() -> None:
+    """Forget cached datasets, pipelines, strategy targets and benchmarks (tests; a long-lived worker between
+    jobs)."""
+    for cache in (_DATASETS, _PIPELINES, _STRATEGY_TARGETS, _BENCHMARKS):
+        cache.clear()
+
+
+
+# ---- outputs ------------------------------------------------------------------------------------
+
+def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(variants table, equity sessions × variants, statistics summary).
+
+    The table has one row per variant: ``variant``, ``rank`` (by Sharpe, 1 = best), every swept
+    parameter (the variant's resolved value, base included), every metric, and the fair statistics
+    against the base (engine.analysis.variant_stats)."""
+    equity = pd.DataFrame({o.name: o.equity for o in outcomes}).rename_axis("date")
+    params = list(dict.fromkeys(path for v in variants for path in v.overrides))
+    rows = []
+    for variant, outcome in zip(variants, outcomes):
+        dumped = variant.config.model_dump(mode="json", by_alias=True)
+        rows.append({"variant": variant.name, **{p: _scalar(_lookup(dumped, p)) for p in params}, **outcome.metrics})
+    table = pd.DataFrame(rows)
+    table.insert(1, "rank", table["sharpe"].rank(ascending=False, method="min", na_option="bottom").astype(int))
+    stats, summary = _statistics(equity, variants[0].config)
+    if stats is not None:
+        table = table.join(stats.drop(columns=["sharpe"]), on="variant")
+    return table, equity, summary
+
+
+def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | None, dict]:
+    """Bootstrap CI of the Sharpe difference, deflated Sharpe and PBO (engine.analysis.variant_stats, engine.analysis.pbo)."""
+    from engine.analysis.pbo import pbo
+    from engine.analysis.variant_stats import compare_statistics, plain_words
+
+    returns = equity.pct_change().iloc[1:]
+    ppy = sessions_per_year(base.data.calendar, equity.index[0], equity.index[-1])
+    if returns.shape[1] < 2:
+        return None, {"pbo": None, "summary": ["Only the base configuration: nothing to compare."]}
+    stats = compare_statistics(returns, BASE, ppy)
+    try:
+        overfitting = pbo(returns).pbo
+    except ValueError as exc:  # too few sessions for the CSCV blocks
+        overfitting, stats.attrs["pbo_error"] = None, str(exc)
+    return stats, {"pbo": overfitting, "summary": plain_words(stats, overfitting)}
+
+
+def save_comparison(out_dir: Path, variants: list[Variant], outcomes: list[VariantOutcome], *, base_config: RunConfig,
+                    base_result: BacktestResult, wall_seconds: float, executor: str,
+                    chunk: int | None) -> tuple[Path, pd.DataFrame, dict]:
+    """Write the base config's run files (so the folder is a run folder a report can read) plus
+    variants.parquet, variant_equity.parquet, ranking.csv and statistics.json into ``out_dir``
+    atomically: an interrupted compare leaves no folder."""
+    table, equity, summary = comparison_tables(variants, outcomes)
+    ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
+
+    def fill(tmp: Path) -> None:
+        write_run_files(base_result, tmp, wall_seconds=wall_seconds)
+        table.to_parquet(tmp / "variants.parquet", index=False)
+        equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
+        ranking.to_csv(tmp / "ranking.csv", index=False)
+        (tmp / "statistics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "config.yaml").write_text(to_yaml(base_config))
+        info = json.loads((tmp / "manifest.json").read_text())
+        info.update(variants=len(variants), executor=executor, chunk=chunk)
+        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+
+    return write_folder_atomically(out_dir, fill), ranking, summary
+
+
+RANKING_COLUMNS = ("rank", "variant", "sharpe", "cagr", "max_drawdown", "sharpe_diff", "diff_lower", "diff_upper",
+                   "dsr", "verdict")
+
+
+def _lookup(tree, dotted: str):
+    for key in dotted.split("."):
+        if isinstance(tree, list):
+            tree = tree[int(key)] if key.isdigit() and int(key) < len(tree) else None
+        elif isinstance(tree, dict):
+            tree = tree.get(key)
+        else:
+            return None
+    return tree
+
+
+def _scalar(value):
+    """Parquet columns need one type: lists and sections become JSON text."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+def compare_command(
+    config: Annotated[Path, typer.Argument(help="YAML config with a variants: block")],
+    executor: Annotated[str, typer.Option("--executor", help="local, or dask to shard chunks over a cluster")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. "
+                                                     "tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: "
+                                                "reports/<name>-compare-<UTC time>)")] = None,
+    chunk: Annotated[Optional[int], typer.Option("--chunk", min=1, help="variants per simulation (default: "
+                                                 "as many as fit a memory budget)")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
+) -> None:
+    """Run every variant of a config, rank them and test them against the base config."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+    from engine.cli.main import user_errors
+    from engine.config.run_config import load_config
+    from engine.sweep.executors import make_executor
+    from engine.report.write import write_reports
+    from engine.run.folder import default_run_dir
+    from engine.config.variants import load_variants
+
+    console = Console()
+    began = time.perf_counter()
+    with user_errors():
+        variants = load_variants(config)
+        runner = make_executor(executor, scheduler)
+        base = variants[0].config
+        data = dataset(base)
+        console.print(f"{len(variants)} variants of {base.name} on {len(base.universe.symbols)} names × "
+                      f"{len(data.sessions)} sessions" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if data.synthetic else ""))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("variants", total=len(variants))
+            outcomes = run_variants(variants, executor=runner, chunk=chunk,
+                                    done=lambda n: progress.advance(task, n))
+        target = out or default_run_dir(Path("reports"), f"{base.name}-compare")
+        base_result = run_backtest(base, data)  # the base's own run files make the folder a report's input
+        folder, ranking, summary = save_comparison(target, variants, outcomes, base_config=load_config(config),
+                                                   base_result=base_result,
+                                                   wall_seconds=time.perf_counter() - began, executor=runner.name,
+                                                   chunk=chunk)
+    console.print(_ranking_table(base.name, ranking))
+    for sentence in summary["summary"]:
+        console.print(sentence)
+    if base.report.enabled and not no_report:
+        with user_errors():
+            written = write_reports(folder, base.report.formats)
+        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
+    console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
+
+
+TOP_PRINTED = 15
+
+
+def _ranking_table(name: str, ranking: pd.DataFrame):
+    """The top of the ranking, narrow enough for an 80-column terminal (ranking.csv has the sentences)."""
+    from rich.table import Table
+
+    from engine.analysis.variant_stats import BASE_VERDICT, verdict_label
+
+    table = Table(title=f"{name}: variants ranked by Sharpe (top {TOP_PRINTED}; sentences in ranking.csv)")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("variant", min_width=16, overflow="fold")  # long names wrap at commas, never vanish
+    for column in ("Sharpe", "CAGR", "max DD"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("ΔSharpe [95% CI]", justify="right")
+    table.add_column("DSR", justify="right", no_wrap=True)
+    table.add_column("verdict")
+    for row in ranking.head(TOP_PRINTED).itertuples(index=False):
+        base = row.verdict == BASE_VERDICT
+        table.add_row(
+            str(row.rank), row.variant.replace(",", ", "), f"{row.sharpe:.2f}", f"{row.cagr:+.1%}", f"{row.max_drawdown:.1%}",
+            "" if base else f"{row.sharpe_diff:+.2f} [{row.diff_lower:+.2f}, {row.diff_upper:+.2f}]",
+            "" if base else f"{row.dsr:.2f}",
+            "base" if base else verdict_label(row.diff_lower, row.diff_upper, row.dsr),
+        )
+    return table
