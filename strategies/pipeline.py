@@ -6,10 +6,16 @@ vectorised over the session × symbol frame; then the path-dependent rules
 
 The weighting decides on rebalance sessions. Between them the *standing target* is
 the last rebalance's weights times the overlays' multipliers, capped. On a session
-where an overlay moves a name's standing target (a filing fails the screen, an
-event window opens or closes, the volatility regime turns), only the names that
-moved get a decision. Every weight change a rule makes on a decision row is
-recorded in the rule-activity log with the rule's reason.
+where an overlay moves a name's standing target (an event window opens or closes,
+the volatility regime turns), only the names that moved get a decision.
+
+An exclusion (a name failing the selection or the screen, or an event rule with
+``action: exit``) acts on the session it is known: the name's target drops to 0 on
+that row (so it is sold at the next fill), after the caps, so its freed weight stays
+in cash and no other name moves; it stays out until the next rebalance at which it
+is eligible again, where the weighting brings it back. Every weight change a rule
+makes on a decision row, the exclusion and the return, is recorded in the
+rule-activity log with the rule's reason.
 """
 
 from __future__ import annotations
@@ -57,15 +63,22 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
     exclusions = [("selection", rules.selection.build().apply(ctx))] if rules.selection is not None else []
     if screen is not None:  # multiplier 0 = excluded before weighting, 0 < m < 1 = scaled after it
         exclusions.append(("screen", RuleOutput(screen.values > 0, screen.reasons)))
-    for stage, out in exclusions:
-        log.record(stage, weigh(ctx, eligible).ffill(), weigh(ctx, eligible & out.values).ffill(), out.reasons)
+    for stage, out in exclusions:  # what the stage changes at each rebalance (between them: see below)
+        before, after = weigh(ctx, eligible).ffill(), weigh(ctx, eligible & out.values).ffill()
+        log.record(stage, before, after.where(np.broadcast_to(ctx.rebalance[:, None], after.shape), before), out.reasons)
         eligible = eligible & out.values
+    exits = [rule for rule in rules.events if rule.action == "exit"]
 
     standing = weigh(ctx, eligible).ffill()
     if screen is not None:
         standing = _scaled(log, "screen", standing, screen.values.where(screen.values > 0, 1.0), screen.reasons)
-    if rules.events:  # overlapping windows of several rules: the smallest multiplier wins
-        outs = [event_rule.build().apply(ctx) for event_rule in rules.events]
+    if exits:  # overlapping windows of several rules: the first rule's reason explains the exit
+        outs = [rule.build().apply(ctx) for rule in exits]
+        exclusions.append(("event", RuleOutput(functools.reduce(np.fmin, (out.values for out in outs)) > 0,
+                                               join_reasons(*(out.reasons for out in outs)))))
+    overlays = [rule for rule in rules.events if rule.action != "exit"]
+    if overlays:  # overlapping windows of several rules: the smallest multiplier wins
+        outs = [event_rule.build().apply(ctx) for event_rule in overlays]
         multiplier = functools.reduce(np.fmin, (out.values for out in outs))
         standing = _scaled(log, "event", standing, multiplier, join_reasons(*(out.reasons for out in outs)))
         masks = [out.no_buy for out in outs if out.no_buy is not None]
@@ -82,11 +95,11 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
         standing = _scaled(log, "regime", standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
     if rules.caps is not None:
         capped, _ = apply_caps(standing, rules.caps, groups, explain=np.zeros(len(standing), dtype=bool))
-        targets = decision_rows(capped, ctx.rebalance)
+        targets = decision_rows(exclude_until_rebalance(log, capped, exclusions, ctx.rebalance), ctx.rebalance)
         decided = targets.notna().any(axis=1).to_numpy()
         log.record("caps", standing, capped, lambda: apply_caps(standing, rules.caps, groups, explain=decided)[1])
     else:
-        targets = decision_rows(standing, ctx.rebalance)
+        targets = decision_rows(exclude_until_rebalance(log, standing, exclusions, ctx.rebalance), ctx.rebalance)
     kernel = compile_rules(ctx.symbols, groups, caps=rules.caps, profit_taking=rules.profit_taking,
                            staged_entry=rules.staged_entry, gross_limit=gross_limit,
                            no_buy=no_buy) if rules.needs_kernel else None
@@ -97,6 +110,31 @@ def decision_rows(standing: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame
     """Full rows on rebalance sessions; elsewhere only the names whose standing target moved."""
     moved = standing.diff().abs().gt(CHANGE_TOLERANCE) | (standing.notna() & standing.shift().isna())
     return standing.where(moved | rebalance[:, None])
+
+
+RETURNS = {"selection": "passes the selection again", "screen": "passes the screen again",
+           "event": "its exit window is over"}
+
+
+def exclude_until_rebalance(log: ActivityLog, targets: pd.DataFrame, exclusions: list[tuple[str, RuleOutput]],
+                            rebalance: np.ndarray) -> pd.DataFrame:
+    """Targets with each excluded name at 0 from the session its exclusion is known to the next rebalance at
+    which it is eligible again; both moves logged. ``exclusions``: (stage, output whose values are False where
+    the name is excluded)."""
+    period = np.cumsum(rebalance)
+    held_by_stage = []
+    for stage, out in exclusions:
+        held = (~out.values.astype(bool)).groupby(period).cummax()
+        after = targets.mask(held & targets.notna(), 0.0)
+        log.record(stage, targets, after, out.reasons)
+        targets, held_by_stage = after, held_by_stage + [(stage, held)]
+    for stage, held in held_by_stage:
+        back = held.shift(fill_value=False) & ~held & rebalance[:, None] & targets.gt(0)
+        if back.to_numpy().any():
+            log.record(stage, targets.mask(back, 0.0), targets,
+                       pd.DataFrame(np.where(back, RETURNS[stage] + ", back at the rebalance", ""),
+                                    index=targets.index, columns=targets.columns))
+    return targets
 
 
 def _scaled(log: ActivityLog, stage: str, standing: pd.DataFrame, multiplier: pd.DataFrame,

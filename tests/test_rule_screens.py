@@ -40,21 +40,28 @@ def test_a_filing_counts_from_known_plus_lag_and_a_restatement_from_its_own_know
     out = screen(filed_in_window, min_interest_coverage=4.0, lag_sessions=2, missing="keep")
     expected = [1.0] * 17 + [0.0] * 13  # rows 0-6 unknown (kept), 7-16 4.6x, 17- 3.4x
     assert out.values["A"].tolist() == expected
-    assert out.reasons["A"].iloc[17] == "coverage 3.4x < 4.0x" and (out.reasons["A"].iloc[:17] == "").all()
+    assert out.reasons["A"].iloc[17] == "coverage 3.4x (4Q to 2024-03-31, filed 2024-04-21) < 4.0x"
+    assert (out.reasons["A"].iloc[:17] == "").all()
     no_lag = screen(filed_in_window, min_interest_coverage=4.0, missing="keep")
     assert no_lag.values["A"].tolist() == [1.0] * 15 + [0.0] * 15
 
 
-def test_fewer_than_four_known_quarters_is_missing_and_each_missing_mode_applies(filed_in_window):
+def test_fewer_than_min_quarters_is_missing_and_each_missing_mode_applies(filed_in_window):
     unknown_rows = slice(0, 5)  # before the fourth quarter is known
     for missing, action, multiplier in [("exclude", "exclude", 0.0), ("exclude", "scale", 0.25),
                                         ("neutral", "exclude", 0.25), ("keep", "scale", 1.0)]:
-        out = screen(filed_in_window, min_interest_coverage=4.0, missing=missing, action=action, scale=0.25)
+        out = screen(filed_in_window, min_interest_coverage=4.0, missing=missing, action=action, scale=0.25,
+                     min_quarters=4)
         assert (out.values["A"].iloc[unknown_rows] == multiplier).all(), (missing, action)
         assert (out.values["A"].iloc[5:15] == 1.0).all()
         assert (out.values["A"].iloc[15:] == (0.0 if action == "exclude" else 0.25)).all()
     assert out.reasons["A"].iloc[0] == ""  # kept: the rule did nothing
-    assert screen(filed_in_window, min_interest_coverage=4.0).reasons["A"].iloc[0] == "coverage unknown"
+    assert screen(filed_in_window, min_interest_coverage=4.0, min_quarters=4).reasons["A"].iloc[0] == (
+        "coverage unknown (3 of the last 4 quarters filed with operating income and interest expense, "
+        "min_quarters is 4)")
+    # the default (min_quarters 2) judges the three old quarters, annualised: 300 / 60 = 5.0x passes
+    default = screen(filed_in_window, min_interest_coverage=5.5)
+    assert default.reasons["A"].iloc[0] == "coverage 5.0x (3Q to 2023-12-31 annualised, filed 2024-02-14) < 5.5x"
 
 
 def test_net_cash_capex_intensity_and_credit_spread_each_fail_with_their_numbers():
@@ -69,8 +76,10 @@ def test_net_cash_capex_intensity_and_credit_spread_each_fail_with_their_numbers
     out = screen(data, min_net_cash=-1000.0, max_capex_intensity=0.15, max_credit_spread=200.0, action="scale")
     # C: net cash 500 - 2500 = -2,000M; capex 800 / revenue 4000 = 20%. A: healthy, and has no CDS series.
     assert (out.values["A"] == 1.0).all() and (out.values["C"] == 0.5).all()
-    assert out.reasons["C"].iloc[0] == "net cash -2.0B < -1.0B; capex/revenue 20% > 15%"
-    assert out.reasons["C"].iloc[10] == "net cash -2.0B < -1.0B; capex/revenue 20% > 15%; CDS_C 250.0 > 200.0"
+    both = ("net cash -2.0B (balance sheet 2024-03-31, filed 2024-02-14) < -1.0B; "
+            "capex/revenue 20% (4Q to 2024-03-31, filed 2024-02-14) > 15%")
+    assert out.reasons["C"].iloc[0] == both
+    assert out.reasons["C"].iloc[10] == both + "; CDS_C 250.0 > 200.0"
     credit_only = screen(data, max_credit_spread=200.0)
     assert credit_only.values["C"].tolist() == [1.0] * 10 + [0.0] * 3 + [1.0] * 17
     assert (credit_only.values["A"] == 1.0).all()
@@ -82,9 +91,13 @@ def test_a_skipped_quarter_leaves_coverage_unknown_and_no_interest_passes():
                         *[filing("B", end, "2024-02-15", operating_income=-5.0, interest_expense=0.0)
                           for end in ("2023-06-30", "2023-09-30", "2023-12-31", "2024-03-31")])
     data = make_dataset(pd.DataFrame(10.0, index=SESSIONS, columns=["A", "B"]), fundamentals=rows)
-    out = screen(data, min_interest_coverage=2.0)
-    assert (out.reasons["A"] == "coverage unknown").all() and (out.values["A"] == 0.0).all()
+    out = screen(data, min_interest_coverage=2.0, min_quarters=4)
+    assert (out.reasons["A"] == "coverage unknown (3 of the last 4 quarters filed with operating income and "
+            "interest expense, min_quarters is 4)").all() and (out.values["A"] == 0.0).all()
     assert (out.values["B"] == 1.0).all()
+    # with the default min_quarters 2, A's three quarters of the last year (2023-03-31 is > 320 days back) count
+    default = screen(data, min_interest_coverage=2.0)
+    assert (default.reasons["A"] == "coverage -0.5x (3Q to 2024-03-31 annualised, filed 2024-02-14) < 2.0x").all()
 
 
 def test_a_fundamentals_screen_on_data_without_fundamentals_says_what_to_add():
@@ -106,8 +119,8 @@ def test_the_sample_screen_excludes_orcl_as_its_coverage_falls_while_nvda_passes
     orcl, nvda = out.values["ORCL"], out.values["NVDA"]
     assert (orcl.loc["2024-01-01":"2024-10-18"] == 1.0).all()
     assert (orcl.loc["2024-10-21":] == 0.0).all()
-    assert out.reasons.loc["2024-10-21", "ORCL"] == "coverage 3.9x < 4.0x"
-    assert out.reasons["ORCL"].iloc[-1] == "coverage 2.0x < 4.0x"
+    assert out.reasons.loc["2024-10-21", "ORCL"] == "coverage 3.9x (4Q to 2024-09-30, filed 2024-10-20) < 4.0x"
+    assert out.reasons["ORCL"].iloc[-1].startswith("coverage 2.0x (4Q to ")
     assert (nvda.loc["2024-01-01":] == 1.0).all()
 
 
