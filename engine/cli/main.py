@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.errors import RulebookError
+from engine.cli.attribute import attribute_command
 from engine.cli.data import data_app
 from engine.sweep.compare import compare_command
 from engine.cli.events import events_command
@@ -113,6 +114,7 @@ def sample(
 app.command("events")(events_command)
 app.command("compare")(compare_command)
 app.command("scenarios")(scenarios_command)
+app.command("attribute")(attribute_command)
 app.add_typer(data_app, name="data")
 
 

@@ -87,19 +87,20 @@ def variant_name(overrides: dict[str, Any]) -> str:
     return ",".join(f"{path.removeprefix('rules.')}={_text(value)}" for path, value in overrides.items())
 
 
-def load_variants(path: Path) -> list[Variant]:
-    """The base config and every variant of its `variants:` block, each validated (base first)."""
+def load_variants(path: Path, variants: VariantsConfig | None = None) -> list[Variant]:
+    """The base config and every variant of its `variants:` block (or of ``variants``, which then
+    replaces the block), each validated (base first)."""
     from engine.config.run_config import load_config
 
     path = Path(path)
     base = load_config(path)  # the YAML's own errors, reported as for `rulebook run`
     raw = yaml.safe_load(path.read_text())
     raw.pop("variants", None)
-    variants = []
-    for name, overrides in expand(base.variants):
+    out = []
+    for name, overrides in expand(variants if variants is not None else base.variants):
         config = base if name == BASE else _validated(path, raw, name, overrides)
-        variants.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
-    return variants
+        out.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
+    return out
 
 
 def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):

@@ -20,6 +20,7 @@ from engine.report.model import Chart  # noqa: E402
 PALETTE = ("#1f4e79", "#d4772c", "#3b8a5a", "#8e5ea2", "#c0392b", "#2b9bb3", "#b58b00", "#6b6b6b",
            "#e377c2", "#17becf")
 HEATMAP_SCALE = "RdYlGn"
+WATERFALL_COLORS = ("#3b8a5a", "#c0392b", "#1f4e79")  # up, down, levels
 BASE_HEIGHT_PX = 380
 BASE_HEIGHT_IN = 2.9
 
@@ -39,6 +40,13 @@ def _cell_text(value: float, percent: bool) -> str:
     return f"{value:+.1%}" if percent else f"{value:.2f}"
 
 
+def _waterfall_text(value: float, measure: str, percent: bool) -> str:
+    """A change is signed, a level is not."""
+    if measure == "relative" or not np.isfinite(value):
+        return _cell_text(value, percent)
+    return f"{value:.1%}" if percent else f"{value:.2f}"
+
+
 # ---------------------------------------------------------------- plotly (HTML)
 
 def plotly_figure(chart: Chart) -> go.Figure:
@@ -55,6 +63,14 @@ def plotly_figure(chart: Chart) -> go.Figure:
             colorbar={"tickformat": ".0%" if chart.percent else ".2f"}, xgap=1, ygap=1))
         fig.update_yaxes(autorange="reversed", type="category")
         fig.update_xaxes(type="category", side="top")
+    elif chart.kind == "waterfall":
+        fig.add_trace(go.Waterfall(
+            x=[str(step) for step in data.index], y=data["value"], measure=list(data["measure"]),
+            text=[_waterfall_text(v, m, chart.percent) for v, m in zip(data["value"], data["measure"])],
+            textposition="outside",
+            increasing={"marker": {"color": WATERFALL_COLORS[0]}}, decreasing={"marker": {"color": WATERFALL_COLORS[1]}},
+            totals={"marker": {"color": WATERFALL_COLORS[2]}}, connector={"line": {"color": "#999", "width": 0.6}},
+            hovertemplate=f"%{{x}}: %{{y:{value_format}}}<extra></extra>", showlegend=False))
     elif chart.kind == "band":
         x = list(data.index)
         fig.add_trace(go.Scatter(x=x, y=data["high"], mode="lines", line={"width": 0}, showlegend=False,
@@ -124,6 +140,8 @@ def matplotlib_figure(chart: Chart, width_in: float) -> plt.Figure:
                      colors=[_color(i) for i in range(data.shape[1])], lw=0)
     elif chart.kind in ("bars", "stacked_bars"):
         _mpl_bars(ax, chart)
+    elif chart.kind == "waterfall":
+        _mpl_waterfall(ax, chart)
     else:
         for i, name in enumerate(data.columns):
             ax.plot(data.index, data[name], color=_color(i), lw=0.9, label=str(name))
@@ -144,7 +162,7 @@ def matplotlib_figure(chart: Chart, width_in: float) -> plt.Figure:
         ax.margins(x=0)
     if data.shape[1] > 3:
         ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5), reverse=True)
-    elif data.shape[1] > 1 and chart.kind != "band":
+    elif data.shape[1] > 1 and chart.kind not in ("band", "waterfall"):
         ax.legend(fontsize=7, frameon=False, ncols=3, loc="lower right", bbox_to_anchor=(1.0, 1.0))
     return fig
 
@@ -165,6 +183,36 @@ def _mpl_bars(ax, chart: Chart) -> None:
     labels = [d.strftime("%Y-%m") if isinstance(d, pd.Timestamp) else str(d) for d in data.index]
     step = max(1, len(labels) // 12)
     ax.set_xticks(positions[::step], labels[::step], rotation=30 if len(labels) > 6 else 0, ha="right")
+
+
+def waterfall_spans(values, measures) -> tuple[np.ndarray, np.ndarray]:
+    """(bottom, height) of each waterfall bar: a level from 0, a change from the running level."""
+    bottoms, heights, level = [], [], 0.0
+    for value, measure in zip(values, measures):
+        if measure == "relative":
+            bottoms.append(level)
+            heights.append(value)
+            level += value
+        else:
+            level = value if measure == "absolute" else level
+            bottoms.append(0.0)
+            heights.append(level)
+    return np.array(bottoms), np.array(heights)
+
+
+def _mpl_waterfall(ax, chart: Chart) -> None:
+    data = chart.data
+    bottoms, heights = waterfall_spans(data["value"].to_numpy(dtype=float), data["measure"])
+    colors = [WATERFALL_COLORS[2] if m != "relative" else WATERFALL_COLORS[0 if h >= 0 else 1]
+              for m, h in zip(data["measure"], heights)]
+    positions = np.arange(len(data))
+    ax.bar(positions, heights, 0.7, bottom=bottoms, color=colors, lw=0)
+    for x, bottom, height, value, measure in zip(positions, bottoms, heights, data["value"], data["measure"]):
+        ax.text(x, bottom + max(height, 0.0), _waterfall_text(float(value), measure, chart.percent), ha="center",
+                va="bottom", fontsize=6.5)
+    ax.axhline(0, color="#888", lw=0.6)
+    ax.margins(y=0.12)
+    ax.set_xticks(positions, [str(step) for step in data.index], rotation=30, ha="right")
 
 
 def _mpl_heatmap(ax, fig, chart: Chart) -> None:

@@ -26,10 +26,10 @@ REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parque
                   "trades.parquet")
 OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
                   "event_car.parquet", "event_strategy.parquet", "variants.parquet", "scenarios.parquet",
-                  "stress.parquet", "scorecard.parquet")
+                  "stress.parquet", "scorecard.parquet", "attribution.parquet")
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
 
-ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band"]
+ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band", "waterfall"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class Chart:
     ``data``: index = x (dates, labels or offsets), one column per series.
     heatmap: index = rows (y), columns = x, values = cell colour (and text).
     band: columns ``mean``, ``low``, ``high``, drawn as a line in a shaded band.
+    waterfall: index = steps, columns ``value`` and ``measure`` (absolute: a level drawn from 0,
+    relative: a change stacked on the running level, total: the running level drawn from 0).
     ``percent``: values are fractions shown as percentages.
     """
 
@@ -162,12 +164,14 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
 
 def build_report(run_dir: Path, page_size: str | None = None) -> Report:
     """Read a run folder and build every section its files support, in reading order."""
+    from engine.report.attribution_section import attribution_section
     from engine.report.optional_sections import OPTIONAL_SECTIONS, STUDY_SECTIONS
     from engine.report.sections import CORE_SECTIONS, provenance_section, trades_section
 
     run = RunFolder.read(run_dir)
     settings = report_settings(run, page_size)
-    order = (*CORE_SECTIONS, *OPTIONAL_SECTIONS, trades_section, *STUDY_SECTIONS, provenance_section)
+    order = (*CORE_SECTIONS, *OPTIONAL_SECTIONS, trades_section, *STUDY_SECTIONS, attribution_section,
+             provenance_section)
     sections = [build(run, settings) for build in order]
     return Report(
         run_name=str(run.manifest.get("run") or run.config.get("name", run.path.name)),

@@ -193,7 +193,9 @@ def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernel
             arrays = [np.pad(a, ((0, 0), (0, max_stages - a.shape[1])), constant_values=np.nan) for a in arrays]
         return np.ascontiguousarray(np.concatenate(arrays))
 
-    fields = {field: stacked(field) for field in rule_kernels.RuleParams._fields}
+    # group members and caps differ in shape between books (their own capped groups): laid out above
+    fields = {field: stacked(field) for field in rule_kernels.RuleParams._fields
+              if field not in ("group_members", "group_cap")}
     fields["group_members"] = members
     # a writable copy: a read-only array is another numba type (a recompile of every kernel)
     fields["group_cap"] = np.concatenate([np.frombuffer(k[2], dtype=float) for k in sets] or [np.zeros(0)])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -31,7 +32,7 @@ from engine.data.calendar import sessions_per_year
 from engine.config.run_config import RunConfig, to_yaml
 from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
-from engine.hedges.book import total_equity
+from engine.hedges.book import HedgeBook, total_equity
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
 from engine.run.folder import write_run_files
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
@@ -54,6 +55,7 @@ class VariantOutcome:
     name: str
     metrics: dict
     equity: pd.Series  # total equity at each session close (stock book plus hedges)
+    costs: float = 0.0  # fees and slippage paid over the run (stock book and hedges), in cash
 
 
 def run_variants(variants: list[Variant], *, executor=None, chunk: int | None = None,
@@ -96,8 +98,18 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
     outcomes = []
     for variant, result in zip(variants, results):
         metrics, hedges = book_metrics(variant.config, data, result, benchmark, ppy)
-        outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges)))
+        outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges),
+                                       costs_paid(result, variant.config.execution.slippage_bps, hedges)))
     return outcomes
+
+
+def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None) -> float:
+    """Fees plus slippage of every stock fill, plus the hedges' spread and commissions, in cash. A fill
+    records the slipped price p x (1 ± s), so the slippage paid is its notional x s / (1 ± s)."""
+    records, s = result.order_records, slippage_bps / 1e4
+    slip = records["size"] * records["price"] * s / np.where(records["side"] == 0, 1.0 + s, 1.0 - s)
+    hedge_fees = -float(hedges.legs["fees"].sum()) if hedges is not None and len(hedges.legs) else 0.0
+    return float(records["fees"].sum() + slip.sum()) + hedge_fees
 
 
 def _book(config: RunConfig, data: Dataset):
