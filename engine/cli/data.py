@@ -1,4 +1,5 @@
-"""`rulebook data ...`: import prices, pull from yfinance, read SEC companyfacts, check a dataset folder."""
+"""`rulebook data ...`: import prices, market series, fundamentals and events, pull from yfinance, read SEC
+companyfacts, check a dataset folder. Parsing and printing only: the work is in engine.data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Optional
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -65,6 +67,96 @@ def import_prices_command(
         sources = ImportSources(tuple(files), tuple(adj_close or ()), tuple(dividends or ()), tuple(splits or ()))
         reports = import_prices(sources, out, options, mode=mode, calendar=calendar)
     print_import(reports, out)
+
+
+MapOpt = Annotated[Optional[list[str]], typer.Option("--map", help="SOURCE=TARGET column (repeatable)")]
+DateFormatOpt = Annotated[Optional[str], typer.Option("--date-format", help="strftime format, e.g. '%m/%d/%Y' (default ISO)")]
+
+
+def _pairs(items: list[str] | None) -> dict[str, str]:
+    from engine.errors import DataError
+
+    mapping = {}
+    for item in items or []:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise DataError("--map", item, "expected SOURCE=TARGET", "write e.g. --map fiscal_period_end=period_end")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+@import_app.command("market")
+def import_market_command(
+    files: Annotated[list[Path], typer.Argument(help="FRED (date,SERIES), OHLC index (DATE,...,CLOSE) or long (date,series,value) files")],
+    out: OutOpt,
+    series: Annotated[Optional[str], typer.Option("--series", help="series name for a one-series file (default: its column header)")] = None,
+    value_column: Annotated[Optional[str], typer.Option("--value-column", help="the column holding the values, e.g. CLOSE")] = None,
+    mapping: MapOpt = None,
+    lag_days: Annotated[int, typer.Option("--lag-days", help="re-date values N calendar days later, to when they became known")] = 0,
+    date_format: DateFormatOpt = None,
+    mode: ModeOpt = "append",
+) -> None:
+    """Import market series (rates, VIX, spreads) into DIR/market.parquet (atomically, per series)."""
+    from engine.data.market_import import MarketOptions, import_market
+
+    with _errors():
+        options = MarketOptions(series=series, value_column=value_column, mapping=_pairs(mapping), lag_days=lag_days,
+                                date_format=date_format)
+        reports = import_market(files, out, options, mode=mode)
+    table = report_table(f"market → {Path(out) / 'market.parquet'}", "series", "rows", "first", "last", "added",
+                         "updated", "removed", "blank", "lag")
+    for r in reports:
+        table.add_row(r.series, str(r.rows), f"{r.first:%Y-%m-%d}", f"{r.last:%Y-%m-%d}", str(r.added),
+                      str(r.updated), str(r.removed), str(r.missing), str(r.lag_days))
+    console.print(table)
+
+
+@import_app.command("fundamentals")
+def import_fundamentals_command(
+    file: Annotated[Path, typer.Argument(help="quarterly sheet (CSV or Parquet), one row per symbol and quarter")],
+    out: OutOpt,
+    mapping: MapOpt = None,
+    units: Annotated[str, typer.Option("--units", help="unit of the sheet's amounts: millions, thousands or units (USD)")] = "millions",
+    assumed_lag: Annotated[Optional[int], typer.Option("--assumed-lag", help="date rows without filing/release date period end + DAYS (flagged filed_assumed)")] = None,
+    date_format: DateFormatOpt = None,
+    mode: ModeOpt = "append",
+) -> None:
+    """Import a fundamentals sheet into DIR/fundamentals.parquet, dated by when the figures became public."""
+    from engine.data.fundamentals_import import FundamentalsOptions, import_fundamentals
+
+    with _errors():
+        options = FundamentalsOptions(mapping=_pairs(mapping), units=units, assumed_lag=assumed_lag, date_format=date_format)
+        reports = import_fundamentals(file, out, options, mode=mode)
+    table = report_table(f"fundamentals → {Path(out) / 'fundamentals.parquet'}", "symbol", "rows", "first",
+                         "last", "added", "upd", "rem", "release", "assumed")
+    for r in reports:
+        table.add_row(r.symbol, str(r.rows), f"{r.first:%Y-%m-%d}", f"{r.last:%Y-%m-%d}", str(r.added),
+                      str(r.updated), str(r.removed), str(r.from_release), str(r.assumed))
+    console.print(table)
+    assumed = sum(r.assumed for r in reports)
+    if assumed:
+        console.print(f"[yellow]warning[/] {assumed} row(s) rest on assumed dates (period end + {assumed_lag} days)",
+                      highlight=False)
+    for r in reports:
+        for warning in r.warnings:
+            console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
+@import_app.command("events")
+def import_events_command(
+    file: Annotated[Path, typer.Argument(help="events CSV or Parquet (date, session, kind, symbols, title, ...)")],
+    out: OutOpt,
+    mode: Annotated[str, typer.Option("--mode", help="append: add the events not already there; replace: write the calendar as given")] = "append",
+    calendar: CalendarOpt = DEFAULT_CALENDAR,
+) -> None:
+    """Validate an events calendar and write DIR/events.parquet."""
+    from engine.data.events_import import import_events
+
+    with _errors():
+        report = import_events(file, out, mode=mode, calendar=calendar)
+    console.print(f"events → {Path(out) / 'events.parquet'}: {report.rows} event(s) {report.first:%Y-%m-%d}.."
+                  f"{report.last:%Y-%m-%d} naming {report.symbols} ticker(s); {report.added} added, "
+                  f"{report.already_there} already there", highlight=False)
 
 
 @pull_app.command("yfinance")
@@ -138,10 +230,18 @@ def check_command(
         raise typer.Exit(1)
 
 
+def report_table(title: str, *columns: str) -> Table:
+    """An import report: the first column names the symbol or series, the rest are right-aligned, never wrapped."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True,
+                         min_width=10 if column in ("first", "last") else len(column))
+    return table
+
+
 def print_import(reports, out: Path) -> None:
-    table = Table(title=f"prices → {Path(out) / 'prices.parquet'}")
-    for column in ("symbol", "rows", "first", "last", "added", "updated", "removed", "duplicates dropped"):
-        table.add_column(column, justify="left" if column == "symbol" else "right")
+    table = report_table(f"prices → {Path(out) / 'prices.parquet'}", "symbol", "rows", "first", "last", "added",
+                         "updated", "removed", "duplicates")
     for r in reports:
         table.add_row(r.symbol, str(r.rows), f"{r.first:%Y-%m-%d}", f"{r.last:%Y-%m-%d}", str(r.added), str(r.updated),
                       str(r.removed), str(r.duplicates))

@@ -24,9 +24,9 @@ from engine.data.calendar import DEFAULT_CALENDAR
 from engine.errors import DataError
 from engine.data.price_files import PRICE_VALUES, ReadOptions, read_source
 from engine.data.schema import PRICES, listing
+from engine.data.table_merge import merge_groups
 
 OUTPUT_COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "adj_close"]
-MODES = ("append", "replace")
 
 
 @dataclass
@@ -225,27 +225,16 @@ def _with_adj_close(rows: pd.DataFrame, adjusted: pd.DataFrame | None, dividends
 
 def write_prices(frame: pd.DataFrame, reports: dict[str, SymbolReport], out: Path, mode: str) -> Path:
     """Merge with ``out/prices.parquet`` per symbol (append or replace), check, and rename into place."""
-    if mode not in MODES:
-        raise DataError("--mode", None, f"unknown mode {mode!r}", f"use one of {', '.join(MODES)}")
     target = out / PRICES.file
     existing = _existing(target)
     columns = [name for name in OUTPUT_COLUMNS if name in frame.columns or name in existing.columns]
     new = frame[[name for name in columns if name in frame.columns]]
-    mine = existing["symbol"].isin(list(reports))
-    old = existing[mine].iloc[:0] if mode == "replace" else existing[mine]
-    if mode == "append":
-        keys = old[["symbol", "date"]].astype({"symbol": str}).merge(
-            new[["symbol", "date"]].astype({"symbol": str}).drop_duplicates(), how="left", indicator=True)
-        old = old[(keys["_merge"] == "left_only").to_numpy()]
+    merged, counts = merge_groups(existing if len(existing) else None, new, "symbol", ["date"], mode)
     for symbol, report in reports.items():
-        rows = new[new["symbol"] == symbol]
-        before = int((existing["symbol"] == symbol).sum())
-        kept = int((old["symbol"] == symbol).sum())
-        report.rows, report.first, report.last = kept + len(rows), rows["date"].min(), rows["date"].max()
-        report.updated = before - kept if mode == "append" else 0
-        report.removed = before - kept if mode == "replace" else 0
-        report.added = len(rows) - report.updated
-    merged = pd.concat([existing[~mine], old, new], ignore_index=True)[columns]
+        rows, count = new[new["symbol"] == symbol], counts[symbol]
+        report.rows, report.first, report.last = count.rows, rows["date"].min(), rows["date"].max()
+        report.added, report.updated, report.removed = count.added, count.updated, count.removed
+    merged = merged[columns]
     merged = merged.sort_values(["symbol", "date"], ignore_index=True)
     table = _to_table(merged)
     schema.check_schema(target, PRICES, table.schema)

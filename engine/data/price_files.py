@@ -33,7 +33,7 @@ ALIASES = {
     "dividend": "dividend", "dividends": "dividend",
     "ratio": "ratio", "split": "ratio", "splits": "ratio", "stock splits": "ratio", "split ratio": "ratio",
 }
-MISSING = frozenset({"", "null", "nan", "na", "n/a", "none", "-"})
+MISSING = frozenset({"", ".", "null", "nan", "na", "n/a", "none", "-"})  # "." is FRED's blank
 SUFFIXES = ("_dividends", "_splits")
 KNOWN_TARGETS = ("date", "symbol") + PRICE_VALUES + ("dividend", "ratio")
 
@@ -74,7 +74,7 @@ def symbol_from_name(path: Path) -> str:
 def read_source(path: Path, values: tuple[str, ...], options: ReadOptions) -> pd.DataFrame:
     """One file as ``date, symbol, <values present>, _file, _where`` with parsed dates and numbers."""
     path = Path(path)
-    raw, where = _read_raw(path)
+    raw, where = read_raw(path)
     return shape_frame(path, raw, where, values, options)
 
 
@@ -98,9 +98,9 @@ def shape_frame(path: Path, raw: pd.DataFrame, where: pd.Series, values: tuple[s
                         "rename columns with --map 'SOURCE=TARGET'")
     frame = frame[["date", "symbol"] + present + ["_where"]].copy()
     frame["symbol"] = _symbols(path, frame)
-    frame["date"] = _dates(path, frame, options.date_format)
+    frame["date"] = parse_dates(path, frame, options.date_format)
     for name in present:
-        frame[name] = _numbers(path, frame, name)
+        frame[name] = parse_numbers(path, frame, name)
     if options.start is not None:
         frame = frame[frame["date"] >= options.start]
     if options.end is not None:
@@ -111,7 +111,7 @@ def shape_frame(path: Path, raw: pd.DataFrame, where: pd.Series, values: tuple[s
 
 # --- reading -----------------------------------------------------------------------------------
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, pd.Series]:
+def read_raw(path: Path) -> tuple[pd.DataFrame, pd.Series]:
     if not path.is_file():
         raise DataError(path, None, "file not found", "check the path")
     suffix = path.suffix.lower()
@@ -177,7 +177,7 @@ def _stack_fields(path: Path, raw: pd.DataFrame, where: pd.Series, options: Read
     pieces = []
     for symbol in dict.fromkeys(raw.columns.get_level_values(1)):
         piece = raw.xs(symbol, axis=1, level=1)
-        filled = piece.apply(lambda column: ~_missing(column)).any(axis=1).to_numpy()
+        filled = piece.apply(lambda column: ~is_missing(column)).any(axis=1).to_numpy()
         pieces.append(pd.DataFrame({"date": raw.index[filled], "symbol": symbol,
                                     **{name: piece[name].to_numpy()[filled] for name in piece.columns},
                                     "_where": where.to_numpy()[filled]}))
@@ -188,22 +188,22 @@ def _stack_fields(path: Path, raw: pd.DataFrame, where: pd.Series, options: Read
 
 # --- parsing -----------------------------------------------------------------------------------
 
-def _missing(values: pd.Series) -> pd.Series:
+def is_missing(values: pd.Series) -> pd.Series:
     return values.isna() | values.astype("string").str.strip().str.lower().isin(MISSING).fillna(True)
 
 
-def _first_bad(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, problem: str, fix: str) -> None:
+def first_bad(path: Path, frame: pd.DataFrame, column: str, bad: pd.Series, problem: str, fix: str) -> None:
     if bad.any():
         rows = [f"{where} ({value!r})" for where, value in frame.loc[bad, ["_where", column]].itertuples(index=False)]
         raise DataError(path, column, f"{problem} at {listing(rows)}", fix)
 
 
 def _symbols(path: Path, frame: pd.DataFrame) -> pd.Series:
-    _first_bad(path, frame, "symbol", _missing(frame["symbol"]), "no symbol", "fill the symbol or drop the row")
+    first_bad(path, frame, "symbol", is_missing(frame["symbol"]), "no symbol", "fill the symbol or drop the row")
     return frame["symbol"].astype("string").str.strip()
 
 
-def _dates(path: Path, frame: pd.DataFrame, date_format: str | None) -> pd.Series:
+def parse_dates(path: Path, frame: pd.DataFrame, date_format: str | None) -> pd.Series:
     """Dates at midnight; tz-aware stamps keep their local (exchange) date; a time of day is refused."""
     raw = frame["date"]
     if pd.api.types.is_datetime64_any_dtype(raw):
@@ -214,21 +214,21 @@ def _dates(path: Path, frame: pd.DataFrame, date_format: str | None) -> pd.Serie
         if not pd.api.types.is_datetime64_any_dtype(parsed):  # mixed offsets: keep each stamp's wall clock
             parsed = pd.to_datetime(text.str.replace(r"[+-]\d\d:\d\d$", "", regex=True), format=date_format or "ISO8601",
                                     errors="coerce")
-        _first_bad(path, frame, "date", parsed.isna(), "unreadable date",
+        first_bad(path, frame, "date", parsed.isna(), "unreadable date",
                    "write dates as YYYY-MM-DD, or pass --date-format (e.g. '%m/%d/%Y')")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     timed = parsed != parsed.dt.normalize()
-    _first_bad(path, frame, "date", timed, "a time of day (intraday data?)", "import daily bars dated at midnight")
+    first_bad(path, frame, "date", timed, "a time of day (intraday data?)", "import daily bars dated at midnight")
     return parsed.astype("datetime64[ns]")
 
 
-def _numbers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+def parse_numbers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw):
         return raw.astype("float64")
-    missing = _missing(raw)
+    missing = is_missing(raw)
     text = raw.astype("string").str.strip().str.replace(",", "", regex=False).mask(missing)
     parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    _first_bad(path, frame, column, parsed.isna() & ~missing, "not a number", "write plain numbers such as 123.45")
+    first_bad(path, frame, column, parsed.isna() & ~missing, "not a number", "write plain numbers such as 123.45")
     return parsed

@@ -55,8 +55,9 @@ PRICES = _spec(
 FUNDAMENTAL_VALUES = ("revenue", "operating_income", "interest_expense", "cash", "total_debt", "capex")
 MARKET = _spec("market.parquet", ("date", "series", "value"), (), {"date": _D, "series": _S, "value": _F})
 FUNDAMENTALS = _spec(
-    "fundamentals.parquet", ("symbol", "period_end", "filed") + FUNDAMENTAL_VALUES, (),
-    {"symbol": _S, "period_end": _D, "filed": _D, **{name: _F for name in FUNDAMENTAL_VALUES}},
+    "fundamentals.parquet", ("symbol", "period_end", "filed") + FUNDAMENTAL_VALUES, ("filed_assumed",),
+    {"symbol": _S, "period_end": _D, "filed": _D, **{name: _F for name in FUNDAMENTAL_VALUES},
+     "filed_assumed": pa.bool_()},
 )
 EVENTS = _spec(
     "events.parquet", ("date", "session", "kind", "symbols", "title", "amount_usd_bn", "source"), (),
@@ -95,7 +96,7 @@ def check_schema(path, spec: TableSpec, found: pa.Schema) -> list[str]:
     present = [name for name in spec.columns if name in found.names]
     for name in present:
         want, got = _kind(spec.schema.field(name).type), _kind(found.field(name).type)
-        if want != got:
+        if want != got and not pa.types.is_null(found.field(name).type):  # an all-empty column fits any type
             raise DataError(path, name, f"has type {found.field(name).type}, expected a {want} column",
                             f"write '{name}' as {spec.schema.field(name).type} (see data/README.md)")
     return present
