@@ -380,3 +380,27 @@ def test_real_prices_match_the_nyse_calendar(tmp_path, shared_data):
     assert ds.close.loc["2025-12-24", "SPY"] == pytest.approx(690.38, abs=0.01)
     # SPY pays about 1.3 % a year: its total-return factor rises by roughly 8 % over six years
     assert ds.adj_factor["SPY"].iloc[-1] / ds.adj_factor["SPY"].iloc[0] == pytest.approx(1.09, abs=0.03)
+
+
+def test_wide_frames_equal_a_plain_pivot_of_shuffled_rows(tmp_path):
+    """The loader scatters rows into session x symbol cells (fast at 500 names); it must equal pandas'
+    pivot + reindex of the same rows, in any row order, for names listed late or gone early."""
+    symbols = [f"N{k:02d}" for k in range(12)]
+    sessions = get_sessions("2023-01-01", "2024-06-28")
+    rng = np.random.default_rng(3)
+    prices = random_prices(symbols, sessions, seed=5)
+    first, last = dict(zip(symbols, rng.integers(0, 200, 12))), dict(zip(symbols, rng.integers(250, 375, 12)))
+    position = prices["date"].map(dict(zip(sessions, range(len(sessions)))))
+    alive = [first[s] <= p <= last[s] for s, p in zip(prices["symbol"], position)]
+    prices = prices[alive].sample(frac=1.0, random_state=1).reset_index(drop=True)
+    write_prices(tmp_path, prices)
+    order = symbols[::-1][:9]  # a subset, in the config's (reversed) order
+    ds = load_dataset(tmp_path, symbols=order)
+    expected_sessions = get_sessions(prices.loc[prices["symbol"].isin(order), "date"].min(),
+                                     prices.loc[prices["symbol"].isin(order), "date"].max())
+    reference = prices.assign(adj_factor=prices["adj_close"] / prices["close"])
+    for name in ("open", "high", "low", "close", "volume", "adj_factor"):
+        wide = reference.pivot(index="date", columns="symbol", values=name).reindex(index=expected_sessions,
+                                                                                    columns=order)
+        np.testing.assert_array_equal(getattr(ds, name).to_numpy(), wide.to_numpy(), err_msg=name)
+        assert list(getattr(ds, name).columns) == order and getattr(ds, name).index.equals(expected_sessions)

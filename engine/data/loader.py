@@ -71,8 +71,7 @@ def load_dataset(data_dir: Path, *, symbols: Sequence[str] | None = None, start=
     prices, adjustment = _read_prices(files[0], symbols, start, end, calendar)
     order = list(dict.fromkeys(symbols)) if symbols is not None else sorted(prices["symbol"].unique())
     sessions = get_sessions(prices["date"].min(), prices["date"].max(), calendar)
-    frames = {name: _wide(prices, name, sessions, order) for name in PRICE_FIELDS}
-    frames["adj_factor"] = _adj_factor(prices, adjustment, sessions, order)
+    frames = _wide_frames(prices, adjustment, sessions, order)
     frames, gaps = _fill_gaps(files[0], frames, max_fill_sessions)
     optional = {spec.file: data_dir / spec.file for spec in OPTIONAL_TABLES}
     manifest = _read_manifest(data_dir / MANIFEST)
@@ -144,7 +143,8 @@ def _read_prices(path: Path, symbols, start, end, calendar: str) -> tuple[pd.Dat
                         f"the file covers {dates['min']} to {dates['max']}: widen period.start/period.end "
                         "or choose other symbols")
     if symbols is not None:
-        absent = [symbol for symbol in dict.fromkeys(symbols) if symbol not in set(frame["symbol"])]
+        loaded = set(frame["symbol"].unique())  # once: a set per symbol made the load grow with names² × sessions
+        absent = [symbol for symbol in dict.fromkeys(symbols) if symbol not in loaded]
         if absent:
             raise DataError(path, "symbol", f"no rows {_span(start, end)} for {listing(absent)}",
                             "drop them from data.symbols or widen the date range")
@@ -177,19 +177,28 @@ def _check_symbols_exist(path: Path, symbols: list[str]) -> None:
                         "correct universe.symbols (or benchmark) in the config, or add those symbols' rows to prices.parquet")
 
 
-def _wide(frame: pd.DataFrame, name: str, sessions: pd.DatetimeIndex, order: list[str]) -> pd.DataFrame:
-    """sessions × symbols; NaN where a symbol has no row (before its first, after its last, gaps)."""
-    wide = frame.pivot(index="date", columns="symbol", values=name).reindex(index=sessions, columns=order)
-    wide.index.name, wide.columns.name = None, None
-    return wide.astype("float64")
-
-
-def _adj_factor(frame: pd.DataFrame, adjustment: str | None, sessions, order) -> pd.DataFrame:
-    if adjustment is None:
-        return _wide(frame.assign(adj_factor=1.0), "adj_factor", sessions, order)
+def _wide_frames(frame: pd.DataFrame, adjustment: str | None, sessions: pd.DatetimeIndex,
+                 order: list[str]) -> dict[str, pd.DataFrame]:
+    """Each price field (and adj_factor) as sessions × symbols; NaN where a symbol has no row (before its
+    first, after its last, gaps). (date, symbol) is unique, so every row is scattered into its cell once,
+    with one pair of positions shared by all fields (six pivots cost seconds at 500 names × 20 years)."""
+    rows = sessions.get_indexer(frame["date"])
+    columns = pd.Index(order).get_indexer(frame["symbol"])
+    keep = (rows >= 0) & (columns >= 0)
+    rows, columns = rows[keep], columns[keep]
+    values = {name: frame[name].to_numpy("float64")[keep] for name in PRICE_FIELDS}
     if adjustment == "adj_close":
-        frame = frame.assign(adj_factor=frame["adj_close"] / frame["close"])
-    return _wide(frame, "adj_factor", sessions, order)
+        values["adj_factor"] = frame["adj_close"].to_numpy("float64")[keep] / values["close"]
+    elif adjustment == "adj_factor":
+        values["adj_factor"] = frame["adj_factor"].to_numpy("float64")[keep]
+    else:
+        values["adj_factor"] = np.ones(len(rows))
+    wide = {}
+    for name, column in values.items():
+        grid = np.full((len(sessions), len(order)), np.nan)
+        grid[rows, columns] = column
+        wide[name] = pd.DataFrame(grid, index=sessions.rename(None), columns=pd.Index(order, dtype=frame["symbol"].dtype))
+    return wide
 
 
 def _fill_gaps(path: Path, frames: dict[str, pd.DataFrame], limit: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
