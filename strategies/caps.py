@@ -19,10 +19,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from numba import njit
 from pydantic import Field, model_validator
 
 from engine.config.strict import StrictModel
+from engine.sim.kernel_cache import kernel
 
 # weights closer than this to a cap count as at the cap (float noise)
 AT_CAP = 1e-12
@@ -68,7 +68,7 @@ class CapsConfig(StrictModel):
         return names, members, np.array([self.groups[g] for g in names], dtype=float)
 
 
-@njit(cache=True)
+@kernel
 def _clip_nb(out, name_cap, group_of, group_cap):
     """Names to their caps, then every group over its cap scaled down pro rata."""
     for k in range(out.shape[0]):
@@ -86,7 +86,7 @@ def _clip_nb(out, name_cap, group_of, group_cap):
                     out[k] *= factor
 
 
-@njit(cache=True)
+@kernel
 def _open_mask_nb(out, name_cap, group_of, group_cap):
     """Names that can still take weight: held (above AT_CAP), under their cap, in no group at its cap."""
     n, n_groups = out.shape[0], group_cap.shape[0]
@@ -109,7 +109,7 @@ def _open_mask_nb(out, name_cap, group_of, group_cap):
     return is_open
 
 
-@njit(cache=True)
+@kernel
 def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
     """One row of weights (NaN = not decided, passed through) capped by name, group and gross.
 
@@ -152,7 +152,7 @@ def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill):
     out = values.copy()
     for t in range(values.shape[0]):
@@ -178,7 +178,8 @@ def apply_caps(
     if gross_limit is not None:
         regime = gross_limit.reindex(targets.index).to_numpy(dtype=float, na_value=np.nan)
         limits = np.fmin(limits, regime)
-    before = targets.to_numpy(dtype=float, na_value=np.nan)
+    # writable and C-ordered: cap_row_nb then has the simulation kernel's signature (one compile, not two)
+    before = np.array(targets.to_numpy(dtype=float, na_value=np.nan), order="C")
     after = _cap_rows_nb(before, name_cap, group_of, group_cap, limits, caps.excess == "water_fill")
     capped = pd.DataFrame(after, index=targets.index, columns=targets.columns)
     reasons = pd.DataFrame("", index=targets.index, columns=targets.columns, dtype=object)

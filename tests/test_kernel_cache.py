@@ -1,41 +1,104 @@
-"""The kernel cache is dropped when any file compiled into the simulation loop changes."""
+"""The kernels' on-disk cache: in the user's cache folder, keyed by every kernel source, silent at import."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from engine.sim.kernel_cache import KERNEL_SOURCES, ROOT, drop_stale
+import pytest
+
+from engine.sim import kernel_cache
+from engine.sim.kernel_cache import KERNEL_SOURCES, ROOT, KernelCache, kernel, sources_digest
 
 
-def _copy_sources(tmp_path):
+def _double(x):
+    return 2 * x
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_every_file_with_compiled_code_is_a_kernel_source_and_uses_the_cache():
+    """A new file of kernels left out of KERNEL_SOURCES (or a plain njit(cache=True)) would be cached
+    without the digest: an edit to it would go unnoticed by its callers' cache."""
+    compiled = {str(path.relative_to(ROOT)) for folder in ("engine", "strategies") for path in (ROOT / folder).rglob("*.py")
+                if re.search(r"^@(kernel|njit|numba\.njit|jit)\b", path.read_text(), re.MULTILINE)}
+    assert compiled == set(KERNEL_SOURCES)
+    for source in KERNEL_SOURCES:
+        assert "njit" not in (ROOT / source).read_text(), source
+
+
+def test_the_check_above_finds_a_plain_njit_file(tmp_path):
+    source = tmp_path / "strategies" / "new_rule.py"
+    source.parent.mkdir()
+    source.write_text("from numba import njit\n\n@njit(cache=True)\ndef f(x):\n    return x\n")
+    assert re.search(r"^@(kernel|njit|numba\.njit|jit)\b", source.read_text(), re.MULTILINE)
+
+
+def test_the_digest_changes_with_any_kernel_source(tmp_path):
     for source in KERNEL_SOURCES:
         (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / source, tmp_path / source)
+    before = sources_digest(tmp_path)
+    assert sources_digest.__wrapped__(tmp_path) == before
+    for source in KERNEL_SOURCES:  # not only the loop's own file: numba would not notice the others
+        path = tmp_path / source
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        assert sources_digest.__wrapped__(tmp_path) != before, source
+        path.write_bytes(original)
 
 
-def _fake_cache(tmp_path):
-    files = [tmp_path / "engine" / "sim" / "__pycache__" / "loop.simulate_books_nb-27.py311.nbi",
-             tmp_path / "strategies" / "__pycache__" / "caps._cap_rows_nb-155.py311.1.nbc"]
-    for path in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"compiled")
-    return files
+def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("RULEBOOK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert kernel_cache.cache_dir() == tmp_path / "numba" / "rulebook"
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(tmp_path / "mine"))
+    assert kernel_cache.cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("RULEBOOK_CACHE_DIR")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert kernel_cache.cache_dir() == tmp_path / "xdg" / "rulebook"
+    assert kernel_cache.kernel_folder().name == f"kernels-{sources_digest()[:20]}"
 
 
-def test_an_edit_to_an_inlined_file_drops_every_cached_kernel(tmp_path):
-    _copy_sources(tmp_path)
-    _fake_cache(tmp_path)
-    drop_stale(tmp_path)  # first sight: no digest yet
-    files = _fake_cache(tmp_path)
-    assert drop_stale(tmp_path) is False  # nothing changed: the cache stays
-    assert all(path.exists() for path in files)
+def test_a_compiled_kernel_is_saved_reused_and_never_loaded_after_a_source_change(cache_dir, monkeypatch):
+    first = kernel(_double)
+    assert isinstance(first._cache, KernelCache)
+    assert first(21) == 42
+    saved = sorted(path.name for path in cache_dir.rglob("*.nb*"))
+    assert saved and all(path.parent.parent.name.startswith("kernels-") for path in cache_dir.rglob("*.nb*"))
+    again = kernel(_double)  # a new process would build a new dispatcher like this one
+    assert again(21) == 42 and again.stats.cache_hits and not again.stats.cache_misses
+    monkeypatch.setattr(kernel_cache, "sources_digest", lambda root=ROOT: "another version of the sources")
+    changed = kernel(_double)
+    assert changed(21) == 42 and changed.stats.cache_misses and not changed.stats.cache_hits
+    assert len(list(cache_dir.glob("kernels-*"))) == 2  # a new folder; the old one is left alone
 
-    rules = tmp_path / "engine" / "sim" / "rule_kernels.py"  # not the loop's own file: numba would not notice
-    rules.write_text(rules.read_text() + "\n# edited\n")
-    assert drop_stale(tmp_path) is True
-    assert not any(path.exists() for path in files)
-    unrelated = tmp_path / "engine" / "sim" / "__pycache__" / "other.f-1.py311.nbi"
-    unrelated.write_bytes(b"compiled")
-    rules.write_text(rules.read_text() + "\n# edited again\n")
-    drop_stale(tmp_path)
-    assert unrelated.exists()  # other modules' kernels check their own files
+
+def test_an_unwritable_cache_folder_still_runs_the_kernel(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(blocker / "cache"))
+    assert kernel(_double)(4) == 8
+
+
+def test_importing_the_engine_writes_nothing(tmp_path):
+    """Issue 15: no side effects at import. The same process compiling a kernel does write (the check
+    can see a write)."""
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+    script = "import engine, engine.sim.simulate, engine.run.backtest\n"
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=tmp_path)
+    assert not (tmp_path / "cache").exists()
+    compile_one = script + ("from engine.sim.kernel_cache import kernel\n"
+                            "from tests.test_kernel_cache import _double\nkernel(_double)(1)\n")
+    subprocess.run([sys.executable, "-c", compile_one], env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT}"},
+                   check=True, cwd=ROOT)
+    assert any((tmp_path / "cache").rglob("*.nbi"))

@@ -19,13 +19,15 @@ stored once, not once per book: every book reads the same rows, which stay in ca
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from engine.sim.kernel_cache import kernel
 
 from engine.sim.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_nb
 from engine.sim.orders import execute_nb, rebalance_shares_nb, sells_first_nb
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
                       members, group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
                       no_logs, equity, cash, position):
@@ -44,7 +46,20 @@ def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees
                                            equity[book], cash[book], position[book])
 
 
-@njit(cache=True)
+@kernel
+def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
+                     members, group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
+                     no_logs, equity, cash, position):
+    """simulate_books_nb without threads, for a single run: numba compiles no thread-pool wrapper
+    (a third of the first run's compile time) and one book has nothing to share out."""
+    for book in range(len(due_from)):
+        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
+                                           slippage, band, use_rules, rules, members, group_cap, gross_limit,
+                                           no_buy, state, logs[book], log_counts[book], records[book], no_logs,
+                                           equity[book], cash[book], position[book])
+
+
+@kernel
 def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
                  members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs, equity, cash_out,
                  position_out):
@@ -88,7 +103,7 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fee
     return n_records
 
 
-@njit(cache=True)
+@kernel
 def _has_decision_nb(row):
     for value in row:
         if not np.isnan(value):
@@ -96,7 +111,7 @@ def _has_decision_nb(row):
     return False
 
 
-@njit(cache=True)
+@kernel
 def _value_at_fill_nb(i, cash, held, val_price, fill_price, marks):
     """Set each name's valuation price (the fill price, else the last close) and return the book's value."""
     value = cash

@@ -3,23 +3,24 @@
 Orders execute through vectorbt's own ``process_order_nb`` (long only, fees and
 slippage, partial buys when cash runs short) and land in vectorbt order records,
 so a book's fills are exactly what vectorbt would record for the same orders.
-Everything is ``cache=True`` so a new process does not recompile them.
+Everything is compiled with engine.sim.kernel_cache.kernel, so a new process loads them from disk.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from vectorbt.portfolio import nb
 from vectorbt.portfolio.enums import Direction, OrderStatus, ProcessOrderState, SizeType
 from vectorbt.utils.array_ import insert_argsort_nb
+
+from engine.sim.kernel_cache import kernel
 
 # A weight change this small is float noise (1e-9 of equity is $0.001 on $1M):
 # re-applying the same targets must not produce dust orders.
 FLOAT_NOISE_WEIGHT = 1e-9
 
 
-@njit(cache=True)
+@kernel
 def rebalance_shares_nb(target: float, position: float, price: float, equity: float, band: float) -> float:
     """Signed shares that move one name from ``position`` to ``target`` of equity; 0 = no order."""
     if np.isnan(target) or not np.isfinite(price):
@@ -32,7 +33,7 @@ def rebalance_shares_nb(target: float, position: float, price: float, equity: fl
     return target * equity / price - position
 
 
-@njit(cache=True)
+@kernel
 def sells_first_nb(order_shares, val_price, order_value, call_seq):
     """Execution order of one session's orders: ascending order value (shares x valuation
     price), so the biggest sells run first and buys last, the smallest buy first (as
@@ -43,7 +44,7 @@ def sells_first_nb(order_shares, val_price, order_value, call_seq):
     insert_argsort_nb(order_value, call_seq)
 
 
-@njit(cache=True)
+@kernel
 def execute_nb(i, col, book, shares, price, fees, slippage, cash, position, val_price, value, records, n_records,
                no_logs):
     """Fill ``shares`` (signed) of one name at ``price``: (filled?, side is buy?, size, fill price,

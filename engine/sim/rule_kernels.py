@@ -23,9 +23,8 @@ Rule-made orders ignore the execution band. A full exit (however made) resets a
 name's profit-taking state; the cost basis comes from the fills (``record_fill_nb``).
 Every action is written to a preallocated log buffer.
 
-engine.sim.loop calls these once per book and session. Numba's on-disk cache only
-notices edits to the cached function's own file; engine.sim.kernel_cache drops the cached
-kernels when this file, strategies/caps.py or engine/sim/orders.py changes.
+engine.sim.loop calls these once per book and session. They compile with
+engine.sim.kernel_cache.kernel, whose cache is keyed by a digest of every kernel source file.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from engine.sim.kernel_cache import kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from strategies.caps import cap_row_nb
 
@@ -111,17 +110,17 @@ def pack(params: RuleParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array(params.group_cap, dtype=float))
 
 
-@njit(cache=True)
+@kernel
 def stage_gain_nb(rules, col, stage):
     return rules[col, P_STAGES + stage]
 
 
-@njit(cache=True)
+@kernel
 def stage_sell_nb(rules, col, stage):
     return rules[col, P_STAGES + (rules.shape[1] - P_STAGES) // 2 + stage]
 
 
-@njit(cache=True)
+@kernel
 def record_nb(log, log_count, i, col, rule, before, after, code, a, b):
     """Append one record; past the capacity count the records dropped instead."""
     n = log_count[0]
@@ -133,7 +132,7 @@ def record_nb(log, log_count, i, col, rule, before, after, code, a, b):
     log_count[0] = n + 1
 
 
-@njit(cache=True)
+@kernel
 def surge_nb(marks, prev, col, sessions, threshold):
     """The return over the last ``sessions`` closes reached ``threshold``."""
     if sessions <= 0 or prev - sessions < 0:
@@ -141,7 +140,7 @@ def surge_nb(marks, prev, col, sessions, threshold):
     return marks[prev, col] / marks[prev - sessions, col] - 1.0 >= threshold
 
 
-@njit(cache=True)
+@kernel
 def surge_z_nb(marks, prev, col, sessions, z, window):
     """The ``sessions``-close return over (daily volatility of ``window`` returns x sqrt(sessions)) reached z."""
     if sessions <= 0 or prev - max(sessions, window) < 0:
@@ -153,7 +152,7 @@ def surge_z_nb(marks, prev, col, sessions, z, window):
     return (marks[prev, col] / marks[prev - sessions, col] - 1.0) / (vol * np.sqrt(sessions)) >= z
 
 
-@njit(cache=True)
+@kernel
 def _exit_by_rule_nb(state, col, rules, i, price):
     if rules[col, P_REENTRY_COOLDOWN] >= 0:
         state[col, BLOCKED] = 1.0
@@ -161,7 +160,7 @@ def _exit_by_rule_nb(state, col, rules, i, price):
     state[col, EXIT_PX] = price
 
 
-@njit(cache=True)
+@kernel
 def _profit_taking_nb(i, col, k, pos, price, w_fill, equity, mark, due, marks, rules, state, log, log_count):
     """Stop or stages for one held name (column ``col``, price column ``k``): (weight cap left by
     fired stages (inf = none), the name's new target where profit-taking acted, else NaN)."""
@@ -208,7 +207,7 @@ def _profit_taking_nb(i, col, k, pos, price, w_fill, equity, mark, due, marks, r
     return limit, np.nan
 
 
-@njit(cache=True)
+@kernel
 def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log_count):
     """The weight to buy to this session (NaN = wait for the next tranche)."""
     tranches = rules[col, P_ENTRY_TRANCHES]
@@ -232,7 +231,7 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log
     return step
 
 
-@njit(cache=True)
+@kernel
 def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, due_from,
                        no_buy, gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch,
                        group_scratch):
@@ -306,7 +305,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
 N_SCRATCH = 6  # rows of session_targets_nb's scratch buffer
 
 
-@njit(cache=True)
+@kernel
 def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, all_members, all_group_cap,
                     log, log_count, target, forced, scratch, group_cap):
     """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap.
@@ -354,7 +353,7 @@ def _drift_trims_nb(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, 
         target[k], forced[k] = trimmed[k], True
 
 
-@njit(cache=True)
+@kernel
 def _group_over_nb(weights, members, g, limit):
     """Group g's weights sum past ``limit`` (by more than float noise)."""
     total = 0.0
@@ -364,7 +363,7 @@ def _group_over_nb(weights, members, g, limit):
     return total > limit + FLOAT_NOISE_WEIGHT
 
 
-@njit(cache=True)
+@kernel
 def record_fill_nb(state, col, is_buy, size, price, fees, position_before, position_now):
     """Cost basis of the shares held after a fill (fees and slippage included); a full exit resets profit-taking."""
     if is_buy:

@@ -44,7 +44,7 @@ import pandas as pd
 from vectorbt.portfolio import enums as vbt_enums
 
 from engine.sim import rule_kernels
-from engine.sim.loop import simulate_books_nb
+from engine.sim.loop import simulate_book_nb, simulate_books_nb
 from engine.sim.result import SimResult
 from engine.sim.rule_kernels import KernelRules
 
@@ -134,7 +134,8 @@ def simulate_many(
     record_counts = np.zeros(n_books, dtype=np.int64)
     equity, cash = np.empty((n_books, n_sessions)), np.empty((n_books, n_sessions))
     position = np.empty((n_books, n_sessions, n_names))
-    simulate_books_nb(n_names, due, due_from, fill_price, _float_array(marks), float(settings.init_cash),
+    books_nb = simulate_books_nb if n_books > 1 else simulate_book_nb
+    books_nb(n_names, due, due_from, fill_price, _float_array(marks), float(settings.init_cash),
                       settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
                       rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
                       np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position)
