@@ -19,6 +19,7 @@ from engine.hedges.book import HedgeBook, simulate_hedges, total_equity
 from engine.analysis.metrics import compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_kernels import KernelRules
+from engine.run.requirements import check_inputs
 from strategies.pipeline import run_pipeline
 from strategies.registry import STRATEGIES
 from strategies.selection import groups_from_data
@@ -42,7 +43,9 @@ class BacktestResult:
 
 
 def load_run_data(config: RunConfig) -> Dataset:
-    """The dataset a config needs: its universe, the benchmark and the hedges' underlyings, over its period."""
+    """The dataset a config needs: its universe, the benchmark and the hedges' underlyings, over its period;
+    every input the run will read is checked first (engine.run.requirements), so none is found missing later."""
+    check_inputs(config)
     hedged = [symbol for hedge in config.hedges for symbol in hedge.symbols]
     symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else []) + hedged))
     return load_dataset(
