@@ -224,3 +224,32 @@ def test_events_command_on_a_run_folder_with_another_file_and_window(study_dir, 
 def test_a_bad_window_is_a_one_line_error(study_dir):
     result = runner.invoke(app, ["events", str(study_dir), "--window", "5:10"])
     assert result.exit_code == 2 and "event_study.window" in result.output and "day 0" in result.output
+
+
+@pytest.mark.parametrize("end, complete", [("2024-12-31", True), (None, False)])
+def test_an_event_near_the_runs_end_gets_its_window_from_the_data_after_it(tmp_path, end, complete):
+    from engine.cli.events import run_event_study
+    from engine.config.run_config import SAMPLE_DATA_DIR, load_config
+    from engine.data.loader import load_dataset
+
+    last = load_dataset(SAMPLE_DATA_DIR, symbols=["NVDA"]).sessions[-1]
+    day = "2024-12-20" if end else f"{last - pd.Timedelta(days=7):%Y-%m-%d}"
+    custom = tmp_path / "near_end.csv"
+    custom.write_text(f"date,session,kind,symbols,title\n{day},pre,deal,NVDA,late news\n")
+    minimal = Path(__file__).resolve().parents[1] / "configs" / "minimal.yaml"
+    config = load_config(minimal, {"period.start": "2023-01-03"} | ({"period.end": end} if end else {}))
+    data = load_dataset(SAMPLE_DATA_DIR, symbols=["NVDA", "MSFT", "AVGO", "SPY"], start="2023-01-03", end=end)
+    equity = pd.DataFrame({"equity": 1.0}, index=data.sessions)
+    result = run_event_study(config, equity, data, events_file=custom, window="-5:10")
+    nvda = result.events[result.events["symbol"] == "NVDA"].iloc[0]
+    # by hand from prices.parquet: total-return close at day 0 + 10 over the close before day 0
+    prices = pd.read_parquet(SAMPLE_DATA_DIR / "prices.parquet").query("symbol == 'NVDA'")
+    prices["date"] = pd.to_datetime(prices["date"])
+    tr = (prices.set_index("date")["adj_close"] if "adj_close" in prices
+          else prices.set_index("date")["close"] * prices.set_index("date")["adj_factor"]).sort_index()
+    t0 = tr.index.get_loc(nvda["session_date"])
+    assert bool(nvda["complete"]) is complete
+    expected = tr.iloc[min(t0 + 10, len(tr) - 1)] / tr.iloc[t0 - 1] - 1
+    assert nvda["post_return"] == pytest.approx(expected)
+    book = result.strategy[result.strategy["book"] == "strategy"].iloc[0]
+    assert not book["complete"]  # the run's own equity ends with the run

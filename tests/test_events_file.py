@@ -106,7 +106,9 @@ def test_missing_column_and_wrong_file_type(tmp_path):
 
 def test_symbols_absent_from_the_data_are_warnings_with_their_dates(tmp_path):
     events = read_events_file(write_csv(tmp_path, "2025-01-27,pre,shock,NVDA;OWL,a\n2025-02-03,pre,deal,OWL,b\n"), "XNYS")
-    assert absent_symbol_warnings(events, {"NVDA"}) == ["OWL: not in the price data, 2 event(s) skipped (2025-01-27, 2025-02-03)"]
+    assert absent_symbol_warnings(events, {"NVDA"}) == [
+        "OWL: not in the price data, so its row of 2 event(s) is left out (2025-01-27, 2025-02-03); the events "
+        "themselves are still measured on their other names and the books"]
     assert absent_symbol_warnings(events, {"NVDA", "OWL"}) == []
 
 

@@ -15,7 +15,9 @@ For a window [pre, post] (default [-10, 20]) on a path P of total-return closes:
   (default offsets -250..-30; at least half of its returns must exist), abnormal return
   AR = r - alpha - beta x r_market, ``car`` = sum of AR over the window, ``car_day0`` = AR at 0.
 
-A window that runs past the last session is cut there (``complete`` False); a row needs
+A window that runs past the last session of the path is cut there (``complete`` False); the
+study hands in prices beyond the run's last session where the dataset has them, so only the
+data's own end cuts a symbol's window (a book's equity ends with its run). A row needs
 prices from offset pre-1 to day 0. Drawdown episodes come from engine.analysis.drawdowns.
 """
 

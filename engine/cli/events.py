@@ -77,8 +77,8 @@ def run_event_study(config: RunConfig, equity: pd.DataFrame, data: Dataset | Non
     settings = study_settings(config, window)
     data = data if data is not None else _load(config, config.universe.symbols + _benchmark(config))
     events = _events(config, data, events_file or settings.file, settings.kinds)
-    prices, warnings = _prices(config, data, events)
     windows = Windows(settings.window[0], settings.window[1], tuple(settings.estimation))
+    prices, warnings = _prices(config, data, events, windows.post)
     market = prices[config.benchmark] if config.benchmark else None
     symbols = study_symbols(prices, market, events, _groups(config, data), windows)
     books = study_books(_books(config, data, equity), events, windows)
@@ -89,7 +89,7 @@ def run_event_study(config: RunConfig, equity: pd.DataFrame, data: Dataset | Non
     if config.benchmark is None:
         warnings.append("benchmark is null: no market model, so car is empty")
     span = windows.post - windows.pre
-    rows = _flagged(symbols, data.sessions, span, "symbol")
+    rows = _flagged(symbols, prices.index, span, "symbol")
     book_rows = _flagged(books, equity.index, span, "book")
     n_boot, seed = settings.bootstrap, settings.seed
     involved = rows[rows["role"] == "involved"] if len(rows) else rows
@@ -209,20 +209,22 @@ def _events(config: RunConfig, data: Dataset, file: Path | None, kinds: list[str
     return events.reset_index(drop=True).rename_axis("event_id").reset_index()
 
 
-def _prices(config: RunConfig, data: Dataset, events: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Total-return closes of the loaded symbols plus the other event tickers the dataset holds."""
-    prices = data.adjusted("close")
+def _prices(config: RunConfig, data: Dataset, events: pd.DataFrame, post: int) -> tuple[pd.DataFrame, list[str]]:
+    """Total-return closes of the loaded symbols plus the other event tickers the dataset holds, on the run's
+    sessions and on as many after its end as the dataset has (up to the window's ``post`` sessions), so an
+    event near the end gets its full window where the data allows it."""
     in_file = set(pq.read_table(data.files[0], columns=["symbol"]).column("symbol").unique().to_pylist())
     named = {s for cell in events["symbols"] for s in event_symbols(cell)}
-    extra = sorted((named & in_file) - set(prices.columns))
-    warnings = absent_symbol_warnings(events, set(prices.columns) | in_file)
-    if extra:
+    warnings = absent_symbol_warnings(events, set(data.symbols) | in_file)
+    beyond = data.sessions[-1] + pd.Timedelta(days=2 * post + 10)  # calendar days covering post sessions
+    wanted = list(dict.fromkeys(data.symbols + sorted((named & in_file) - set(data.symbols))))
+    for symbols, what in ((wanted, "event tickers outside the universe not loaded"),
+                          (data.symbols, "sessions after the run's end not loaded")):
         try:
-            more = _load(config, extra, data.sessions[0], data.sessions[-1]).adjusted("close")
-            prices = prices.join(more.reindex(data.sessions))
+            return _load(config, symbols, data.sessions[0], beyond).adjusted("close"), warnings
         except DataError as error:
-            warnings.append(f"event tickers outside the universe not loaded: {error}")
-    return prices, warnings
+            warnings.append(f"{what}: {error}")
+    return data.adjusted("close"), warnings
 
 
 def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:

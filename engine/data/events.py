@@ -98,13 +98,15 @@ def event_symbols(symbols: str) -> list[str]:
 
 
 def absent_symbol_warnings(events: pd.DataFrame, available: set[str]) -> list[str]:
-    """One line per ticker the events name but the data lacks, with the dates of its events."""
+    """One line per ticker the events name but the data lacks: what is dropped is that ticker's row of each of
+    those events (dated), not the events."""
     dates: dict[str, list[str]] = {}
     for row in events.itertuples(index=False):
         for symbol in event_symbols(row.symbols):
             if symbol not in available:
                 dates.setdefault(symbol, []).append(f"{row.date:%Y-%m-%d}")
-    return [f"{symbol}: not in the price data, {len(days)} event(s) skipped ({listing(days, 3)})"
+    return [f"{symbol}: not in the price data, so its row of {len(days)} event(s) is left out ({listing(days, 3)}); "
+            "the events themselves are still measured on their other names and the books"
             for symbol, days in sorted(dates.items())]
 
 
