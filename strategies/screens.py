@@ -144,5 +144,5 @@ class HealthScreen:
 
 def _reason(label: str, value: float, source: str, op: str, limit: float, suffix: str) -> str:
     """'coverage 3.96x (4Q to 2025-11-30, filed 2025-12-11) < 4.00x'."""
-    shown, bound = compared(value, op, limit, suffix=suffix).split(f" {op} ")
+    shown, bound = compared(value, op, limit, decimals=2, suffix=suffix).split(f" {op} ")
     return f"{label} {shown} ({source}) {op} {bound}"

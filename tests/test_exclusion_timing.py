@@ -63,7 +63,7 @@ def test_a_failing_filing_known_mid_period_sells_the_next_session_and_returns_at
     screen = log[(log["symbol"] == "B") & (log["rule"] == "screen")]
     first = screen.iloc[0]
     assert (first["session"], first["before"], first["after"]) == (FAILS_KNOWN, pytest.approx(1 / 3), 0.0)
-    assert first["reason"] == "coverage 4.5x (4Q to 2024-03-31, filed 2024-04-16) < 5.0x"
+    assert first["reason"] == "coverage 4.50x (4Q to 2024-03-31, filed 2024-04-16) < 5.00x"
     returned = screen[screen["reason"].str.contains("passes the screen again")]
     assert returned["session"].tolist() == [back] and returned["after"].iloc[0] == pytest.approx(1 / 3)
 

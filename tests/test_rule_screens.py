@@ -40,7 +40,7 @@ def test_a_filing_counts_from_known_plus_lag_and_a_restatement_from_its_own_know
     out = screen(filed_in_window, min_interest_coverage=4.0, lag_sessions=2, missing="keep")
     expected = [1.0] * 17 + [0.0] * 13  # rows 0-6 unknown (kept), 7-16 4.6x, 17- 3.4x
     assert out.values["A"].tolist() == expected
-    assert out.reasons["A"].iloc[17] == "coverage 3.4x (4Q to 2024-03-31, filed 2024-04-21) < 4.0x"
+    assert out.reasons["A"].iloc[17] == "coverage 3.40x (4Q to 2024-03-31, filed 2024-04-21) < 4.00x"
     assert (out.reasons["A"].iloc[:17] == "").all()
     no_lag = screen(filed_in_window, min_interest_coverage=4.0, missing="keep")
     assert no_lag.values["A"].tolist() == [1.0] * 15 + [0.0] * 15
@@ -61,7 +61,7 @@ def test_fewer_than_min_quarters_is_missing_and_each_missing_mode_applies(filed_
         "min_quarters is 4)")
     # the default (min_quarters 2) judges the three old quarters, annualised: 300 / 60 = 5.0x passes
     default = screen(filed_in_window, min_interest_coverage=5.5)
-    assert default.reasons["A"].iloc[0] == "coverage 5.0x (3Q to 2023-12-31 annualised, filed 2024-02-14) < 5.5x"
+    assert default.reasons["A"].iloc[0] == "coverage 5.00x (3Q to 2023-12-31 annualised, filed 2024-02-14) < 5.50x"
 
 
 def test_net_cash_capex_intensity_and_credit_spread_each_fail_with_their_numbers():
@@ -97,7 +97,7 @@ def test_a_skipped_quarter_leaves_coverage_unknown_and_no_interest_passes():
     assert (out.values["B"] == 1.0).all()
     # with the default min_quarters 2, A's three quarters of the last year (2023-03-31 is > 320 days back) count
     default = screen(data, min_interest_coverage=2.0)
-    assert (default.reasons["A"] == "coverage -0.5x (3Q to 2024-03-31 annualised, filed 2024-02-14) < 2.0x").all()
+    assert (default.reasons["A"] == "coverage -0.50x (3Q to 2024-03-31 annualised, filed 2024-02-14) < 2.00x").all()
 
 
 def test_a_fundamentals_screen_on_data_without_fundamentals_says_what_to_add():
@@ -119,8 +119,8 @@ def test_the_sample_screen_excludes_orcl_as_its_coverage_falls_while_nvda_passes
     orcl, nvda = out.values["ORCL"], out.values["NVDA"]
     assert (orcl.loc["2024-01-01":"2024-10-18"] == 1.0).all()
     assert (orcl.loc["2024-10-21":] == 0.0).all()
-    assert out.reasons.loc["2024-10-21", "ORCL"] == "coverage 3.9x (4Q to 2024-09-30, filed 2024-10-20) < 4.0x"
-    assert out.reasons["ORCL"].iloc[-1].startswith("coverage 2.0x (4Q to ")
+    assert out.reasons.loc["2024-10-21", "ORCL"] == "coverage 3.88x (4Q to 2024-09-30, filed 2024-10-20) < 4.00x"
+    assert out.reasons["ORCL"].iloc[-1].startswith("coverage 2.0")
     assert (nvda.loc["2024-01-01":] == 1.0).all()
 
 
