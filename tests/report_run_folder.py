@@ -16,6 +16,7 @@ from engine.analysis.metrics import compute_metrics
 SYMBOLS = ["NVDA", "AMD", "MSFT", "GOOGL", "VRT", "CEG", "EQIX"]
 GROUPS = {"semis": ["NVDA", "AMD"], "hyperscalers": ["MSFT", "GOOGL"], "power": ["VRT", "CEG"]}  # EQIX: other
 KINDS = ("deal", "regulatory")
+CASH_SESSIONS = 20  # closes without a position before the first invested one
 
 
 def write_run_folder(path: Path, *, full: bool = True, synthetic: bool = True, page_size: str = "A4",
@@ -23,11 +24,14 @@ def write_run_folder(path: Path, *, full: bool = True, synthetic: bool = True, p
     rng = np.random.default_rng(seed)
     path.mkdir(parents=True)
     sessions = get_sessions("2019-01-02", "2021-12-31")
-    equity = pd.Series(1e6 * np.cumprod(1 + rng.normal(6e-4, 0.013, len(sessions))), index=sessions)
+    returns = rng.normal(6e-4, 0.013, len(sessions))
+    returns[:CASH_SESSIONS + 1] = 0.0  # in cash at the first closes, like a selection warming up
+    equity = pd.Series(1e6 * np.cumprod(1 + returns), index=sessions)
     benchmark = pd.Series(1e6 * np.cumprod(1 + rng.normal(3e-4, 0.01, len(sessions))), index=sessions)
     equity.iloc[0] = benchmark.iloc[0] = 1e6
     raw = rng.uniform(0.5, 1.5, (len(sessions), len(SYMBOLS)))
     weights = pd.DataFrame(0.95 * raw / raw.sum(axis=1, keepdims=True), index=sessions, columns=SYMBOLS)
+    weights.iloc[:CASH_SESSIONS] = 0.0
     trades = pd.DataFrame({
         "session": sessions[1:41], "decided": sessions[:40], "symbol": rng.choice(SYMBOLS, 40),
         "side": rng.choice(["buy", "sell"], 40), "shares": rng.uniform(10, 500, 40),
@@ -58,17 +62,26 @@ def write_run_folder(path: Path, *, full: bool = True, synthetic: bool = True, p
         for name, frame in _event_files(rng, sessions).items():
             frame.to_parquet(path / f"{name}.parquet")
         _hedges(sessions).to_parquet(path / "hedges.parquet")
-        _variants(rng).to_parquet(path / "variants.parquet")
+        variants = _variants(rng)
+        variants.to_parquet(path / "variants.parquet")
+        curves = {name: equity * (1 + 0.1 * i * np.linspace(0, 1, len(sessions)))
+                  for i, name in enumerate(["base", *variants["variant"]])}
+        pd.DataFrame(curves).rename_axis("date").reset_index().to_parquet(path / "variant_equity.parquet")
+        (path / "statistics.json").write_text(json.dumps({"pbo": 0.35, "summary": ["fabricated"]}))
     return path
 
 
 def _rules(rng, sessions) -> pd.DataFrame:
     rows = []
-    for i, rule in enumerate(["caps.name"] * 12 + ["screens.coverage"] * 6 + ["staging.profit_take"] * 4):
+    acts = ([("caps", "group semis 35%")] * 12 + [("screen", "coverage 3.1x < 4.0x")] * 6
+            + [("profit_taking", "stage 1 (gain +27% over average cost)")] * 4
+            + [("profit_taking", "target capped at the 66.7% of the position left after 1 stage(s)")] * 2
+            + [("staged_entry", "tranche 1 of 3")] * 3)
+    for i, (rule, reason) in enumerate(acts):
         before = float(rng.uniform(0.1, 0.2))
-        after = 0.0 if rule.startswith("screens") else before * 0.6
+        after = 0.0 if rule == "screen" else before * 0.6
         rows.append({"session": sessions[20 * i + 5], "symbol": SYMBOLS[i % 3], "rule": rule, "before": before,
-                     "after": after, "reason": f"{rule} acted ({i})"})
+                     "after": after, "reason": f"{reason}: {before:.1%} → {after:.1%}"})
     return pd.DataFrame(rows)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 import shutil
@@ -13,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.report.formatting import parse_number
 from engine.report.html import write_html
 from engine.report.model import SYNTHETIC_WARNING, build_report
-from engine.report.sections import HEADLINE
+from engine.report.formatting import HEADLINE
 from report_run_folder import write_run_folder
 from test_report_model import CORE, FULL
 
@@ -116,7 +119,11 @@ def test_no_external_resources_and_plotly_inlined_once(full_dir) -> None:
     css = " ".join(page.styles)
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", css) and "@import" not in css and "@font-face" not in css
     assert not [attrs for attrs in page.scripts if "src" in attrs]
-    assert text.count("plotly.js v") >= 1 and len(re.findall(r"\*\s*plotly\.js v\d", text)) == 1
+    packed = re.search(r'<script type="application/octet-stream" id="plotly-js-gzip">([^<]+)</script>', text)
+    plotly_js = gzip.decompress(base64.b64decode(packed.group(1))).decode("utf-8")
+    assert plotly_js == get_plotlyjs()  # the installed plotly's bundle, once
+    assert text.count('id="plotly-js-gzip"') == 1 and "plotly.js v" not in text.replace(packed.group(1), "")
+    assert len(text.encode("utf-8")) < 4_000_000
 
 
 def test_report_command_writes_both_files_and_rejects_a_bad_format(tmp_path) -> None:
@@ -159,7 +166,7 @@ def test_the_harness_sees_console_errors_and_page_requests(tmp_path) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
 def test_report_loads_offline_without_errors_and_its_charts_draw(full_dir, tmp_path) -> None:
-    console, requested, shot = chromium_load(full_dir / "report.html", tmp_path)
+    console, requested, shot = chromium_load(full_dir / "report.html", tmp_path, height=6000)
     assert console == []
     assert [url for url in requested if not url.startswith(("file:", "data:"))] == []
     assert chart_hues(shot) >= 4  # text, headings and the banner give at most two

@@ -19,12 +19,12 @@ from engine.analysis.metrics import compute_metrics
 from engine.report import performance as perf
 from engine.report.formatting import parse_number
 from engine.report.model import build_report
-from engine.report.sections import HEADLINE
+from engine.report.formatting import HEADLINE
 from report_run_folder import write_run_folder
 
-CORE = ["headline", "equity", "drawdowns", "returns", "rolling", "exposure", "trades", "provenance"]
-FULL = ["headline", "equity", "drawdowns", "returns", "rolling", "exposure", "rules", "hedges", "trades", "events",
-        "variants", "provenance"]
+CORE = ["summary", "metrics", "drawdowns", "returns", "rolling", "exposure", "trades", "glossary", "provenance"]
+FULL = ["summary", "metrics", "drawdowns", "returns", "rolling", "exposure", "rules", "hedges", "trades", "events",
+        "variants", "glossary", "provenance"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_full_run_has_every_section_in_order_and_a_core_run_omits_the_optional_o
 
 def test_headline_cells_are_the_metrics_json_numbers(full, full_dir) -> None:
     metrics = json.loads((full_dir / "metrics.json").read_text())
-    rows = {row[0]: row for row in table(full, "headline", "headline").rows}
+    rows = {row[0]: row for row in table(full, "metrics", "headline").rows}
     checked = 0
     for label, key, bench_key, _ in HEADLINE:
         for cell, value in ((rows[label][1], metrics[key]), (rows[label][2], metrics.get(bench_key))):
@@ -66,7 +66,7 @@ def test_headline_cells_are_the_metrics_json_numbers(full, full_dir) -> None:
 
 def test_drawdown_table_is_engine_drawdowns_and_its_worst_is_the_metric(full, full_dir) -> None:
     equity = pd.read_parquet(full_dir / "equity.parquet").set_index("date")["equity"]
-    expected = drawdown_table(equity, top=5)
+    expected = drawdown_table(equity, top=10)
     rows = table(full, "drawdowns", "worst_drawdowns").rows
     assert [r[1] for r in rows] == [d.date().isoformat() for d in expected["peak"]]
     assert [parse_number(r[4]) for r in rows] == pytest.approx(expected["depth"].round(4).tolist(), abs=1e-9)
@@ -120,8 +120,10 @@ def test_rule_activity_counts_what_the_log_says(full, full_dir) -> None:
     counts = {row[0]: int(parse_number(row[1])) for row in table(full, "rules", "rules_by_rule").rows}
     assert counts == log["rule"].value_counts().to_dict()
     families = {row[0]: int(parse_number(row[1])) for row in table(full, "rules", "rule_families").rows}
-    screened = log[log["rule"].str.startswith("screens") & (log["after"] == 0)]["symbol"].nunique()
-    assert families == {"Caps binding": 12, "Profit-taking stages fired": 4, "Names screened out": screened}
+    screened = log[(log["rule"] == "screen") & (log["after"] == 0)]["symbol"].nunique()
+    # stages are the profit_taking rows that fired a stage: not the buys capped after one, not staged entry
+    assert families == {"Caps binding": 12, "Profit-taking stages fired": 4, "Buys capped at what a stage left": 2,
+                        "Staged-entry tranches": 3, "Names screened out": screened}
 
 
 def test_event_headline_is_the_mean_over_events_of_each_book(full, full_dir) -> None:
@@ -147,12 +149,20 @@ def test_variant_ranking_is_by_sharpe_and_significance_is_in_words(full, full_di
     variants = pd.read_parquet(full_dir / "variants.parquet")
     section = full.section("variants")
     ranked = [row[0] for row in section.tables()[0].rows]
-    assert ranked == variants.sort_values("sharpe", ascending=False)["variant"].tolist()
+    order = variants.sort_values("sharpe", ascending=False)["variant"].tolist()
+    assert ranked == order
     words = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
     assert "1 of 6 variants have a bootstrap interval of the Sharpe difference above zero" in words
     assert words.split("base config: ", 1)[1].startswith("v0.")
     heatmap = next(chart for chart in section.charts() if chart.kind == "heatmap")
     assert heatmap.title == "sharpe by cap (rows) and stage"  # parameters, not the statistics columns
+    assert not heatmap.diverging  # the colour scale spans the data
+    best = variants.loc[variants["sharpe"].idxmax()]
+    assert (f"With 6 variants tried, a best sharpe of {best['sharpe']:.2f} ({best['variant']}) is what luck alone "
+            f"would give {1 - best['dsr']:.0%} of the time") in words
+    assert "Probability of backtest overfitting 35%" in words
+    curves = next(chart for chart in section.charts() if chart.key == "variant_equity")
+    assert list(curves.data.columns) == ["base", f"best: {order[0]}", f"worst: {order[-1]}"]
 
 
 def test_bad_page_size_and_incomplete_folder_are_clear_errors(full_dir, tmp_path) -> None:
@@ -167,7 +177,7 @@ def test_log_scale_setting_reaches_the_equity_chart(tmp_path) -> None:
     folder = write_run_folder(tmp_path / "log", full=False)
     text = (folder / "config.yaml").read_text().replace("log_scale: false", "log_scale: true")
     (folder / "config.yaml").write_text(text)
-    chart = build_report(folder).section("equity").charts()[0]
+    chart = build_report(folder).section("summary").charts()[0]
     assert chart.log_y and not math.isnan(chart.data.iloc[-1, 0])
 
 
@@ -186,10 +196,12 @@ def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -
     frame.to_parquet(run / "scenarios.parquet", index=False)
     section = build_report(run).section("scenarios")
     table = section.tables()[0]
-    assert table.columns == ["scenario", "probability", "case", "return without hedges", "return with hedges"]
+    assert table.columns == ["scenario", "stated probability", "case", "return without hedges",
+                             "return with hedges"]
     assert [row[:3] for row in table.rows][:2] == [["base", "55.00%", "low"], ["base", "55.00%", "high"]]
-    assert table.rows[2][3] == "-20.00%" and table.rows[4][3] == "-6.20%"
-    assert "-6.20%" in section.blocks[0].text and "15 sessions" in section.blocks[0].text
+    assert table.rows[2][3] == "-20.00%" and len(table.rows) == 4  # the expectation is in the words
+    assert "-6.20% without hedges" in section.blocks[0].text and "15 sessions" in section.blocks[0].text
+    assert [chart.key for chart in section.charts()] == ["scenario_base", "scenario_bear"]
 
     pd.DataFrame({"factor": ["benchmark", "benchmark", "semis"], "realised": [0.01, -0.2, 0.3],
                   "scenario": ["base", "bear", "base"], "inside": [True, True, False], "brier": [0.305, 0.905, 0.305],

@@ -18,7 +18,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 from engine.report.formatting import parse_number
 from engine.report.model import SYNTHETIC_WARNING, Code, Report, Section, Table, build_report
 from engine.report.pdf import write_pdf
-from engine.report.sections import HEADLINE
+from engine.report.formatting import HEADLINE
 from engine.config.report import ReportConfig
 from report_run_folder import write_run_folder
 
@@ -47,7 +47,7 @@ def test_pages_have_the_header_synthetic_warning_and_page_numbers(full_pdf) -> N
 def test_headline_numbers_in_the_text_equal_metrics_json(full_pdf) -> None:
     folder, reader = full_pdf
     metrics = json.loads((folder / "metrics.json").read_text())
-    text = "\n".join(page.extract_text() for page in reader.pages[:3])
+    text = "\n".join(page.extract_text() for page in reader.pages[:4])
     for label, key, bench_key, _ in HEADLINE:
         line = re.search(rf"^{re.escape(label)}\s+{NUMBER}(?:\s+{NUMBER})?\s", text, flags=re.M)
         assert line, label
@@ -61,7 +61,10 @@ def test_headline_numbers_in_the_text_equal_metrics_json(full_pdf) -> None:
 def test_charts_are_vector_drawings_not_images(full_pdf) -> None:
     _, reader = full_pdf
     assert all(len(page.images) == 0 for page in reader.pages)
-    assert sum(len(page.get_contents().get_data()) for page in reader.pages) > 200_000  # the drawn paths
+    forms = [xobject.get_object() for page in reader.pages
+             for xobject in (page["/Resources"].get("/XObject") or {}).values()]
+    assert forms and all(form["/Subtype"] == "/Form" for form in forms)  # charts: vector form XObjects
+    assert sum(len(form.get_data()) for form in forms) > 200_000  # the drawn paths
 
 
 def test_page_size_follows_the_setting(tmp_path) -> None:

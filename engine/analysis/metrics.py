@@ -44,7 +44,9 @@ dates for both). Relative metrics use those paired returns:
 
 - ``benchmark_total_return``, ``benchmark_cagr`` (annualised over the strategy
   sessions spanned by the common ones), ``benchmark_volatility``,
-  ``benchmark_sharpe``, ``benchmark_max_drawdown``: as above, for the benchmark.
+  ``benchmark_sharpe``, ``benchmark_sortino``, ``benchmark_max_drawdown``,
+  ``benchmark_max_drawdown_sessions``, ``benchmark_calmar``, ``benchmark_hit_rate``,
+  ``benchmark_best_day``, ``benchmark_worst_day``: as above, for the benchmark.
 - ``beta``: cov(r, b) / var(b), population moments (empyrical).
 - ``alpha``: (1 + mean((r − rf) − beta × (b − rf))) ** ppy − 1 (fraction per year, empyrical).
 - ``correlation``: Pearson correlation of r and b.
@@ -60,7 +62,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from engine.analysis.drawdowns import drawdown_fractions, drawdown_table, equity_values, worst_episode
+from engine.analysis.drawdowns import drawdown_table, equity_values, worst_episode
 
 __all__ = ["compute_metrics", "drawdown_table"]
 
@@ -90,8 +92,7 @@ def compute_metrics(
     }
     metrics.update(_curve_metrics(values, returns, len(returns), periods_per_year, rf))
     metrics.update(_drawdown_metrics(equity.index, values, metrics["cagr"]))
-    nonzero = np.count_nonzero(returns)
-    metrics["hit_rate"] = np.count_nonzero(returns > 0) / nonzero if nonzero else None
+    metrics["hit_rate"] = _hit_rate(returns)
     metrics["best_day"], metrics["worst_day"] = returns.max(), returns.min()
     if traded_notional is not None:
         metrics["turnover"] = _turnover(traded_notional, values, periods_per_year)
@@ -116,6 +117,11 @@ def _curve_metrics(values: np.ndarray, returns: np.ndarray, periods: int, ppy: f
         "sharpe": _annual_mean_over_std(returns - rf, ppy),
         "sortino": _sortino(returns, ppy),
     }
+
+
+def _hit_rate(returns: np.ndarray) -> float | None:
+    nonzero = np.count_nonzero(returns)
+    return np.count_nonzero(returns > 0) / nonzero if nonzero else None
 
 
 def _compound(growth: float, times: float) -> float:
@@ -193,6 +199,7 @@ def _benchmark_metrics(
     bench = on_sessions.to_numpy(dtype=float)[common]
     strategy_returns, bench_returns = _simple_returns(values[common]), _simple_returns(bench)
     curve = _curve_metrics(bench, bench_returns, int(common[-1] - common[0]), ppy, rf)
+    drawdown = _drawdown_metrics(equity.index[common], bench, curve["cagr"])
     beta = _beta(strategy_returns, bench_returns)
     active = strategy_returns - bench_returns
     tracking_error = _annual_std(active, ppy)
@@ -201,7 +208,13 @@ def _benchmark_metrics(
         "benchmark_cagr": curve["cagr"],
         "benchmark_volatility": curve["volatility"],
         "benchmark_sharpe": curve["sharpe"],
-        "benchmark_max_drawdown": float(drawdown_fractions(bench).min()),
+        "benchmark_sortino": curve["sortino"],
+        "benchmark_max_drawdown": drawdown["max_drawdown"],
+        "benchmark_max_drawdown_sessions": drawdown["max_drawdown_sessions"],
+        "benchmark_calmar": drawdown["calmar"],
+        "benchmark_hit_rate": _hit_rate(bench_returns),
+        "benchmark_best_day": float(bench_returns.max()),
+        "benchmark_worst_day": float(bench_returns.min()),
         "beta": beta,
         "alpha": _compound(1.0 + float(np.mean((strategy_returns - rf) - beta * (bench_returns - rf))), ppy) - 1.0,
         "correlation": _correlation(strategy_returns, bench_returns),

@@ -136,24 +136,30 @@ def print_study(result: EventStudyResult, folder: Path) -> None:
 
     summary = result.summary
     kinds = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
-    table = Table(title="Involved symbols by event kind (CAR: market-model abnormal return over the window)")
-    for name in ("kind", "events", "day 0", "CAR", "95% CI", "t clust.", "max DD"):
+    table = Table(title="Involved symbols by event kind (CAR: market-model abnormal return over the window; "
+                        "95% CI and t clustered by event date, as in the report)")
+    for name in ("kind", "events", "day 0", "CAR", "95% CI", "t", "max DD"):
         table.add_column(name, justify="left" if name == "kind" else "right")
     for kind in kinds.index.get_level_values(0).unique():
         car, day0, dd = (kinds.loc[(kind, m)] for m in ("car", "day0_return", "drawdown"))
         table.add_row(kind, str(int(day0["n_events"])), f"{day0['mean']:+.1%}", f"{car['mean']:+.1%}",
-                      f"{car['ci_lower']:+.1%} {car['ci_upper']:+.1%}", f"{car['t_stat_clustered']:.2f}",
+                      f"{car['ci_lower_clustered']:+.1%} {car['ci_upper_clustered']:+.1%}",
+                      f"{car['t_stat_clustered']:.2f}",
                       f"{dd['mean']:.1%}")
     console.print(table)
     books = result.strategy
     if {"strategy", "holding"} <= set(books.get("book", ())):
+        from engine.report.event_section import event_counts
+
         means = books.groupby(["kind", "book"])[["drawdown", "cum_return"]].mean().unstack("book")
+        counts = event_counts(books)
         table = Table(title="Strategy vs equal-weight holding of the universe, same windows (mean over events)")
-        for name in ("kind", "DD strategy", "DD holding", "return strategy", "return holding"):
+        for name in ("kind", "events", "DD strategy", "DD holding", "return strategy", "return holding"):
             table.add_column(name, justify="left" if name == "kind" else "right")
         for kind, row in means.iterrows():
-            table.add_row(kind, *(f"{row[(metric, book)]:+.1%}" for metric in ("drawdown", "cum_return")
-                                  for book in ("strategy", "holding")))
+            table.add_row(kind, str(int(counts[kind])), *(f"{row[(metric, book)]:+.1%}"
+                                                          for metric in ("drawdown", "cum_return")
+                                                          for book in ("strategy", "holding")))
         console.print(table)
     for line in result.warnings[:SHOWN_WARNINGS]:
         console.print(f"[yellow]warning:[/] {line}", highlight=False)

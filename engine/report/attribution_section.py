@@ -73,9 +73,9 @@ def attribution_section(run: RunFolder, settings: ReportConfig) -> Section | Non
                                 f"and the max drawdown by {_points(table['max_drawdown'].iloc[-1] - table['max_drawdown'].iloc[0], True)}."))
     blocks += [
         Chart("attribution_cagr", "CAGR: baseline → each rule → full rule set", "waterfall", waterfall(table, "cagr"),
-              "CAGR", percent=True),
+              "CAGR", percent=True, x_label="step"),
         Chart("attribution_max_drawdown", "Max drawdown: baseline → each rule → full rule set", "waterfall",
-              waterfall(table, "max_drawdown"), "max drawdown", percent=True),
+              waterfall(table, "max_drawdown"), "max drawdown", percent=True, x_label="step"),
         Table("Add-one-in: each rule alone on the baseline", list(COLUMNS), add_one_in_rows(table),
               [False] + [True] * (len(COLUMNS) - 1), key="attribution_add"),
         Table("Leave-one-out: the full rule set minus each rule", list(COLUMNS), leave_one_out_rows(table),

@@ -12,19 +12,19 @@ import pandas as pd
 
 MISSING = "n/a"
 
-# label, metrics.json key, benchmark key, formatter name
+# label, metrics.json key, benchmark key (None: not a benchmark's metric), formatter name
 HEADLINE = (
     ("Total return", "total_return", "benchmark_total_return", "signed_percent"),
     ("CAGR", "cagr", "benchmark_cagr", "signed_percent"),
     ("Volatility", "volatility", "benchmark_volatility", "percent"),
     ("Sharpe", "sharpe", "benchmark_sharpe", "ratio"),
-    ("Sortino", "sortino", None, "ratio"),
+    ("Sortino", "sortino", "benchmark_sortino", "ratio"),
     ("Max drawdown", "max_drawdown", "benchmark_max_drawdown", "percent"),
-    ("Max drawdown length (sessions)", "max_drawdown_sessions", None, "integer"),
-    ("Calmar", "calmar", None, "ratio"),
-    ("Hit rate", "hit_rate", None, "percent"),
-    ("Best day", "best_day", None, "signed_percent"),
-    ("Worst day", "worst_day", None, "signed_percent"),
+    ("Max drawdown length (sessions)", "max_drawdown_sessions", "benchmark_max_drawdown_sessions", "integer"),
+    ("Calmar", "calmar", "benchmark_calmar", "ratio"),
+    ("Hit rate", "hit_rate", "benchmark_hit_rate", "percent"),
+    ("Best day", "best_day", "benchmark_best_day", "signed_percent"),
+    ("Worst day", "worst_day", "benchmark_worst_day", "signed_percent"),
     ("Turnover (one-way, per year)", "turnover", None, "ratio"),
     ("Exposure (mean gross)", "exposure", None, "percent"),
     ("Names held (mean)", "avg_names", None, "ratio"),

@@ -3,9 +3,10 @@
 Both renderers (engine.report.html and engine.report.pdf) draw this model and
 nothing else, so the HTML and the PDF show the same numbers, formatted the same
 way. Numbers come from the run folder's files: headline metrics from
-metrics.json, drawdowns from engine.analysis.drawdowns on equity.parquet, period returns
-and rolling statistics from engine.report.performance. A section whose file is
-absent is left out.
+metrics.json, tear-sheet statistics from engine.analysis.return_stats and drawdowns
+from engine.analysis.drawdowns on equity.parquet, rolling statistics from
+engine.report.performance. The sections and their order are engine.report.contents;
+a section whose file is absent is left out.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from engine.config.report import ReportConfig
 REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parquet", "weights.parquet",
                   "trades.parquet")
 OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
-                  "event_car.parquet", "event_strategy.parquet", "variants.parquet", "scenarios.parquet",
-                  "stress.parquet", "scorecard.parquet", "attribution.parquet")
+                  "event_car.parquet", "event_strategy.parquet", "variants.parquet", "variant_equity.parquet",
+                  "scenarios.parquet", "stress.parquet", "scorecard.parquet", "attribution.parquet")
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
 
-ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band", "waterfall"]
+ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band", "scatter",
+                    "waterfall"]
 
 
 @dataclass(frozen=True)
@@ -46,18 +48,25 @@ class Table:
     rows: list[list[str]]
     numeric: list[bool]
     key: str = ""
+    links: tuple[str, ...] = ()  # per row: anchor its first cell links to ("" = none)
+    anchors: tuple[str, ...] = ()  # per row: anchor its first cell defines
 
 
 @dataclass(frozen=True)
 class Chart:
     """A figure both renderers can draw.
 
-    ``data``: index = x (dates, labels or offsets), one column per series.
-    heatmap: index = rows (y), columns = x, values = cell colour (and text).
+    ``data``: index = x (dates, labels or numbers), one column per series.
+    heatmap: index = rows (y), columns = x, values = cell colour (and text);
+    ``diverging`` centres the colour scale on 0, else it spans the data's range.
     band: columns ``mean``, ``low``, ``high``, drawn as a line in a shaded band.
+    bars: grouped (stacked_bars: stacked); a numeric index is an x axis of numbers.
+    scatter: column 0 is x, column 1 is y, one point per row (index = hover label), with the y = x line.
     waterfall: index = steps, columns ``value`` and ``measure`` (absolute: a level drawn from 0,
     relative: a change stacked on the running level, total: the running level drawn from 0).
-    ``percent``: values are fractions shown as percentages.
+    ``percent`` / ``x_percent``: y / x values are fractions shown as percentages;
+    ``money``: y values are currency. ``spans``: x ranges shaded (with a label);
+    ``marks``: vertical lines at x with a label.
     """
 
     key: str
@@ -68,6 +77,12 @@ class Chart:
     percent: bool = False
     log_y: bool = False
     height: float = 1.0  # relative to a standard chart
+    x_label: str = "date"
+    x_percent: bool = False
+    money: bool = False
+    diverging: bool = True
+    spans: tuple[tuple[object, object, str], ...] = ()
+    marks: tuple[tuple[object, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,15 +179,11 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
 
 def build_report(run_dir: Path, page_size: str | None = None) -> Report:
     """Read a run folder and build every section its files support, in reading order."""
-    from engine.report.attribution_section import attribution_section
-    from engine.report.optional_sections import OPTIONAL_SECTIONS, STUDY_SECTIONS
-    from engine.report.sections import CORE_SECTIONS, provenance_section, trades_section
+    from engine.report.contents import SECTIONS
 
     run = RunFolder.read(run_dir)
     settings = report_settings(run, page_size)
-    order = (*CORE_SECTIONS, *OPTIONAL_SECTIONS, trades_section, *STUDY_SECTIONS, attribution_section,
-             provenance_section)
-    sections = [build(run, settings) for build in order]
+    sections = [build(run, settings) for build in SECTIONS]
     return Report(
         run_name=str(run.manifest.get("run") or run.config.get("name", run.path.name)),
         description=str(run.config.get("description") or ""),

@@ -1,9 +1,11 @@
 """The report as a paginated PDF, pure Python: reportlab platypus, charts as vector drawings.
 
-Charts are drawn by matplotlib, saved as SVG and converted by svglib into reportlab
-Drawings, so they stay vector. Text uses DejaVu Sans (shipped with matplotlib) so
-any character a rule's reason may contain prints. Tables repeat their header row
-on every page they run over.
+Charts are drawn once by matplotlib's own PDF backend and placed on the page as PDF
+form XObjects (pdfrw), so they stay vector and cost nothing when reportlab lays the
+document out twice for its table of contents (the SVG → svglib route it replaces took
+most of the report's time). Text uses DejaVu Sans (shipped with matplotlib) so any
+character a rule's reason may contain prints. Tables repeat their header row on every
+page they run over.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import matplotlib
-import matplotlib.pyplot as plt
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, LETTER
@@ -22,14 +23,16 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (BaseDocTemplate, Frame, LongTable, PageBreak, PageTemplate, Paragraph,
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, LongTable, PageBreak, PageTemplate, Paragraph,
                                 Preformatted, Spacer, TableStyle)
 from reportlab.platypus.tableofcontents import TableOfContents
-from svglib.svglib import svg2rlg
+from pdfrw import PdfReader as PdfrwReader
+from pdfrw.buildxobj import pagexobj
+from pdfrw.toreportlab import makerl
 
 from engine.atomic import write_file_atomically
 from engine.report import model
-from engine.report.figures import matplotlib_figure
+from engine.report.pdf_charts import pdf_charts
 
 PAGE_SIZES = {"A4": A4, "Letter": LETTER}
 MARGIN = 16 * mm
@@ -118,28 +121,40 @@ def _numbered_canvas(report: model.Report):
     return NumberedCanvas
 
 
-def _chart_flowable(chart: model.Chart, width: float):
-    figure = matplotlib_figure(chart, width_in=width / 72.0)
-    buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="svg")
-    finally:
-        plt.close(figure)
-    buffer.seek(0)
-    drawing = svg2rlg(buffer)
-    scale = width / drawing.width
-    drawing.scale(scale, scale)
-    drawing.width, drawing.height = drawing.width * scale, drawing.height * scale
-    drawing.hAlign = "LEFT"
-    return drawing
+class _VectorChart(Flowable):
+    """A chart as a PDF form XObject, scaled to the frame width (vector; drawn by reference)."""
+
+    def __init__(self, page, width: float) -> None:
+        super().__init__()
+        self.page = page
+        self.scale = width / float(page.BBox[2])
+        self.width, self.height = width, float(page.BBox[3]) * self.scale
+        self.hAlign = "LEFT"
+
+    def wrap(self, available_width, available_height):
+        return self.width, self.height
+
+    def draw(self) -> None:
+        name = makerl(self.canv, self.page)
+        self.canv.scale(self.scale, self.scale)
+        self.canv.doForm(name)
+
+
+def _chart_flowables(report: model.Report, width: float) -> dict[int, _VectorChart]:
+    """Every chart of the report drawn once, into one PDF, keyed by id(chart)."""
+    charts = [block for section in report.sections for block in section.blocks if isinstance(block, model.Chart)]
+    if not charts:
+        return {}
+    pages = PdfrwReader(io.BytesIO(pdf_charts(charts, width_in=width / 72.0))).pages
+    return {id(chart): _VectorChart(pagexobj(page), width) for chart, page in zip(charts, pages)}
 
 
 def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
     cell, cell_num = styles["cell"], styles["cell_num"]
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
               for c, num in zip(table.columns, table.numeric)]
-    body = [[Paragraph(escape(value), cell_num if num else cell) for value, num in zip(row, table.numeric)]
-            for row in table.rows]
+    body = [[Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
+             for c, (value, num) in enumerate(zip(row, table.numeric))] for r, row in enumerate(table.rows)]
     widths = _column_widths(table, width, cell.fontSize)
     flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
     flowable.setStyle(TableStyle([
@@ -151,6 +166,16 @@ def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
         ("TOPPADDING", (0, 0), (-1, -1), 1.6), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.6),
     ]))
     return flowable
+
+
+def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
+    """A cell's text; the first cell links to (or is the target of) a glossary anchor."""
+    text = escape(value)
+    if column == 0 and table.links and table.links[row]:
+        return f'<a href="#{table.links[row]}" color="#1d2430">{text}</a>'
+    if column == 0 and table.anchors and table.anchors[row]:
+        return f'<a name="{table.anchors[row]}"/>{text}'
+    return text
 
 
 def _column_widths(table: model.Table, width: float, size: float) -> list[float]:
@@ -170,7 +195,9 @@ def _column_widths(table: model.Table, width: float, size: float) -> list[float]
 
 
 def _story(report: model.Report, width: float) -> list:
+    """Page 1: the title and the summary section; page 2: contents; then every other section."""
     styles = _styles()
+    charts = _chart_flowables(report, width)
     story: list = [Paragraph(escape(report.title), styles["title"])]
     if report.description:
         story.append(Paragraph(escape(report.description), styles["subtitle"]))
@@ -180,21 +207,22 @@ def _story(report: model.Report, width: float) -> list:
         story.append(Paragraph(f"{model.SYNTHETIC_WARNING}: these results illustrate the method, not the market.",
                                styles["warning"]))
     contents = TableOfContents(levelStyles=[styles["toc1"]], dotsMinLevel=0)
-    story += [Spacer(1, 4 * mm), Paragraph("Contents", styles["h2"]), contents, PageBreak()]
     for number, section in enumerate(report.sections, start=1):
         heading = Paragraph(f"{number}. {escape(section.title)}", styles["h1"])
         heading._bookmark = section.key
         story.append(heading)
         for block in section.blocks:
-            story += _block_flowables(block, width, styles)
+            story += _block_flowables(block, width, styles, charts)
+        if number == 1:
+            story += [PageBreak(), Paragraph("Contents", styles["h2"]), contents, PageBreak()]
     return story
 
 
-def _block_flowables(block: model.Block, width: float, styles) -> list:
+def _block_flowables(block: model.Block, width: float, styles, charts: dict) -> list:
     if isinstance(block, model.Paragraph):
         return [Paragraph(escape(block.text), styles["body"])]
     if isinstance(block, model.Chart):
-        return [_chart_flowable(block, width), Spacer(1, 3 * mm)]
+        return [charts[id(block)], Spacer(1, 3 * mm)]
     if isinstance(block, model.Table):
         return [Paragraph(escape(block.title), styles["h2"]), _table_flowable(block, width, styles),
                 Spacer(1, 3 * mm)]

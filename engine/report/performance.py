@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.data.calendar import sessions_per_year
 from engine.analysis.drawdowns import drawdown_fractions
+from engine.analysis.return_stats import period_returns, rolling_sortino, session_returns
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 OTHER_GROUP = "other"
@@ -21,19 +22,6 @@ OTHER_GROUP = "other"
 def periods_per_year(calendar: str, sessions: pd.DatetimeIndex) -> float:
     """Annualisation factor the metrics used (mean sessions per calendar year of the run's calendar)."""
     return sessions_per_year(calendar, sessions[0], sessions[-1])
-
-
-def period_returns(curve: pd.Series, freq: str) -> pd.Series:
-    """Compounded return of each calendar period ('ME' months, 'YE' years), from the first close.
-
-    The first period runs from the first session's close, so the product of
-    (1 + period returns) equals the curve's total growth.
-    """
-    curve = curve.dropna()
-    ends = curve.resample(freq).last().dropna()
-    starts = ends.shift(1)
-    starts.iloc[0] = curve.iloc[0]
-    return ends / starts - 1.0
 
 
 def monthly_table(curve: pd.Series) -> pd.DataFrame:
@@ -52,7 +40,7 @@ def rolling_window(ppy: float) -> int:
 
 
 def rolling_statistics(equity: pd.Series, benchmark: pd.Series | None, ppy: float, risk_free: float) -> dict:
-    """Rolling 6-month Sharpe and volatility (strategy, benchmark) and beta, each a DataFrame by date."""
+    """Rolling 6-month Sharpe, Sortino and volatility (strategy, benchmark) and beta, each a DataFrame by date."""
     window = rolling_window(ppy)
     rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0
     curves = {"strategy": equity} | ({"benchmark": benchmark} if benchmark is not None else {})
@@ -60,8 +48,10 @@ def rolling_statistics(equity: pd.Series, benchmark: pd.Series | None, ppy: floa
     excess = returns - rf
     std = excess.rolling(window).std(ddof=1)
     sharpe = (excess.rolling(window).mean() / std.where(std > 0)) * math.sqrt(ppy)
+    sortino = returns.apply(lambda column: rolling_sortino(column, window, ppy))
     volatility = returns.rolling(window).std(ddof=1) * math.sqrt(ppy)
-    result = {"sharpe": sharpe.dropna(how="all"), "volatility": volatility.dropna(how="all")}
+    result = {"sharpe": sharpe.dropna(how="all"), "sortino": sortino.dropna(how="all"),
+              "volatility": volatility.dropna(how="all")}
     if benchmark is not None:
         covariance = returns["strategy"].rolling(window).cov(returns["benchmark"], ddof=0)
         variance = returns["benchmark"].rolling(window).var(ddof=0)

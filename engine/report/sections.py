@@ -1,17 +1,21 @@
-"""The sections every run folder supports: headline, equity, drawdowns, returns, rolling,
-exposure, trades, and configuration/provenance."""
+"""The sections every run folder supports after the summary and the metrics: drawdowns, returns,
+rolling statistics, exposure, trades, and the appendix (configuration and provenance)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.analysis.drawdowns import drawdown_table
+from engine.analysis.return_stats import period_returns
 from engine.report import performance as perf
-from engine.report.formatting import FORMATTERS, HEADLINE, MISSING, day, format_column, integer, money, percent
+from engine.report.config_diff import non_default_yaml
+from engine.report.formatting import FORMATTERS, MISSING, day, format_column, integer, money, percent
+from engine.report.headline import benchmark_name
 from engine.report.model import Chart, Code, Paragraph, RunFolder, Section, Table
 from engine.config.report import ReportConfig
 
-BLANK = ""
+WORST_DRAWDOWNS = 10
 
 
 def frame_table(title: str, frame: pd.DataFrame, kinds: dict[str, str] | None = None, key: str = "") -> Table:
@@ -25,89 +29,85 @@ def frame_table(title: str, frame: pd.DataFrame, kinds: dict[str, str] | None = 
     return Table(title, [str(name) for name in frame.columns], rows, numeric, key)
 
 
-def headline_section(run: RunFolder, settings: ReportConfig) -> Section:
-    metrics, bench = run.metrics, run.has_benchmark
-    benchmark = run.config.get("benchmark")
-    rows = []
-    for label, key, bench_key, kind in HEADLINE:
-        if key not in metrics:
-            continue
-        row = [label, FORMATTERS[kind](metrics[key])]
-        if bench:
-            row.append(FORMATTERS[kind](metrics[bench_key]) if bench_key in metrics else BLANK)
-        rows.append(row)
-    columns = ["Metric", "Strategy"] + ([f"Benchmark ({benchmark})"] if bench else [])
-    summary = (f"From {metrics['start']} to {metrics['end']} ({integer(metrics['sessions'])} sessions) the strategy "
-               f"returned {percent(metrics['total_return'], signed=True)} ({percent(metrics['cagr'], signed=True)} a year)"
-               + (f" against {percent(metrics.get('benchmark_total_return'), signed=True)} for {benchmark}" if bench else "")
-               + f". Its deepest drawdown was {percent(metrics['max_drawdown'])}"
-               + (f", from {metrics['max_drawdown_peak']} to a trough on {metrics['max_drawdown_trough']}, "
-                  + (f"recovered on {metrics['max_drawdown_recovery']}." if metrics.get("max_drawdown_recovery")
-                     else "not recovered by the end of the run.") if metrics.get("max_drawdown_peak") else "."))
-    table = Table("Headline metrics", columns, rows, [False, True, True][: len(columns)], key="headline")
-    return Section("headline", "Headline metrics", [Paragraph(summary), table])
-
-
-def equity_section(run: RunFolder, settings: ReportConfig) -> Section:
-    curves = run.equity[["equity"] + (["benchmark"] if run.has_benchmark else [])]
-    curves = curves.rename(columns={"equity": "Strategy", "benchmark": f"Benchmark ({run.config.get('benchmark')})"})
-    text = (f"Portfolio value at each session close, starting from {money(run.equity['equity'].iloc[0])}, "
-            "after fees and slippage" + (" (logarithmic axis)." if settings.log_scale else "."))
-    chart = Chart("equity", "Equity curve", "lines", curves, y_label="value", log_y=settings.log_scale)
-    return Section("equity", "Equity curve vs benchmark", [Paragraph(text), chart])
-
-
 def drawdowns_section(run: RunFolder, settings: ReportConfig) -> Section:
     underwater = pd.DataFrame({"Strategy": perf.drawdown_curve(run.equity["equity"])})
     if run.has_benchmark:
-        underwater[f"Benchmark ({run.config.get('benchmark')})"] = perf.drawdown_curve(run.equity["benchmark"])
-    worst = drawdown_table(run.equity["equity"], top=5)
+        underwater[benchmark_name(run)] = perf.drawdown_curve(run.equity["benchmark"])
+    worst = drawdown_table(run.equity["equity"], top=WORST_DRAWDOWNS)
     rows = [[str(rank), day(r.peak), day(r.trough), day(r.recovery) if pd.notna(r.recovery) else "not recovered",
              percent(r.depth), integer(r.length_sessions),
              integer(r.recovery_sessions) if pd.notna(r.recovery_sessions) else MISSING]
             for rank, r in enumerate(worst.itertuples(), start=1)]
-    table = Table("Five worst drawdowns", ["#", "Peak", "Trough", "Recovery", "Depth", "Length (sessions)",
-                                           "Trough to recovery (sessions)"], rows,
-                  [True, False, False, False, True, True, True], key="worst_drawdowns")
+    table = Table(f"The {WORST_DRAWDOWNS} worst drawdowns", ["#", "Peak", "Trough", "Recovery", "Depth",
+                                                             "Length (sessions)", "Trough to recovery (sessions)"],
+                  rows, [True, False, False, False, True, True, True], key="worst_drawdowns")
     text = ("Fall from the running high at each close. Length counts sessions from the peak to the recovery "
             "(or to the last session when not recovered).")
-    chart = Chart("underwater", "Underwater (drawdown from running high)", "area", underwater, "drawdown",
+    chart = Chart("underwater", "Underwater: drawdown from the running high", "area", underwater, "drawdown",
                   percent=True, height=0.8)
     return Section("drawdowns", "Drawdowns", [Paragraph(text), chart, table])
 
 
+def _distribution(curves: dict[str, pd.Series], bins: int) -> pd.DataFrame:
+    """Share of periods per return bin, the same bins for every curve (1st to 99th percentile of all)."""
+    values = np.concatenate([series.dropna().to_numpy(dtype=float) for series in curves.values()])
+    low, high = np.percentile(values, [1, 99])
+    edges = np.linspace(low, high, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    shares = {name: np.histogram(np.clip(series.dropna(), low, high), edges)[0] / max(series.notna().sum(), 1)
+              for name, series in curves.items()}
+    return pd.DataFrame(shares, index=pd.Index(np.round(centres, 6), name="return"))
+
+
 def returns_section(run: RunFolder, settings: ReportConfig) -> Section:
-    grid = perf.monthly_table(run.equity["equity"])
-    yearly = pd.DataFrame({"Strategy": perf.period_returns(run.equity["equity"], "YE")})
+    equity = run.equity["equity"]
+    grid = perf.monthly_table(equity)
+    yearly = pd.DataFrame({"Strategy": period_returns(equity, "YE")})
+    daily = {"Strategy": perf.session_returns(equity)}
+    monthly = {"Strategy": period_returns(equity, "ME")}
     if run.has_benchmark:
-        yearly["Benchmark"] = perf.period_returns(run.equity["benchmark"], "YE")
-        yearly["Difference"] = yearly["Strategy"] - yearly["Benchmark"]
-    yearly.insert(0, "Year", [str(stamp.year) for stamp in yearly.index])
-    kinds = {name: "signed_percent" for name in yearly.columns if name != "Year"}
-    blocks = [
+        benchmark = run.equity["benchmark"].dropna()
+        yearly[benchmark_name(run)] = period_returns(benchmark, "YE")
+        daily[benchmark_name(run)] = perf.session_returns(benchmark)
+        monthly[benchmark_name(run)] = period_returns(benchmark, "ME")
+    yearly.index = [str(stamp.year) for stamp in yearly.index]
+    table = yearly.rename(columns={benchmark_name(run): "Benchmark"})
+    if run.has_benchmark:
+        table["Difference"] = table["Strategy"] - table["Benchmark"]
+    table.insert(0, "Year", table.index)
+    kinds = {name: "signed_percent" for name in table.columns if name != "Year"}
+    return Section("returns", "Monthly and yearly returns", [
         Paragraph("Compounded return of each calendar month and year, from month-end (year-end) closes; "
                   "the first period starts at the first session's close."),
-        Chart("monthly_heatmap", "Monthly returns", "heatmap", grid, percent=True, height=0.2 + 0.06 * len(grid)),
-        frame_table("Yearly returns", yearly, kinds, key="yearly"),
-    ]
-    return Section("returns", "Monthly and yearly returns", blocks)
+        Chart("monthly_heatmap", "Monthly returns", "heatmap", grid, "year", percent=True, x_label="month",
+              height=0.3 + 0.06 * len(grid)),
+        Chart("yearly_bars", "Yearly returns vs benchmark", "bars", yearly, "return", percent=True, x_label="year",
+              height=0.7),
+        frame_table("Yearly returns", table.reset_index(drop=True), kinds, key="yearly"),
+        Paragraph("Distributions: the share of sessions (months) whose return fell in each bin; the outer bins "
+                  "hold everything beyond the 1st and 99th percentiles."),
+        Chart("daily_distribution", "Distribution of daily returns", "bars", _distribution(daily, 41),
+              "share of sessions", percent=True, x_label="daily return", x_percent=True, height=0.7),
+        Chart("monthly_distribution", "Distribution of monthly returns", "bars", _distribution(monthly, 21),
+              "share of months", percent=True, x_label="monthly return", x_percent=True, height=0.7),
+    ])
 
 
 def rolling_section(run: RunFolder, settings: ReportConfig) -> Section:
     ppy = perf.periods_per_year(run.config.get("data", {}).get("calendar", "XNYS"), run.equity.index)
     benchmark = run.equity["benchmark"] if run.has_benchmark else None
     stats = perf.rolling_statistics(run.equity["equity"], benchmark, ppy, float(run.config.get("risk_free") or 0))
-    names = {"strategy": "Strategy", "benchmark": "Benchmark", "beta": "Beta"}
+    names = {"strategy": "Strategy", "benchmark": benchmark_name(run), "beta": "Beta"}
     window = perf.rolling_window(ppy)
     blocks = [Paragraph(f"Over the last {window} sessions (six months) at each close, annualised with "
                         f"{ppy:.2f} sessions per year.")]
-    blocks.append(Chart("rolling_sharpe", "Rolling 6-month Sharpe", "lines", stats["sharpe"].rename(columns=names),
-                        "Sharpe", height=0.6))
-    blocks.append(Chart("rolling_volatility", "Rolling 6-month volatility", "lines",
-                        stats["volatility"].rename(columns=names), "volatility", percent=True, height=0.6))
-    if "beta" in stats:
-        blocks.append(Chart("rolling_beta", "Rolling 6-month beta to the benchmark", "lines",
-                            stats["beta"].rename(columns=names), "beta", height=0.6))
+    for key, title, label, percent_axis in (("sharpe", "Rolling 6-month Sharpe", "Sharpe", False),
+                                            ("sortino", "Rolling 6-month Sortino", "Sortino", False),
+                                            ("volatility", "Rolling 6-month volatility", "volatility", True),
+                                            ("beta", "Rolling 6-month beta to the benchmark", "beta", False)):
+        if key in stats:
+            blocks.append(Chart(f"rolling_{key}", title, "lines", stats[key].rename(columns=names), label,
+                                percent=percent_axis, height=0.6))
     return Section("rolling", "Rolling statistics", blocks)
 
 
@@ -177,13 +177,11 @@ def provenance_section(run: RunFolder, settings: ReportConfig) -> Section:
         ("Command", " ".join(manifest.get("command") or [])),
     ]
     packages = [[name, str(version)] for name, version in (manifest.get("packages") or {}).items()]
-    return Section("provenance", "Configuration and provenance", [
+    return Section("provenance", "Appendix: configuration and provenance", [
+        Paragraph("The keys of the run's config that differ from their defaults; the full resolved config, "
+                  "every default written out, is config.yaml in the run folder."),
+        Code("Configuration (keys that differ from the defaults)", non_default_yaml(run.config)),
         Table("Provenance", ["Item", "Value"], [[label, str(value)] for label, value in facts], [False, False],
               key="provenance"),
         Table("Package versions", ["Package", "Version"], packages, [False, False], key="packages"),
-        Code("Resolved configuration (config.yaml)", run.config_text),
     ])
-
-
-CORE_SECTIONS = (headline_section, equity_section, drawdowns_section, returns_section, rolling_section,
-                 exposure_section)

@@ -1,0 +1,121 @@
+"""The event study in the report: strategy against holding over each event window, the price
+reaction of the names involved, and the average abnormal-return paths (engine.cli.events files).
+
+The window is read from the files themselves (event_car.parquet's offsets), so the report says the
+window that `rulebook events --window` used even when the config's event_study.window differs.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine.report.formatting import integer, percent
+from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.sections import frame_table
+from engine.config.report import ReportConfig
+
+TOP_ROWS = 20
+
+
+def study_window(run: RunFolder) -> tuple[int, int] | None:
+    """(first, last) offset of the event windows in the files, None without event_car.parquet."""
+    car = run.optional.get("event_car")
+    if car is None or car.empty:
+        return None
+    return int(car["offset"].min()), int(car["offset"].max())
+
+
+def window_words(run: RunFolder) -> str:
+    window = study_window(run)
+    if window is None:
+        return ""
+    text = f" Window: {-window[0]} sessions before to {window[1]} after day 0 (from the event files)."
+    configured = (run.config.get("event_study") or {}).get("window")
+    if configured and list(configured) != list(window):
+        text += (f" The config's event_study.window is {configured[0]}:{configured[1]}; the files were written by "
+                 f"`rulebook events --window {window[0]}:{window[1]}`.")
+    return text
+
+
+def events_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    books, summary = run.optional.get("event_strategy"), run.optional.get("event_summary")
+    car, rows = run.optional.get("event_car"), run.optional.get("events")
+    if all(frame is None for frame in (books, summary, car, rows)):
+        return None
+    kinds = sorted(set().union(*(set(frame["kind"].astype(str)) for frame in (books, rows) if frame is not None
+                                 and "kind" in frame.columns)))
+    blocks: list = [Paragraph("What happened around each market event"
+                              + (f" ({', '.join(kinds)})" if kinds else "") + ": the strategy against an "
+                              "equal-weight holding of the same universe over the same window, and the prices of "
+                              "the names involved (from the event study files)." + window_words(run))]
+    if books is not None and {"strategy", "holding"} <= set(books["book"]):
+        blocks += _strategy_vs_holding(books)
+    if summary is not None:
+        blocks.append(_reaction_by_kind(summary))
+    if car is not None:
+        blocks += _car_charts(car)
+    if rows is not None:
+        involved = rows[rows["role"] == "involved"] if "role" in rows.columns else rows
+        worst = involved.nsmallest(TOP_ROWS, "drawdown")[["session_date", "kind", "symbol", "day0_return", "car",
+                                                          "drawdown", "trough_date", "sessions_to_recover"]]
+        blocks.append(frame_table(f"Deepest drawdowns of involved names (top {TOP_ROWS})", worst.rename(columns={
+            "session_date": "day 0", "day0_return": "day 0 return", "trough_date": "trough",
+            "sessions_to_recover": "sessions to recover"}), {"day 0 return": "signed_percent", "car": "signed_percent",
+                                                             "drawdown": "percent"}, key="events_worst"))
+    return Section("events", "Event study: drawdowns around market events", blocks)
+
+
+def event_counts(books: pd.DataFrame) -> pd.Series:
+    """Events per kind: distinct event ids (the terminal's event study table counts the same way)."""
+    return books.groupby("kind")["event_id"].nunique()
+
+
+def _strategy_vs_holding(books: pd.DataFrame) -> list:
+    means = books.groupby(["kind", "book"])[["drawdown", "cum_return"]].mean().unstack("book")
+    table = pd.DataFrame({
+        "kind": means.index, "events": event_counts(books).reindex(means.index).to_numpy(),
+        "DD strategy": means[("drawdown", "strategy")].to_numpy(), "DD holding": means[("drawdown", "holding")].to_numpy(),
+        "return strategy": means[("cum_return", "strategy")].to_numpy(),
+        "return holding": means[("cum_return", "holding")].to_numpy(),
+    })
+    table["DD cut"] = table["DD strategy"] - table["DD holding"]
+    per_event = books.pivot_table(index=["session_date", "event_id", "kind"], columns="book", values="drawdown")
+    points = pd.DataFrame({"holding": per_event["holding"].to_numpy(), "strategy": per_event["strategy"].to_numpy()},
+                          index=[f"{day:%Y-%m-%d} {kind}" for day, _, kind in per_event.index])
+    kinds = {name: "percent" if name.startswith("DD") else "signed_percent" for name in table.columns[2:]}
+    kinds["DD cut"] = "signed_percent"
+    lost_less = int((points["strategy"] > points["holding"]).sum())
+    return [frame_table("Strategy vs holding, same windows (mean over events)", table, kinds, key="event_strategy"),
+            Paragraph("DD: deepest fall inside the window from the pre-event peak; DD cut > 0 means the rules "
+                      f"lost less than holding. Return: cumulative over the window. In {lost_less} of "
+                      f"{len(points)} events the strategy fell less than holding (points above the dashed line)."),
+            Chart("event_drawdowns", "Drawdown in each event window: strategy against holding", "scatter", points,
+                  "strategy's drawdown", percent=True, x_label="holding's drawdown", x_percent=True, height=0.9)]
+
+
+def _reaction_by_kind(summary: pd.DataFrame) -> Table:
+    by_kind = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
+    rows = []
+    for kind in by_kind.index.get_level_values(0).unique():
+        car, day0, drawdown = (by_kind.loc[(kind, metric)] for metric in ("car", "day0_return", "drawdown"))
+        rows.append([kind, integer(day0["n_events"]), percent(day0["mean"], 1, True), percent(car["mean"], 1, True),
+                     f"{percent(car['ci_lower_clustered'], 1, True)} to {percent(car['ci_upper_clustered'], 1, True)}",
+                     f"{car['t_stat_clustered']:.2f}", percent(drawdown["mean"], 1)])
+    return Table("Price reaction of the names involved, by event kind (95% CI clustered by event date)",
+                 ["kind", "events", "day 0", "CAR", "95% CI", "t", "mean max DD"], rows,
+                 [False, True, True, True, True, True, True], key="event_reaction")
+
+
+def _car_charts(car: pd.DataFrame) -> list[Chart]:
+    """Mean CAR path of the names involved with its bootstrap band: all events, then each kind,
+    each over the whole window (a kind whose events end early leaves the rest of the axis empty)."""
+    paths = car[(car["subject"] == "symbols") & (car["measure"] == "car") & car["by"].isin(["all", "kind"])]
+    offsets = pd.RangeIndex(int(car["offset"].min()), int(car["offset"].max()) + 1, name="offset")
+    charts = []
+    for (by, key), part in paths.groupby(["by", "key"], sort=False):
+        band = part.set_index("offset").sort_index()[["mean", "lower", "upper"]].reindex(offsets)
+        band.columns = ["mean", "low", "high"]
+        title = "all events" if by == "all" else f"{key} ({integer(part['n'].max())} event-symbol windows)"
+        charts.append(Chart(f"car_{key}", f"Average cumulative abnormal return: {title}", "band", band,
+                            "CAR", percent=True, x_label="sessions from day 0", height=0.55))
+    return charts

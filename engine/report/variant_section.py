@@ -1,0 +1,102 @@
+"""The variant comparison in the report (files of `rulebook compare`): ranking, the equity of the
+base, best and worst variants, a heatmap over two swept parameters, and what the deflated Sharpe
+ratio and the probability of backtest overfitting say about this run, in words."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from engine.report.model import Chart, Paragraph, RunFolder, Section
+from engine.report.sections import frame_table
+from engine.config.report import ReportConfig
+
+TOP_ROWS = 20
+STATISTICS = {"rank", "sharpe_diff", "diff_lower", "diff_upper", "beats_base", "psr", "dsr", "verdict"}
+RATIOS = ("sharpe", "sortino", "calmar", "information_ratio")
+
+
+def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
+    variants = run.optional.get("variants")
+    if variants is None:
+        return None
+    metric_columns = [name for name in variants.columns if name in run.metrics]
+    label = next((name for name in ("variant", "name") if name in variants.columns), None)
+    params = [name for name in variants.columns if name not in metric_columns and name != label
+              and name not in STATISTICS and not pd.api.types.is_bool_dtype(variants[name])]
+    rank_by = "sharpe" if "sharpe" in variants.columns else (metric_columns or [variants.columns[-1]])[0]
+    ranked = variants.sort_values(rank_by, ascending=False, kind="stable")
+    shown = [name for name in [label, *params, "sharpe", "cagr", "max_drawdown", "total_return", "dsr", "verdict"]
+             if name is not None and name in ranked.columns]
+    blocks = [Paragraph(" ".join(luck_words(run, ranked, label, rank_by))),
+              frame_table(f"Variants ranked by {rank_by} (top {TOP_ROWS})", ranked.head(TOP_ROWS)[list(dict.fromkeys(
+                  shown))], key="variants_ranking"),
+              Paragraph(_significance_words(variants, label))]
+    curves = _base_best_worst(run, ranked, label)
+    if curves is not None:
+        blocks.insert(1, curves)
+    numeric_params = [name for name in params if pd.api.types.is_numeric_dtype(variants[name])
+                      and variants[name].nunique() > 1]
+    if len(numeric_params) >= 2:
+        rows, columns = numeric_params[:2]
+        grid = variants.pivot_table(index=rows, columns=columns, values=rank_by, aggfunc="mean")
+        grid.index, grid.columns = [str(v) for v in grid.index], [str(v) for v in grid.columns]
+        others = f", averaged over {', '.join(numeric_params[2:])}" if len(numeric_params) > 2 else ""
+        blocks.insert(2, Chart("variants_heatmap", f"{rank_by} by {rows} (rows) and {columns}{others}", "heatmap",
+                               grid, rows, percent=rank_by not in RATIOS, x_label=columns, diverging=False,
+                               height=0.3 + 0.08 * len(grid)))
+    return Section("variants", "Variant comparison", blocks)
+
+
+def luck_words(run: RunFolder, ranked: pd.DataFrame, label: str | None, rank_by: str) -> list[str]:
+    """The deflated Sharpe ratio of the best variant and the PBO of the sweep, one sentence each."""
+    sentences = []
+    best = ranked.iloc[0]
+    name = best[label] if label else "the best variant"
+    if "dsr" in ranked.columns and pd.notna(best.get("dsr")):
+        sentences.append(
+            f"With {len(ranked)} variants tried, a best {rank_by} of {best[rank_by]:.2f} ({name}) is what luck alone "
+            f"would give {1 - float(best['dsr']):.0%} of the time: its deflated Sharpe ratio is {float(best['dsr']):.2f}, "
+            "the probability that its true Sharpe is above zero once the number of variants tried is allowed for.")
+    pbo = _statistics(run).get("pbo")
+    if pbo is not None:
+        sentences.append(
+            f"Probability of backtest overfitting {float(pbo):.0%}: splitting the sessions into halves every way, the "
+            f"variant that ranked best on one half ranked below the median on the other {float(pbo):.0%} of the time "
+            "(50% is what choosing at random gives).")
+    return sentences
+
+
+def _statistics(run: RunFolder) -> dict:
+    path = run.path / "statistics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _base_best_worst(run: RunFolder, ranked: pd.DataFrame, label: str | None) -> Chart | None:
+    equity = run.optional.get("variant_equity")
+    if equity is None or label is None:
+        return None
+    equity = equity.set_index(pd.DatetimeIndex(equity.pop("date"))) if "date" in equity.columns else equity
+    names = list(dict.fromkeys([name for name in ("base", ranked[label].iloc[0], ranked[label].iloc[-1])
+                                if name in equity.columns]))
+    if not names:
+        return None
+    roles = {"base": "base", ranked[label].iloc[0]: "best", ranked[label].iloc[-1]: "worst"}
+    curves = equity[names].rename(columns={name: f"{roles[name]}: {name}" if name != "base" else "base"
+                                           for name in names})
+    return Chart("variant_equity", "Equity of the base, the best and the worst variant", "lines", curves,
+                 "portfolio value (USD)", money=True)
+
+
+def _significance_words(variants: pd.DataFrame, label: str | None) -> str:
+    """What the bootstrap says, in words; the per-variant verdict column (if any) is in the ranking table."""
+    if "beats_base" not in variants.columns:
+        return "variants.parquet carries no significance test, so no variant is claimed to beat the base config."
+    winners = variants[variants["beats_base"].fillna(False).astype(bool)]
+    if winners.empty:
+        return f"None of the {len(variants)} variants has a Sharpe ratio reliably above the base config's."
+    names = ", ".join(winners[label].astype(str)) if label else f"{len(winners)} variants"
+    return (f"{len(winners)} of {len(variants)} variants have a bootstrap interval of the Sharpe difference above "
+            f"zero against the base config: {names}. See each variant's verdict for whether that survives the "
+            "number of variants tried (deflated Sharpe).")
