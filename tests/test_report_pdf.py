@@ -41,7 +41,8 @@ def test_pages_have_the_header_synthetic_warning_and_page_numbers(full_pdf) -> N
         text = page.extract_text()
         assert "fabricated" in text and SYNTHETIC_WARNING in text and "2019-01-02 to 2021-12-31" in text
         assert f"page {number} of {pages}" in text
-    assert {entry.title.split(". ", 1)[1] for entry in reader.outline} >= {"Headline metrics", "Trades", "Hedges"}
+    assert {entry.title.split(". ", 1)[1] for entry in reader.outline} >= {"Summary", "Performance metrics", "Trades",
+                                                                         "Hedges"}
 
 
 def test_headline_numbers_in_the_text_equal_metrics_json(full_pdf) -> None:

@@ -39,6 +39,8 @@ MARGIN = 16 * mm
 WARN = colors.HexColor("#b3261e")
 ACCENT = colors.HexColor("#1f4e79")
 MUTED = colors.HexColor("#5f6b7a")
+CELL_PADDING = 12.0  # left + right padding of a table cell, points
+FONT_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table text, largest that fits first
 FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono": "DejaVuSansMono.ttf"}
 
 
@@ -150,12 +152,19 @@ def _chart_flowables(report: model.Report, width: float) -> dict[int, _VectorCha
 
 
 def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
-    cell, cell_num = styles["cell"], styles["cell_num"]
+    """A table whose numbers each fit on one line: a wide table is set in a smaller font."""
+    for size in FONT_SIZES:
+        widths = _column_widths(table, width, size)
+        if widths is not None:
+            break
+    else:
+        widths = [w * width / sum(natural) for natural in [_column_widths(table, 1e9, size)] for w in natural]
+    cell = ParagraphStyle(f"cell{size}", styles["cell"], fontSize=size, leading=size + 2)
+    cell_num = ParagraphStyle(f"cell_num{size}", styles["cell_num"], fontSize=size, leading=size + 2)
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
               for c, num in zip(table.columns, table.numeric)]
     body = [[Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
              for c, (value, num) in enumerate(zip(row, table.numeric))] for r, row in enumerate(table.rows)]
-    widths = _column_widths(table, width, cell.fontSize)
     flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
     flowable.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
@@ -164,6 +173,7 @@ def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
         ("LINEBELOW", (0, -1), (-1, -1), 0.4, colors.HexColor("#c9d1db")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 1.6), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.6),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING / 2), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING / 2),
     ]))
     return flowable
 
@@ -178,20 +188,37 @@ def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
     return text
 
 
-def _column_widths(table: model.Table, width: float, size: float) -> list[float]:
-    """Each column as wide as its longest cell; if too wide, text columns give up the room."""
-    padding = 13.0
-    natural = [max([pdfmetrics.stringWidth(name, "Sans-Bold", size)]
-                   + [pdfmetrics.stringWidth(row[i], "Sans", size) for row in table.rows]) + padding
-               for i, name in enumerate(table.columns)]
-    if sum(natural) <= width:
-        return natural
-    keeps = [num or w <= width / 6 for w, num in zip(natural, table.numeric)]  # numbers and short text
-    fixed = sum(w for w, keep in zip(natural, keeps) if keep)
-    flexible = sum(w for w, keep in zip(natural, keeps) if not keep)
-    room = max(width - fixed, 0.3 * width)
-    widths = [w if keep else w * room / flexible for w, keep in zip(natural, keeps)]
-    return [w * width / sum(widths) for w in widths] if sum(widths) > width else widths
+def _column_widths(table: model.Table, width: float, size: float) -> list[float] | None:
+    """Column widths at font ``size``, or None if the numbers alone do not fit.
+
+    Every column is at least as wide as its widest cell (numbers never wrap) and its longest
+    header word; headers wrap between words; long text columns share what room is left.
+    """
+    def measure(text: str, font: str = "Sans") -> float:
+        return pdfmetrics.stringWidth(text, font, size)
+
+    padding = CELL_PADDING + 1.0
+    cells = [max([measure(row[i]) for row in table.rows] or [0.0]) for i in range(len(table.columns))]
+    words = [max(measure(word, "Sans-Bold") for word in (name.split() or [""])) for name in table.columns]
+    headers = [measure(name, "Sans-Bold") for name in table.columns]
+    full = [max(c, h) + padding for c, h in zip(cells, headers)]
+    if sum(full) <= width:
+        return full
+    least = [max(c, w) + padding for c, w in zip(cells, words)]
+    flexible = [not num and w > width / 6 for w, num in zip(least, table.numeric)]  # long text may wrap
+    fixed = sum(w for w, flex in zip(least, flexible) if not flex)
+    if fixed > width or (any(flexible) and width - fixed < 0.2 * width):
+        return None
+    if not any(flexible):
+        return least if sum(least) <= width else None
+    longest_word = [max([measure(word) for row in table.rows for word in row[i].split()] or [0.0]) + padding
+                    for i in range(len(table.columns))]
+    floor = [max(word, header + padding) for word, header in zip(longest_word, words)]
+    spare = width - fixed - sum(f for f, flex in zip(floor, flexible) if flex)
+    if spare < 0:
+        return None
+    wish = sum(w - f for w, f, flex in zip(least, floor, flexible) if flex) or 1.0
+    return [f + (w - f) * spare / wish if flex else w for w, f, flex in zip(least, floor, flexible)]
 
 
 def _story(report: model.Report, width: float) -> list:
