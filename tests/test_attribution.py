@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from engine.cli.main import app
 from engine.config.run_config import load_config
 from engine.data.calendar import sessions_per_year
-from engine.report.model import build_report
+from engine.report.contents import build_report
 from engine.run.backtest import load_run_data, run_backtest
 from engine.sim.simulate import ExecutionSettings, simulate, simulate_many
 from engine.sweep.attribution import BASELINE, FULL, INTERACTION, METRICS, attribute

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from engine.cli.main import app
 from engine.report.formatting import parse_number
 from engine.report.html import write_html
-from engine.report.model import SYNTHETIC_WARNING, build_report
+from engine.report.model import SYNTHETIC_WARNING
+from engine.report.contents import build_report
 from engine.report.formatting import HEADLINE
 from report_run_folder import write_run_folder
 from test_report_model import CORE, FULL

@@ -18,7 +18,7 @@ from engine.errors import ConfigError, DataError
 from engine.analysis.metrics import compute_metrics
 from engine.report import performance as perf
 from engine.report.formatting import parse_number
-from engine.report.model import build_report
+from engine.report.contents import build_report
 from engine.report.formatting import HEADLINE
 from report_run_folder import write_run_folder
 
@@ -182,7 +182,7 @@ def test_log_scale_setting_reaches_the_equity_chart(tmp_path) -> None:
 
 
 def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -> None:
-    from engine.report.model import build_report
+    from engine.report.contents import build_report
     from report_run_folder import write_run_folder
 
     run = write_run_folder(tmp_path / "run", full=False)
@@ -213,7 +213,7 @@ def test_scenarios_section_shows_each_case_and_the_expectation(tmp_path: Path) -
 
 
 def test_hedges_section_states_the_effect_on_the_max_drawdown(tmp_path: Path) -> None:
-    from engine.report.model import build_report
+    from engine.report.contents import build_report
     from report_run_folder import write_run_folder
 
     run = write_run_folder(tmp_path / "run", full=True)

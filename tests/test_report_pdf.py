@@ -16,7 +16,8 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4, LETTER
 
 from engine.report.formatting import parse_number
-from engine.report.model import SYNTHETIC_WARNING, Code, Report, Section, Table, build_report
+from engine.report.model import SYNTHETIC_WARNING, Code, Report, Section, Table
+from engine.report.contents import build_report
 from engine.report.pdf import write_pdf
 from engine.report.formatting import HEADLINE
 from engine.config.report import ReportConfig

@@ -18,7 +18,8 @@ from engine.report.config_diff import non_default
 from engine.report.formatting import HEADLINE, parse_number
 from engine.report.glossary import GLOSSARY, anchor
 from engine.report.headline import EXTRA
-from engine.report.model import Report, Section, Table, build_report
+from engine.report.model import Report, Section, Table
+from engine.report.contents import build_report
 from engine.report.pdf_charts import _figure
 from engine.report.plotly_charts import plotly_spec
 from engine.config.report import ReportConfig

@@ -11,7 +11,9 @@ PALETTE = ("#1f4e79", "#d4772c", "#3b8a5a", "#8e5ea2", "#c0392b", "#2b9bb3", "#b
 WATERFALL_COLORS = ("#3b8a5a", "#c0392b", "#1f4e79")  # up, down, levels
 SHADE = "rgba(192,57,43,0.10)"  # drawdown spans
 MARK = "#b3261e"
-HEATMAP_SCALE = "RdYlGn"
+HEATMAP_SCALE = "RdYlGn"  # matplotlib's name; plotly.js needs the stops themselves (RDYLGN)
+RDYLGN = ("#a50026", "#d73027", "#f46d43", "#fdae61", "#fee08b", "#ffffbf", "#d9ef8b", "#a6d96a", "#66bd63",
+          "#1a9850", "#006837")  # ColorBrewer RdYlGn, 11 classes: losses red, gains green
 SEQUENTIAL_SCALE = "Viridis"
 BASE_HEIGHT_PX = 380
 BASE_HEIGHT_IN = 2.9

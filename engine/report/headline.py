@@ -107,7 +107,8 @@ def equity_chart(run: RunFolder, settings: ReportConfig, worst: int = 5) -> Char
     marks = ((invested["first_invested"], f"first invested {invested['first_invested']}"),) \
         if invested["first_invested"] and invested["cash_sessions_at_start"] > 0 else ()
     return Chart("equity", "Equity vs benchmark (worst drawdowns shaded)", "lines", curves,
-                 y_label="portfolio value (USD)", log_y=settings.log_scale, money=True, spans=spans, marks=marks)
+                 y_label="portfolio value (USD)", log_y=settings.log_scale, money=True, spans=spans, marks=marks,
+                 height=1.3)
 
 
 def summary_section(run: RunFolder, settings: ReportConfig) -> Section:

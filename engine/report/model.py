@@ -5,7 +5,8 @@ nothing else, so the HTML and the PDF show the same numbers, formatted the same
 way. Numbers come from the run folder's files: headline metrics from
 metrics.json, tear-sheet statistics from engine.analysis.return_stats and drawdowns
 from engine.analysis.drawdowns on equity.parquet, rolling statistics from
-engine.report.performance. The sections and their order are engine.report.contents;
+engine.report.performance. The sections, their order and build_report are in
+engine.report.contents;
 a section whose file is absent is left out.
 """
 
@@ -175,25 +176,6 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
         where = ("command line", "--page-size") if page_size else (run.path / "config.yaml", "report")
         raise ConfigError(*where, str(exc.errors()[0]["msg"]),
                           "page size is A4 or Letter; formats are html and pdf") from None
-
-
-def build_report(run_dir: Path, page_size: str | None = None) -> Report:
-    """Read a run folder and build every section its files support, in reading order."""
-    from engine.report.contents import SECTIONS
-
-    run = RunFolder.read(run_dir)
-    settings = report_settings(run, page_size)
-    sections = [build(run, settings) for build in SECTIONS]
-    return Report(
-        run_name=str(run.manifest.get("run") or run.config.get("name", run.path.name)),
-        description=str(run.config.get("description") or ""),
-        created=str(run.manifest.get("created_utc", ""))[:10],
-        start=str(run.metrics["start"]),
-        end=str(run.metrics["end"]),
-        synthetic=bool(run.manifest.get("data", {}).get("synthetic")),
-        settings=settings,
-        sections=[section for section in sections if section is not None],
-    )
 
 
 def _by_date(path: Path, column: str) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
                             key="rule_families"))
     blocks += [
         Chart("rules_timeline", "Rule actions per month, by rule", "stacked_bars", monthly, "actions",
-              x_label="month", height=0.8),
+              x_label="month", height=1.0),
         frame_table("Latest rule actions", latest, {"before": "percent", "after": "percent"}, key="rules_latest"),
     ]
     return Section("rules", "Rule activity", blocks)

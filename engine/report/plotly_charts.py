@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.report.chart_style import (BASE_HEIGHT_PX, HEATMAP_SCALE, MARK, SEQUENTIAL_SCALE, SHADE,
+from engine.report.chart_style import (BASE_HEIGHT_PX, MARK, RDYLGN, SEQUENTIAL_SCALE, SHADE,
                                        WATERFALL_COLORS, cell_text, color, heat_range, waterfall_text)
 from engine.report.model import Chart
 
@@ -94,7 +94,8 @@ def _heatmap(chart: Chart, hover_format: str) -> dict:
     low, high = heat_range(z, chart.diverging)
     trace = {"type": "heatmap", "z": [_rounded(row, 6) for row in z], "x": [str(c) for c in chart.data.columns],
              "y": [str(r) for r in chart.data.index], "zmin": low, "zmax": high,
-             "colorscale": HEATMAP_SCALE if chart.diverging else SEQUENTIAL_SCALE,
+             "colorscale": [[i / (len(RDYLGN) - 1), c] for i, c in enumerate(RDYLGN)] if chart.diverging
+             else SEQUENTIAL_SCALE,
              "text": [[cell_text(v, chart.percent) for v in row] for row in z], "texttemplate": "%{text}",
              "hovertemplate": f"%{{y}} · %{{x}}: %{{z:{hover_format}}}<extra></extra>",
              "colorbar": {"tickformat": ".0%" if chart.percent else ".2f"}, "xgap": 1, "ygap": 1}

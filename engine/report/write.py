@@ -23,7 +23,7 @@ def parse_formats(text: str) -> list[str]:
 
 def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> list[Path]:
     """Build the report model once and write each format into the run folder (atomically)."""
-    from engine.report.model import build_report
+    from engine.report.contents import build_report
 
     report = build_report(Path(run_dir), page_size)
     written = []
