@@ -5,15 +5,17 @@ the two is evidence, not tautology. The convention, session by session:
 
 * the target row decided at the close of t-1 is executed at session t, at the open
   (``next_open``) or the close (``next_close``) of t;
-* equity for sizing = cash + holdings marked at the fill price (the last known price
-  where the fill price is missing);
-* shares wanted = target x equity / fill price; skip a name whose target is NaN, whose
-  fill price is missing, or whose weight would move by less than the band (or by
-  at most 1e-9: float noise); a target of 0 sells the whole holding;
+* ``size_at="decision"``: the sizing price is the last known price at the close of t-1
+  and the sizing equity is the book's equity at that close; ``size_at="fill"``: the fill
+  price (the last known price where it is missing) and cash + holdings at it;
+* shares wanted = target x sizing equity / sizing price; skip a name whose target is NaN,
+  whose fill price is missing, or whose weight at the sizing prices would move by less
+  than the band (or by at most 1e-9: float noise); a target of 0 sells the whole holding;
 * sells run first, then buys, each side from the smallest order value to the largest;
 * a sell fills at price x (1 - slippage), a buy at price x (1 + slippage); the fee is
-  fees x shares x that price; a buy whose cost plus fee exceeds cash buys what the
-  cash pays for, fee included;
+  fees x shares x that price; with ``decision`` sizing, buys whose total cost plus fees
+  exceeds the cash left after the sells are all scaled by cash / that total; with
+  ``fill`` sizing a buy whose cost plus fee exceeds cash buys what the cash pays for;
 * equity at each close = cash + holdings x last known price (the close, else that
   session's open, else the previous last known price).
 """
@@ -43,12 +45,19 @@ class Book:
         marks = [p if math.isfinite(p) else self.last_price[k] for k, p in enumerate(prices)]
         return self.cash + sum(q * m for q, m in zip(self.shares, marks) if q != 0)
 
-    def trade(self, plan, prices):
+    def trade(self, plan, prices, pro_rata=False):
         """Execute ``plan`` (list of (k, signed shares)) at ``prices``, sells first, each side from the
-        smallest order value up; return the fills as (k, side, shares, price paid, fee)."""
-        fills = []
-        for k, delta in sorted(plan, key=lambda order: order[1] * prices[order[0]]):  # stable on ties
+        smallest order value up (``pro_rata``: buys scaled together to the cash left after the sells);
+        return the fills as (k, side, shares, price paid, fee)."""
+        fills, scaled, shares = [], not pro_rata, dict(plan)
+        for k, _ in sorted(plan, key=lambda order: order[1] * prices[order[0]]):  # stable on ties
             price = prices[k]
+            if shares[k] > 0 and not scaled:
+                need = sum(q * prices[j] * (1 + self.slip) * (1 + self.fee) for j, q in shares.items() if q > 0)
+                if need > self.cash:
+                    shares = {j: q * self.cash / need if q > 0 else q for j, q in shares.items()}
+                scaled = True
+            delta = shares[k]
             if delta < 0:
                 qty = min(-delta, self.shares[k])
                 px = price * (1 - self.slip)
@@ -105,7 +114,7 @@ def order_rows(fills, session, decided, symbols):
 
 
 def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, slippage_bps=0.0, band=0.0,
-                       init_cash=1_000_000.0):
+                       init_cash=1_000_000.0, size_at="decision"):
     """Return (equity Series, cash Series, positions DataFrame, list of order dicts)."""
     symbols, sessions = list(close.columns), close.index
     fill_px = (open_ if fill == "next_open" else close)[symbols].to_numpy(dtype=float)
@@ -117,10 +126,13 @@ def reference_simulate(targets, open_, close, fill="next_open", fees_bps=0.0, sl
 
     for t in range(len(sessions)):
         if t > 0 and not all(math.isnan(w) for w in wanted[t - 1]):
-            equity = book.equity_at(fill_px[t])
-            plan = [(k, order_shares(target, book.shares[k], fill_px[t][k], equity, band))
-                    for k, target in enumerate(wanted[t - 1])]
-            fills = book.trade([order for order in plan if order[1] != 0], fill_px[t])
+            if size_at == "decision":
+                equity, size_px = book.closes[-1][0], list(book.last_price)
+            else:
+                equity, size_px = book.equity_at(fill_px[t]), fill_px[t]
+            plan = [(k, order_shares(target, book.shares[k], size_px[k], equity, band)
+                     if math.isfinite(fill_px[t][k]) else 0.0) for k, target in enumerate(wanted[t - 1])]
+            fills = book.trade([order for order in plan if order[1] != 0], fill_px[t], size_at == "decision")
             orders += order_rows(fills, sessions[t], sessions[t - 1], symbols)
         book.close_session(close_px[t], open_px[t])
 

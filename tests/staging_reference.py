@@ -4,7 +4,8 @@ It reads the config models directly (not the compiled arrays) and trades through
 tests/reference_loop.Book (no vectorbt, no numba), so agreement with engine.sim.simulate +
 engine.sim.rule_kernels is evidence that the compiled path implements the rules below:
 
-At session t (decisions on the close of t-1, weights sized at t's fill prices):
+At session t (decisions on the close of t-1; weights of the equity at t-1's closes with
+``size_at="decision"``, at t's fill prices with ``"fill"``, as in tests/reference_loop.py):
 * profit-taking on a held name: the trailing stop (close <= peak since last stage x
   (1 - stop)) exits; else all stages whose gain (close / average cost - 1, the cost
   including slippage and fees) is reached fire, or one stage on a surge; the name is
@@ -52,7 +53,7 @@ def surged_z(marks, prev, k, sessions, z, window):
 
 def reference_staged(targets, open_, close, groups, caps=None, profit_taking=None, staged_entry=None,
                      gross_limit=None, no_buy=None, fill="next_open", fees_bps=0.0, slippage_bps=0.0, band=0.0,
-                     init_cash=1_000_000.0):
+                     init_cash=1_000_000.0, size_at="decision"):
     """(equity, cash, positions, orders, log) where log rows are (session, symbol, rule, before, after)."""
     symbols, sessions = list(close.columns), close.index
     n = len(symbols)
@@ -73,12 +74,16 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
 
     for t in range(len(sessions)):
         equity = book.equity_at(fill_px[t])
+        if t > 0 and size_at == "decision":
+            equity = book.closes[-1][0]
         if t > 0 and equity > 0:
             prev, px, due = t - 1, fill_px[t], wanted[t - 1]
             held = list(book.shares)
             val = [p if math.isfinite(p) else book.last_price[k] for k, p in enumerate(px)]
+            if size_at == "decision":
+                val = list(marks[prev])
             equity_prev = book.cash + sum(q * marks[prev][k] for k, q in enumerate(held) if q > 0)
-            w_fill = [held[k] * val[k] / equity for k in range(n)]
+            w_fill = [held[k] * val[k] / equity if held[k] > 0 else 0.0 for k in range(n)]
             w_prev = [held[k] * marks[prev][k] / equity_prev if held[k] > 0 else 0.0 for k in range(n)]
             target, forced = list(due), [False] * n
 
@@ -121,7 +126,7 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                         s["peak"] = mark
                     if s["fired"]:
                         left = max(1 - sum(stage.sell for stage in stages[: s["fired"]]), 0.0)
-                        limit = min(s["base"] * left, held[k]) * px[k] / equity if left > 1e-12 else 0.0
+                        limit = min(s["base"] * left, held[k]) * val[k] / equity if left > 1e-12 else 0.0
                         if count:
                             note(k, "profit_taking", w_fill[k], limit)
                             if limit == 0.0:
@@ -179,9 +184,9 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                     note(k, "caps_drift", w_fill[k] if math.isnan(target[k]) else target[k], trimmed)
                     target[k], forced[k] = trimmed, True
 
-            plan = [(k, order_shares(target[k], held[k], px[k], equity, 0.0 if forced[k] else band))
-                    for k in range(n)]
-            fills = book.trade([order for order in plan if order[1] != 0], px)
+            plan = [(k, order_shares(target[k], held[k], val[k], equity, 0.0 if forced[k] else band)
+                     if math.isfinite(px[k]) else 0.0) for k in range(n)]
+            fills = book.trade([order for order in plan if order[1] != 0], px, size_at == "decision")
             for k, side, qty, paid, fee in fills:
                 s = state[k]
                 before = book.shares[k] + qty if side == "sell" else book.shares[k] - qty

@@ -6,6 +6,10 @@ fill at the next session's open. bt trades at the price of the bar it decides on
 targets shifted one session: bt then trades where we trade, at the same prices.
 bt's value at each date is then our book marked at that session's open.
 
+bt sizes each order at the price it trades at, so our book is sized at the fill too
+(``size_at="fill"``); with rulebook's default, sizing at the decision close, the share
+counts would differ by the overnight move and the comparison would test nothing.
+
 Without fees the two engines must agree to 1e-9 relative at every session.
 
 With a fee rate f the engines differ in one documented way: who carries the fee.
@@ -84,7 +88,7 @@ def fee_model_gap(result: SimResult, targets: pd.DataFrame, fill_price: pd.DataF
 
 def assert_agrees_with_bt(open_: pd.DataFrame, close: pd.DataFrame, fees_bps: float):
     targets = month_end_equal_weight(close)
-    execution = ExecutionSettings(fees_bps=fees_bps)
+    execution = ExecutionSettings(fees_bps=fees_bps, size_at="fill")  # bt sizes at its trade price
     result = simulate(targets, open_, close, execution)
     ours = value_at_fill(result, open_)
     theirs = bt_values(targets, open_, fees_bps / 1e4, execution.init_cash)

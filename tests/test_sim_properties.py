@@ -147,11 +147,31 @@ def test_same_targets_twice_without_costs_or_band_trade_nothing_more(weights):
 
 @FAST
 @given(st.integers(0, 2**31 - 1))
-def test_equal_weight_is_a_fifth_of_total_equity_at_the_fill(seed):
-    """20% each of total equity at the fill prices (not 20/16/12.8% of what cash is left), also after drift."""
+def test_equal_weight_is_a_fifth_of_total_equity_at_the_decision_close(seed):
+    """20% each of total equity at the decision close (not 20/16/12.8% of what cash is left), also after
+    drift: share counts are fixed from the close of t, the buys scaled together when the open gaps up."""
     open_, close = random_market(seed, n_names=5, n_sessions=30, gap_rate=0.0, late_rate=0.0)
     targets = decide(close, {0: [0.2] * 5, 20: [0.2] * 5})
     result = simulate(targets, open_, close, ExecutionSettings())
+    orders = result.orders.assign(ordered=result.ordered_shares)
+    for decided in (0, 20):
+        fills = orders[orders.session == close.index[decided + 1]].set_index("symbol")
+        signed = fills.ordered.where(fills.side == "buy", -fills.ordered).reindex(close.columns, fill_value=0.0)
+        ordered_to = result.positions.iloc[decided] + signed
+        np.testing.assert_allclose(ordered_to * close.iloc[decided] / result.equity.iloc[decided], 0.2, rtol=1e-12)
+        scale = result.buy_scale[decided + 1]
+        np.testing.assert_allclose(fills.shares[fills.side == "buy"], fills.ordered[fills.side == "buy"] * scale,
+                                   rtol=1e-12)
+        assert result.cash.iloc[decided + 1] >= 0 and (scale == 1.0 or result.cash.iloc[decided + 1] < 1e-6)
+
+
+@FAST
+@given(st.integers(0, 2**31 - 1))
+def test_equal_weight_is_a_fifth_of_total_equity_at_the_fill_when_sized_there(seed):
+    """size_at: fill: 20% each of total equity at the fill prices, also after drift."""
+    open_, close = random_market(seed, n_names=5, n_sessions=30, gap_rate=0.0, late_rate=0.0)
+    targets = decide(close, {0: [0.2] * 5, 20: [0.2] * 5})
+    result = simulate(targets, open_, close, ExecutionSettings(size_at="fill"))
     for fill in (1, 21):
         held = result.positions.iloc[fill] * open_.iloc[fill]
         np.testing.assert_allclose(held / held.sum(), 0.2, rtol=1e-12)
@@ -162,16 +182,24 @@ def test_equal_weight_is_a_fifth_of_total_equity_at_the_fill(seed):
 
 
 @FAST
-@given(st.integers(0, 2**31 - 1), st.floats(0.0, 30.0), st.floats(0.0, 30.0))
-def test_rotation_without_spare_cash_completes(seed, fees_bps, slippage_bps):
-    """All-in S1, then all-in S0: the sell of S1 funds the buy of S0 although S0 comes first in column order."""
+@given(st.integers(0, 2**31 - 1), st.floats(0.0, 30.0), st.floats(0.0, 30.0), st.sampled_from(["decision", "fill"]))
+def test_rotation_without_spare_cash_completes(seed, fees_bps, slippage_bps, size_at):
+    """All-in S1, then all-in S0: the sell of S1 funds the buy of S0 although S0 comes first in column order.
+    Sized at the fill, S0 gets the whole book less costs; sized at the decision close, S0 gets the shares
+    ordered then, or what the cash pays for if the open gapped up."""
     open_, close = random_market(seed, n_names=2, n_sessions=12, gap_rate=0.0, late_rate=0.0)
     targets = decide(close, {2: [0.0, 1.0], 6: [1.0, 0.0]})
-    execution = ExecutionSettings(fees_bps=fees_bps, slippage_bps=slippage_bps)
+    execution = ExecutionSettings(fees_bps=fees_bps, slippage_bps=slippage_bps, size_at=size_at)
     result = simulate(targets, open_, close, execution)
     rotation = result.orders[result.orders.session == close.index[7]]
     assert list(zip(rotation.symbol, rotation.side)) == [("S1", "sell"), ("S0", "buy")]
     assert result.positions.iloc[7, 1] == 0.0
+    if size_at == "decision":
+        ordered = result.equity.iloc[6] / close.iloc[6, 0]
+        affordable = result.cash.iloc[7] + rotation.notional.iloc[1] + rotation.fees.iloc[1]
+        cost = open_.iloc[7, 0] * (1 + slippage_bps / 1e4) * (1 + fees_bps / 1e4)
+        np.testing.assert_allclose(result.positions.iloc[7, 0], min(ordered, affordable / cost), rtol=1e-9)
+        return
     book_at_fill = result.cash.iloc[6] + result.positions.iloc[6, 1] * open_.iloc[7, 1]
     s0_at_fill = result.positions.iloc[7, 0] * open_.iloc[7, 0]
     costs = 2 * (fees_bps + slippage_bps) / 1e4  # one sell and one buy, each paying fee and slippage
@@ -211,3 +239,40 @@ def test_misaligned_frames_are_refused():
         simulate(decide(close, {1: [0.5, 0.5]}).rename(columns={"N1": "X"}), open_, close, ExecutionSettings())
     with pytest.raises(ValueError, match="open_ index differs"):
         simulate(decide(close, {1: [0.5, 0.5]}), open_.iloc[1:], close, ExecutionSettings())
+
+
+def test_a_cash_shortfall_cuts_every_buy_by_the_same_factor():
+    """Half in each name at the decision close; A opens 20% up, so the orders cost more than the cash:
+    both buys get the same fraction of their ordered shares (sized at the fill, A alone fell short)."""
+    open_, close = flat_market(2, n_sessions=4)
+    open_.iloc[2, 0] = 120.0
+    targets = decide(close, {1: [0.5, 0.5]})
+    result = simulate(targets, open_, close, ExecutionSettings(fees_bps=10.0))
+    scale = 1_000_000 / (5_000 * 120.0 * 1.001 + 5_000 * 100.0 * 1.001)  # a hand count: 5,000 shares each ordered
+    np.testing.assert_allclose(result.positions.iloc[2], [5_000 * scale, 5_000 * scale], rtol=1e-12)
+    np.testing.assert_allclose(result.buy_scale[2], scale, rtol=1e-12)
+    assert 0 <= result.cash.iloc[2] < 1e-6
+    at_fill = simulate(targets, open_, close, ExecutionSettings(fees_bps=10.0, size_at="fill"))
+    assert at_fill.positions.iloc[2, 1] == pytest.approx(5_000.0)  # N1, the smaller order, filled in full
+    assert at_fill.positions.iloc[2, 0] < 0.999 * 500_000 / 120  # N0 took the whole shortfall
+
+
+def test_the_readme_worked_example_of_one_rebalance():
+    """README "When orders are sized": the numbers worked out by hand there."""
+    sessions = pd.bdate_range("2025-03-03", periods=3)
+    close = pd.DataFrame({"A": [100.0] * 3, "B": [50.0] * 3, "C": [20.0] * 3, "D": [10.0] * 3}, sessions)
+    open_ = close.copy()
+    open_.iloc[1] = [104.0, 49.0, 20.5, 10.0]
+    targets = decide(close, {0: [0.5, 0.3, 0.19, 0.01]})
+    execution = ExecutionSettings(fees_bps=5, slippage_bps=5, min_trade_weight=0.02, init_cash=100_000.0)
+    result = simulate(targets, open_, close, execution)
+    ordered = np.array([500.0, 600.0, 950.0])  # 50,000 / 100, 30,000 / 50, 19,000 / 20; D inside the band
+    cost = (ordered * np.array([104.0, 49.0, 20.5]) * 1.0005 * 1.0005).sum()
+    assert cost == pytest.approx(100_975.90, abs=0.01)
+    fills = result.orders.set_index("symbol")
+    assert "D" not in fills.index
+    np.testing.assert_allclose(fills.shares[["A", "B", "C"]], ordered * 100_000 / cost, rtol=1e-12)
+    np.testing.assert_allclose(fills.shares[["A", "B", "C"]], [495.17, 594.20, 940.82], atol=0.005)
+    at_fill = simulate(targets, open_, close, ExecutionSettings(**{**execution.__dict__, "size_at": "fill"}))
+    np.testing.assert_allclose(at_fill.orders.set_index("symbol").shares[["A", "B", "C"]],
+                               [480.77, 612.24, 926.83], atol=0.005)

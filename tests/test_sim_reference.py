@@ -3,7 +3,7 @@
 Random markets: 2-6 names, 30-120 sessions, names listing late (NaN before), missing
 bars (a NaN open, a NaN close, or both), random decision rows mixing NaN (leave alone),
 0 (sell out) and weights summing anywhere from 0.3 to 1.1 (over 1 forces partial buys),
-random fees, slippage, band and fill mode. Equity must agree to 1e-9 relative at every
+random fees, slippage, band, fill mode and sizing (at the decision or at the fill). Equity must agree to 1e-9 relative at every
 session; cash, holdings and every fill must agree to 1e-9 of equity.
 """
 
@@ -68,6 +68,7 @@ def markets(draw, min_names=2, max_names=6, min_sessions=30, max_sessions=120):
         fees_bps=draw(st.sampled_from([0.0, 1.0, 10.0, 50.0])),
         slippage_bps=draw(st.sampled_from([0.0, 2.5, 20.0])),
         min_trade_weight=draw(st.sampled_from([0.0, 0.0, 0.01, 0.05])),
+        size_at=draw(st.sampled_from(["decision", "fill"])),
     )
     return targets, open_, close, execution
 
@@ -76,6 +77,7 @@ def run_reference(targets, open_, close, execution: ExecutionSettings):
     return reference_simulate(
         targets, open_, close, fill=execution.fill, fees_bps=execution.fees_bps,
         slippage_bps=execution.slippage_bps, band=execution.min_trade_weight, init_cash=execution.init_cash,
+        size_at=execution.size_at,
     )
 
 

@@ -51,7 +51,7 @@ def run_profit_taking(profit_taking: ProfitTakingConfig, rows: dict[int, dict[st
 def test_two_stages_sell_a_third_of_the_base_each_then_the_trailing_stop_exits_the_rest():
     rows = {0: {"A": 0.5, "B": 0.5}, 7: {"A": 0.5, "B": 0.5}}  # the rebalance on 7 must not buy A back
     result, open_, orders = run_profit_taking(ProfitTakingConfig(**TWO_STAGES), rows)
-    bought = 500_000 / open_.A.iloc[1]
+    bought = 500_000 / PATH[0]  # sized at the decision close
     assert list(orders.session) == list(open_.index[[1, 4, 6, 10]])
     assert list(orders.side) == ["buy", "sell", "sell", "sell"]
     np.testing.assert_allclose(orders.shares, [bought, bought / 3, bought / 3, bought / 3], rtol=1e-12)
@@ -151,7 +151,8 @@ def rule_cases(draw, max_sessions=100):
     no_buy = pd.DataFrame(rng.random((n_sessions, n)) < 0.05, close.index, symbols)
     execution = ExecutionSettings(
         fill=draw(st.sampled_from(["next_open", "next_close"])), fees_bps=draw(st.sampled_from([0.0, 10.0])),
-        slippage_bps=draw(st.sampled_from([0.0, 5.0])), min_trade_weight=draw(st.sampled_from([0.0, 0.02])))
+        slippage_bps=draw(st.sampled_from([0.0, 5.0])), min_trade_weight=draw(st.sampled_from([0.0, 0.02])),
+        size_at=draw(st.sampled_from(["decision", "fill"])))
     targets = random_targets(seed, close.index, symbols, draw(st.floats(0.05, 0.3)))
     configs = dict(caps=caps, profit_taking=profit_taking, staged_entry=entry, gross_limit=gross_limit, no_buy=no_buy)
     return targets, open_, close, groups, configs, execution
@@ -169,7 +170,7 @@ def test_compiled_rules_match_the_slow_reference(case):
     result = run_case(case)
     equity, cash, positions, orders, log = reference_staged(
         targets, open_, close, groups, **configs, fill=execution.fill, fees_bps=execution.fees_bps,
-        slippage_bps=execution.slippage_bps, band=execution.min_trade_weight)
+        slippage_bps=execution.slippage_bps, band=execution.min_trade_weight, size_at=execution.size_at)
     np.testing.assert_allclose(result.equity, equity, rtol=TOL, atol=0)
     np.testing.assert_allclose(result.cash, cash, rtol=0, atol=TOL * equity.max())
     np.testing.assert_allclose(result.positions * last_known_price(open_, close).fillna(0),
@@ -201,7 +202,8 @@ def test_book_invariants_with_every_rule_on(case):
 @given(st.integers(0, 2**31 - 1), st.sampled_from([0.0, 0.01, 0.03]), st.sampled_from([0.27, 0.3]))
 def test_drift_trims_bring_every_name_over_cap_plus_band_back_to_the_cap_with_sells_only(seed, band, cap):
     """Whenever a name closes above cap + band, the next fill leaves it at most at the cap (of the
-    equity the fill is sized on), by sells only, between rebalances; every trim is logged."""
+    equity the fill is sized on: the decision close's), by sells only, between rebalances; every trim
+    is logged."""
     open_, close = random_market(seed, 4, 80, 0.0, late_rate=0.0)
     climb = np.exp(0.02 * np.arange(80))  # S0 outgrows the others: it must be trimmed
     open_["S0"] *= climb
@@ -210,8 +212,8 @@ def test_drift_trims_bring_every_name_over_cap_plus_band_back_to_the_cap_with_se
     rules = compile_rules(list(close.columns), {}, caps=CapsConfig(name=cap, band=band))
     result = simulate(targets, open_, close, ExecutionSettings(), rules)
     weights_at_close = result.positions * last_known_price(open_, close) / result.equity.to_numpy()[:, None]
-    equity_at_fill = result.cash.shift(1) + (result.positions.shift(1) * open_).sum(axis=1)
-    weights_after_fill = result.positions * open_ / equity_at_fill.to_numpy()[:, None]
+    marks = last_known_price(open_, close)
+    weights_after_fill = result.positions * marks.shift(1) / result.equity.shift(1).to_numpy()[:, None]
     over = weights_at_close.shift(1, fill_value=0.0) > cap + band
     assert over.S0.any()
     assert ((weights_after_fill <= cap + 1e-9) | ~over).all().all()

@@ -112,6 +112,10 @@ class ExecutionConfig(StrictModel):
     min_trade_weight: float = Field(0.0, ge=0, lt=1, description="rebalance band: skip trades that move a "
                                     "name's weight by less than this")
     init_cash: float = Field(1_000_000.0, gt=0, description="starting cash")
+    size_at: Literal["decision", "fill"] = Field("decision", description="decision: share counts and the band "
+                                                 "fixed from the decision session's closes and equity (an order "
+                                                 "sent the evening before); fill: sized at the fill prices, as bt "
+                                                 "and vectorbt's target-percent orders do")
 
 
 class RunConfig(StrictModel):

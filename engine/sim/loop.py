@@ -6,9 +6,13 @@ A book is ``n_names`` adjacent columns with one cash account. At session i:
 2. with rules, engine.sim.rule_kernels decides each name's target from the close of i-1;
    without, the target is the decision row ``due[i]`` (sessions with no decision are
    skipped, as nothing can trade);
-3. size each order from that equity (engine.sim.orders.rebalance_shares_nb), run sells
-   before buys, and execute each through vectorbt's ``process_order_nb``;
-4. mark the book at i's closes: equity, cash and shares held.
+3. size each order (engine.sim.orders.rebalance_shares_nb): with ``size_at_decision``
+   from the close of i-1 (shares and the band from i-1's closes and equity, the order
+   a trader sends that evening), else from the fill prices and the equity at them;
+4. run sells before buys and execute each through vectorbt's ``process_order_nb``;
+   with ``size_at_decision``, when the cash left after the sells cannot pay for every
+   buy at the fill, all buys are scaled down by one factor (``buy_scale[i]``);
+5. mark the book at i's closes: equity, cash and shares held.
 
 Books share nothing but read-only inputs, so ``prange`` runs them on every core and
 the result does not depend on the thread count. Each book has its own order-record
@@ -24,70 +28,78 @@ from numba import prange
 from engine.sim.kernel_cache import kernel
 
 from engine.sim.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_nb
-from engine.sim.orders import execute_nb, rebalance_shares_nb, sells_first_nb
+from engine.sim.orders import buy_scale_nb, execute_nb, rebalance_shares_nb, sells_first_nb
 
 
 @kernel(parallel=True)
-def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
-                      members, group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
-                      no_logs, equity, cash, position):
+def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
+                      use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs, log_counts, records,
+                      record_counts, no_logs, equity, cash, position, buy_scale):
     """Simulate ``len(due_from)`` books of ``n_names`` names on shared prices (``fill_price``, ``marks``:
     sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its names are
     columns ``b * n_names`` onwards of the per-column inputs (``rules``, ``members``, ``no_buy``, ``state``;
     ``rules``, ``members``, ``group_cap``: engine.sim.rule_kernels.pack of the books' RuleParams) and of
     ``position``. Fills ``records``/``record_counts``, ``logs``/``log_counts``, ``state`` and the per-close
-    outputs ``equity``, ``cash`` (books x sessions) and ``position`` (books x sessions x names): book-major,
+    outputs ``equity``, ``cash``, ``buy_scale`` (books x sessions) and ``position`` (books x sessions x names): book-major,
     so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:
     orders are not logged."""
     for book in prange(len(due_from)):
         record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
-                                           slippage, band, use_rules, rules, members, group_cap, gross_limit,
-                                           no_buy, state, logs[book], log_counts[book], records[book], no_logs,
-                                           equity[book], cash[book], position[book])
+                                           slippage, band, size_at_decision, use_rules, rules, members, group_cap,
+                                           gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
+                                           no_logs, equity[book], cash[book], position[book], buy_scale[book])
 
 
 @kernel
-def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
-                     members, group_cap, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
-                     no_logs, equity, cash, position):
+def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
+                     use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs, log_counts, records,
+                     record_counts, no_logs, equity, cash, position, buy_scale):
     """simulate_books_nb without threads, for a single run: numba compiles no thread-pool wrapper
     (a third of the first run's compile time) and one book has nothing to share out."""
     for book in range(len(due_from)):
         record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
-                                           slippage, band, use_rules, rules, members, group_cap, gross_limit,
-                                           no_buy, state, logs[book], log_counts[book], records[book], no_logs,
-                                           equity[book], cash[book], position[book])
+                                           slippage, band, size_at_decision, use_rules, rules, members, group_cap,
+                                           gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
+                                           no_logs, equity[book], cash[book], position[book], buy_scale[book])
 
 
 @kernel
-def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, use_rules, rules,
-                 members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs, equity, cash_out,
-                 position_out):
+def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
+                 use_rules, rules, members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs,
+                 equity, cash_out, position_out, buy_scale):
     """One book over every session; returns the number of order records written."""
     from_col, to_col = book * n_names, (book + 1) * n_names
     held, val_price = np.zeros(n_names), np.full(n_names, np.nan)  # shares and valuation price per name
+    size_price = np.full(n_names, np.nan)  # the price orders are sized at (fill or decision close)
     order_shares, order_value = np.zeros(n_names), np.empty(n_names)
     call_seq = np.empty(n_names, dtype=np.int64)
     target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
     scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
     cash, n_records = init_cash, 0
     for i in range(due.shape[0]):
+        buy_scale[i] = 1.0
         if use_rules or _has_decision_nb(due[i, due_from:due_from + n_names]):
             value = _value_at_fill_nb(i, cash, held, val_price, fill_price, marks)
+            size_value = _sizing_nb(i, size_at_decision, value, equity, val_price, marks, size_price)
             order_shares[:] = 0.0
-            if value > 0.0 and (not use_rules or i > 0):
+            if size_value > 0.0 and (not use_rules or i > 0):
                 if use_rules:
-                    session_targets_nb(i, from_col, to_col, held, val_price, fill_price, marks, cash, value, due,
-                                       due_from, no_buy, gross_limit[i], rules, members, group_cap, state, log,
+                    session_targets_nb(i, from_col, to_col, held, size_price, fill_price, marks, cash, size_value,
+                                       due, due_from, no_buy, gross_limit[i], rules, members, group_cap, state, log,
                                        log_count, target, forced, scratch, group_scratch)
                 for k in range(n_names):
                     wanted = target[k] if use_rules else due[i, due_from + k]
-                    order_shares[k] = rebalance_shares_nb(wanted, held[k], fill_price[i, k], value,
-                                                          0.0 if use_rules and forced[k] else band)
+                    if np.isfinite(fill_price[i, k]):
+                        order_shares[k] = rebalance_shares_nb(wanted, held[k], size_price[k], size_value,
+                                                              0.0 if use_rules and forced[k] else band)
             sells_first_nb(order_shares, val_price, order_value, call_seq)
+            scaled = not size_at_decision  # sizing at the fill: vectorbt's convention, the last buy is cut
             for k in call_seq:
                 if order_shares[k] == 0.0:
                     continue
+                if order_shares[k] > 0.0 and not scaled:  # the sells are done: fit the buys into the cash
+                    buy_scale[i] = buy_scale_nb(order_shares, fill_price[i], fees, slippage, cash)
+                    scaled = True
                 before = held[k]
                 filled, is_buy, size, price, fee, cash, held[k], n_records = execute_nb(
                     i, from_col + k, book, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
@@ -109,6 +121,19 @@ def _has_decision_nb(row):
         if not np.isnan(value):
             return True
     return False
+
+
+@kernel
+def _sizing_nb(i, size_at_decision, value, equity, val_price, marks, size_price):
+    """Set the price each order is sized at and return the equity it is sized on: the close of
+    i-1 and the equity marked there (known at the decision), or the fill prices and ``value``."""
+    if not size_at_decision:
+        size_price[:] = val_price
+        return value
+    if i == 0:
+        return 0.0  # no decision before the first session
+    size_price[:] = marks[i - 1]
+    return equity[i - 1]
 
 
 @kernel

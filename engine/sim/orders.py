@@ -45,6 +45,24 @@ def sells_first_nb(order_shares, val_price, order_value, call_seq):
 
 
 @kernel
+def buy_scale_nb(order_shares, fill_price, fees, slippage, cash):
+    """Scale every buy in ``order_shares`` by one factor so that all of them, at the slipped fill
+    price plus fees (vectorbt's cost of a buy), fit in ``cash``; return the factor (1 = no cut).
+    The shortfall is shared pro rata, so no single name ends up short of its peers."""
+    cost = 0.0
+    for k in range(order_shares.shape[0]):
+        if order_shares[k] > 0.0:
+            cost += order_shares[k] * fill_price[k] * (1.0 + slippage) * (1.0 + fees)
+    if cost <= cash:
+        return 1.0
+    scale = max(cash, 0.0) / cost
+    for k in range(order_shares.shape[0]):
+        if order_shares[k] > 0.0:
+            order_shares[k] *= scale
+    return scale
+
+
+@kernel
 def execute_nb(i, col, book, shares, price, fees, slippage, cash, position, val_price, value, records, n_records,
                no_logs):
     """Fill ``shares`` (signed) of one name at ``price``: (filled?, side is buy?, size, fill price,

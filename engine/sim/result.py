@@ -34,6 +34,7 @@ class SimResult:
     held_values: np.ndarray  # shares held at each close (sessions x symbols)
     log_records: np.ndarray  # engine.sim.rule_kernels.LOG_FIELDS rows (col = position in ``marks``' columns)
     group_names: tuple[str, ...] = ()  # capped groups, for the kernel log's reasons
+    buy_scale: np.ndarray | None = None  # per session, the factor all buys were cut by for lack of cash (1 = none)
 
     @cached_property
     def cash(self) -> pd.Series:
@@ -78,6 +79,16 @@ class SimResult:
             },
             columns=ORDER_COLUMNS,
         )
+
+    @cached_property
+    def ordered_shares(self) -> np.ndarray:
+        """Shares each fill was ordered for at the decision, before buys were cut for lack of cash
+        (in execution order, like ``orders``)."""
+        shares = self.order_records["size"]
+        if self.buy_scale is None:
+            return shares.copy()
+        scale = np.where(self.order_records["side"] == 0, self.buy_scale[self.order_records["idx"]], 1.0)
+        return shares / scale
 
     @cached_property
     def kernel_log(self) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Path-dependent rules decided inside the simulation, one session at a time.
 
-At session t (decision information = the close of t-1, sizing = the fill price of
-t, as for every order) each name's target goes through, in order:
+At session t (decision information = the close of t-1; weights are of the equity the
+loop sizes orders on: the close of t-1 with ``execution.size_at: decision``, the fill
+prices of t with ``fill``) each name's target goes through, in order:
 
 1. profit-taking: the trailing stop (a close ``trailing_stop`` below the peak close
    since the last stage) exits the rest; else every stage whose gain (close over the
@@ -195,7 +196,7 @@ def _profit_taking_nb(i, col, k, pos, price, w_fill, equity, mark, due, marks, r
     for stage in range(fired):
         sold += stage_sell_nb(rules, col, stage)
     left = max(1.0 - sold, 0.0)
-    limit = min(state[col, BASE] * left, pos) * price / equity if left > 1e-12 else 0.0
+    limit = w_fill * (min(state[col, BASE] * left, pos) / pos) if left > 1e-12 else 0.0  # at the sizing price
     if count > 0:
         record_nb(log, log_count, i, col, PROFIT, w_fill, limit, code, fired, gain)
         if limit == 0.0:
@@ -254,7 +255,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
     for k in range(n):
         col = from_col + k
         pos, price, mark, wanted = position[k], fill_price[i, k], marks[prev, k], due[i, due_from + k]
-        w_fill[k] = pos * val_price[k] / equity
+        w_fill[k] = pos * val_price[k] / equity if pos > 0 else 0.0
         w_prev[k] = pos * mark / equity_prev if pos > 0 else 0.0
         target[k], forced[k] = wanted, False
         if not np.isnan(wanted):

@@ -5,17 +5,23 @@ wrong: the decision in row t (made at the close of t) fills at the open of t+1
 (``next_open``) or the close of t+1 (``next_close``); a decision on the last
 session never fills.
 
-At a fill, every holding is marked at that session's fill price (its last known
-price where the fill price is missing), and each target is a fraction of that
-total equity: shares = target x equity / fill price. A name whose weight would move
-by less than ``min_trade_weight`` is not traded (and a move of at most 1e-9 of
-equity never is: float noise), so re-applying the same targets trades nothing.
-Sells run before buys so that buys are funded by the sells. Long only: a sell never
-exceeds the holding, a negative target is an error, and a buy that lacks cash
-(fees on a 100%-invested target, or targets summing past 1) is filled partially
-with the cash left, so cash never goes negative. Buys run from the smallest to the
-largest order, so the shortfall lands on the largest buy. Names whose fill price is
-NaN (not listed yet, missing bar) are not traded that session.
+Orders are fixed when they are decided (``size_at="decision"``, the default): at the
+close of t each order's share count is worked out from that close, as a market-on-open
+order sent the evening before: equity = cash + holdings at t's closes (the last known
+price where a close is missing), shares = target x equity / close of t - shares held,
+and a name whose weight at t's closes would move by less than ``min_trade_weight`` is
+not traded (a move of at most 1e-9 of equity never is: float noise), so re-applying the
+same targets trades nothing. At t+1 the orders fill at the fill price, sells before buys
+so that buys are funded by the sells; if the cash left then cannot pay for every buy
+(fees on a 100%-invested target, a gap up at the open, targets summing past 1), all buys
+are scaled down by one factor, so cash never goes negative and no name is short of its
+peers. ``size_at="fill"`` sizes at the fill instead (equity and shares at t+1's fill
+prices, the band judged there), and a buy lacking cash is filled partially with what is
+left, buys running from the smallest to the largest order, so the shortfall lands on
+the largest buy: that is how bt and vectorbt's target-percent orders work, and what the
+tests against them use. Long only: a sell never exceeds the holding and a negative
+target is an error. Names whose fill price is NaN (not listed yet, delisted) are not
+traded that session: the listing calendar is known in advance.
 
 Costs: a buy fills at price x (1 + slippage), a sell at price x (1 - slippage), and
 the fee is fees_bps/1e4 of the notional at that slipped price. The book is marked at
@@ -49,6 +55,7 @@ from engine.sim.result import SimResult
 from engine.sim.rule_kernels import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
+SIZE_AT = ("decision", "fill")
 
 
 @dataclass(frozen=True)
@@ -60,10 +67,13 @@ class ExecutionSettings:
     slippage_bps: float = 0.0  # fill price moved against the trade by this many bps
     min_trade_weight: float = 0.0  # rebalance band, fraction of equity
     init_cash: float = 1_000_000.0
+    size_at: Literal["decision", "fill"] = "decision"  # share counts fixed at the decision close, or at the fill
 
     def __post_init__(self):
         if self.fill not in FILL_MODES:
             raise ValueError(f"ExecutionSettings.fill: '{self.fill}' is not one of {FILL_MODES}")
+        if self.size_at not in SIZE_AT:
+            raise ValueError(f"ExecutionSettings.size_at: '{self.size_at}' is not one of {SIZE_AT}")
         for name in ("fees_bps", "slippage_bps", "min_trade_weight"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value >= 0):
@@ -81,7 +91,8 @@ def simulate(
     settings: ExecutionSettings,
     rules: KernelRules | None = None,
 ) -> SimResult:
-    """Fill the row-t target weights on session t+1 and mark the book at every close."""
+    """Fill the row-t target weights on session t+1 (sized at t's close, or at the fill with
+    ``settings.size_at="fill"``) and mark the book at every close."""
     return simulate_many([targets], open_, close, settings, None if rules is None else [rules])[0]
 
 
@@ -134,11 +145,12 @@ def simulate_many(
     record_counts = np.zeros(n_books, dtype=np.int64)
     equity, cash = np.empty((n_books, n_sessions)), np.empty((n_books, n_sessions))
     position = np.empty((n_books, n_sessions, n_names))
+    buy_scale = np.empty((n_books, n_sessions))
     books_nb = simulate_books_nb if n_books > 1 else simulate_book_nb
     books_nb(n_names, due, due_from, fill_price, _float_array(marks), float(settings.init_cash),
-                      settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
-                      rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts, records, record_counts,
-                      np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position)
+             settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
+             settings.size_at == "decision", rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts,
+             records, record_counts, np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position, buy_scale)
     if keep_log and rules is not None and log_counts[:, 1].any():
         k = int(np.argmax(log_counts[:, 1]))
         raise ValueError(
@@ -160,6 +172,7 @@ def simulate_many(
             held_values=position[k],
             log_records=book_log,
             group_names=group_names,
+            buy_scale=buy_scale[k],
         ))
     return results
 
