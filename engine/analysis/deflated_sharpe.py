@@ -59,6 +59,20 @@ def return_moments(returns: np.ndarray | pd.Series) -> tuple[float, float, float
     return float(per_period_sharpe(values)), skew, kurtosis, len(values)
 
 
+def column_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``return_moments`` of every column of a complete (NaN-free) sessions × columns matrix at once:
+    (per-period SR, skewness γ₃, kurtosis γ₄) arrays; a sweep asks for thousands of columns."""
+    values = np.asarray(values, dtype=float)
+    centred = values - values.mean(axis=0)
+    m2 = np.mean(centred**2, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        skew = np.mean(centred**3, axis=0) / m2**1.5
+        kurtosis = np.mean(centred**4, axis=0) / m2**2
+    flat = m2 == 0.0
+    return (np.where(flat, np.nan, per_period_sharpe(values)), np.where(flat, np.nan, skew),
+            np.where(flat, np.nan, kurtosis))
+
+
 def probabilistic_sharpe_ratio(sr: float, sr_benchmark: float, n: int, skew: float, kurtosis: float) -> float:
     """Probability that the true Sharpe ratio exceeds ``sr_benchmark`` (Bailey & López de Prado 2012).
 

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.deflated_sharpe import (
+    column_moments,
     deflated_sharpe_ratio,
     expected_max_sharpe,
     per_period_sharpe,
     probabilistic_sharpe_ratio,
-    return_moments,
     sharpe_ratio,
 )
 from engine.analysis.pbo import PBOResult, pbo
@@ -98,11 +98,13 @@ def compare_statistics(
         raise ValueError(f"need at least 3 sessions where every variant has a return, got {len(complete)}")
     ordered = complete[[base] + [name for name in complete.columns if name != base]]
     estimate, lower, upper = _differences_to_first(ordered, periods_per_year, None, n_boot, CI_LEVEL, seed)
-    per_period = per_period_sharpe(ordered.to_numpy(dtype=float))
+    values = ordered.to_numpy(dtype=float)
+    per_period = per_period_sharpe(values)
     n_trials, var_trials = len(ordered.columns), _variance(per_period)
+    sr_luck, n = expected_max_sharpe(n_trials, var_trials), len(values)
+    moments = zip(*column_moments(values))  # one pass over the matrix, not one per variant
     rows = {}
-    for position, name in enumerate(ordered.columns):
-        sr, skew, kurtosis, n = return_moments(ordered[name])
+    for position, (name, (sr, skew, kurtosis)) in enumerate(zip(ordered.columns, moments)):
         row = {
             "sharpe": float(per_period[position]) * math.sqrt(periods_per_year),
             "sharpe_diff": float(estimate[position]),
@@ -110,7 +112,7 @@ def compare_statistics(
             "diff_upper": float(upper[position]),
             "beats_base": bool(lower[position] > 0),
             "psr": probabilistic_sharpe_ratio(sr, 0.0, n, skew, kurtosis),
-            "dsr": deflated_sharpe_ratio(ordered[name], n_trials, var_trials),
+            "dsr": probabilistic_sharpe_ratio(sr, sr_luck, n, skew, kurtosis),  # = deflated_sharpe_ratio
         }
         row["verdict"] = BASE_VERDICT if name == base else _verdict(row, n_trials)
         rows[name] = row
