@@ -7,7 +7,9 @@
 Each row runs the real command in a new Python process (``rulebook ...``), so imports, numba's cache and
 data loading count as they do for a user. "cold" runs use an empty kernel cache folder (RULEBOOK_CACHE_DIR),
 as after a fresh install; "warm" runs reuse it. Times are wall-clock medians of --repeat runs (the machine
-is shared: the spread is printed), memory is the process's peak resident set. After each row, the top
+is shared: the spread is printed) beside the CPU time the process used (user + system, all threads:
+what the run costs on an idle machine with one core, and far less noisy than wall time when others
+share the cores); memory is the process's peak resident set. After each row, the top
 lines of a cProfile of one more run show where the time went, so a regression is visible.
 
 The side-by-side runs one equal-weight job (month-end decisions, next-open fills at total-return prices,
@@ -45,8 +47,9 @@ PROFILED = ("import cProfile, pstats, sys; from engine.cli.main import app; sys.
 ROWS = ("help", "run", "scale", "compare", "hedged", "large", "dask", "peers")
 
 
-def measure(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak resident GB) of one process; a failure stops the benchmark with its output."""
+def measure(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak resident GB) of one process; a failure stops the benchmark with its
+    output. CPU time (user + system, all threads) is what the run costs when others share the cores."""
     began = time.perf_counter()
     process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(process.pid, 0)
@@ -55,7 +58,7 @@ def measure(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         sys.exit(f"failed: {' '.join(args[3:])}\n{out[-2000:]}\n{err[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1e6  # Linux reports KB
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1e6  # Linux reports KB
 
 
 def profile_top(command: list[str], env: dict[str, str], cwd: Path, lines: int = 8) -> str:
@@ -80,15 +83,17 @@ class Bench:
         return str(self.folder / f"out{self.outputs}")
 
     def row(self, label: str, command: list[str], *, cold: bool = False, with_out: bool = True) -> float:
-        times, memory = [], []
+        times, cpu, memory = [], [], []
         for _ in range(self.repeat):
             cache = self.folder / f"cold-cache-{self.outputs}" if cold else None
             args = command + (["--out", self.out()] if with_out else [])
-            seconds, gigabytes = measure(CLI + args, self.env(cache), ROOT)
+            seconds, cpu_seconds, gigabytes = measure(CLI + args, self.env(cache), ROOT)
             times.append(seconds)
+            cpu.append(cpu_seconds)
             memory.append(gigabytes)
         spread = f" (runs: {', '.join(f'{t:.1f}' for t in times)})" if len(times) > 1 else ""
-        print(f"{label:<66} {statistics.median(times):7.1f} s   peak {max(memory):5.2f} GB{spread}", flush=True)
+        print(f"{label:<66} {statistics.median(times):7.1f} s wall {statistics.median(cpu):7.1f} s CPU   "
+              f"peak {max(memory):5.2f} GB{spread}", flush=True)
         if self.profile and not cold:
             print(profile_top(command + (["--out", self.out()] if with_out else []), self.env(), ROOT), flush=True)
         return statistics.median(times)
@@ -113,7 +118,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = set(args.rows.split(","))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+          f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+          f"load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(args.repeat, Path(tmp), not args.no_profile)
         column = str(ROOT / "configs" / "column.yaml")

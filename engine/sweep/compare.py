@@ -283,6 +283,7 @@ def compare_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
         TimeRemainingColumn
     from engine.cli.main import user_errors
+    from engine.cli.progress import RateColumn, peak_memory_gb
     from engine.config.run_config import load_config
     from engine.sweep.executors import make_executor
     from engine.report.write import write_reports
@@ -298,8 +299,8 @@ def compare_command(
         data = dataset(base)
         console.print(f"{len(variants)} variants of {base.name} on {len(base.universe.symbols)} names × "
                       f"{len(data.sessions)} sessions" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if data.synthetic else ""))
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn())
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("variants", total=len(variants))
             outcomes = run_variants(variants, executor=runner, chunk=chunk,
@@ -317,7 +318,8 @@ def compare_command(
         with user_errors():
             written = write_reports(folder, base.report.formats)
         console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
-    console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
+    console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s, "
+                  f"peak memory {peak_memory_gb():.2f} GB)")
 
 
 TOP_PRINTED = 15

@@ -7,6 +7,7 @@ as each chunk of ``n`` variants finishes (in completion order), for the progress
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,8 +48,10 @@ class DaskExecutor:
             raise RulebookError("--executor dask needs Dask distributed; fix: pip install 'rulebook[dask]'") from None
         cluster = None
         if self.scheduler is None:
+            # each worker's simulation runs numba threads: share the cores out instead of oversubscribing them
+            threads = {"NUMBA_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // self.n_workers))}
             cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=self.processes,
-                                   dashboard_address=None)
+                                   dashboard_address=None, **({"env": threads} if self.processes else {}))
         try:
             with Client(cluster if cluster is not None else self.scheduler) as client:
                 futures = client.map(fn, chunks, pure=False)
