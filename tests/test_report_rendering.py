@@ -5,6 +5,7 @@ its column."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,39 @@ def test_a_long_summary_still_leaves_the_contents_on_page_two(tmp_path) -> None:
     pages = [page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages]
     assert "1. Summary" in pages[0] and "Contents" in pages[1] and "2. Other" in pages[2]
     assert np.all(["Contents" not in text for text in (pages[0], pages[2])])
+
+
+def test_the_terminal_event_tables_say_what_the_report_says(report, folder) -> None:
+    """One confidence-interval convention (clustered by event date) and the same event counts."""
+    from engine.cli.events import EventStudyResult, print_study
+    from engine.cli.main import console
+
+    files = {name: pd.read_parquet(folder / f"{name}.parquet") for name in
+             ("events", "event_strategy", "event_summary", "event_car")}
+    result = EventStudyResult(files["events"], files["event_strategy"], files["event_summary"], files["event_car"], [])
+    width = console.width
+    console.width = 200
+    try:
+        with console.capture() as captured:
+            print_study(result, folder)
+    finally:
+        console.width = width
+    reaction = {row[0]: row for row in _table(report, "events", "event_reaction").rows}
+    books = {row[0]: row for row in _table(report, "events", "event_strategy").rows}
+    terminal = captured.get()
+    for kind, row in reaction.items():
+        low, high = row[4].split(" to ")
+        assert f"{low} {high}" in terminal, kind  # the report's clustered interval, as the terminal prints it
+    for kind, row in books.items():
+        assert re.search(rf"{kind}\s*│\s*{row[1]}\s*│", terminal), kind  # the same event count
+
+
+def test_an_event_window_set_on_the_command_line_is_stated(tmp_path) -> None:
+    run = write_run_folder(tmp_path / "run")
+    config = (run / "config.yaml").read_text() + "event_study:\n  window: [-5, 10]\n"
+    (run / "config.yaml").write_text(config)
+    report = build_report(run)  # the fixture's event files span -10..20
+    words = report.section("events").blocks[0].text
+    assert "Window: 10 sessions before to 20 after day 0" in words
+    assert "event_study.window is -5:10; the files were written by `rulebook events --window -10:20`" in words
+    assert "--window -10:20" in report.section("provenance").blocks[1].text

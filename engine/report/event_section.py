@@ -1,7 +1,7 @@
 """The event study in the report: strategy against holding over each event window, the price
 reaction of the names involved, and the average abnormal-return paths (engine.cli.events files).
 
-The window is read from the files themselves (event_car.parquet's offsets), so the report says the
+The window is read from the files themselves (RunFolder.event_window), so the report says the
 window that `rulebook events --window` used even when the config's event_study.window differs.
 """
 
@@ -17,16 +17,8 @@ from engine.config.report import ReportConfig
 TOP_ROWS = 20
 
 
-def study_window(run: RunFolder) -> tuple[int, int] | None:
-    """(first, last) offset of the event windows in the files, None without event_car.parquet."""
-    car = run.optional.get("event_car")
-    if car is None or car.empty:
-        return None
-    return int(car["offset"].min()), int(car["offset"].max())
-
-
 def window_words(run: RunFolder) -> str:
-    window = study_window(run)
+    window = run.event_window
     if window is None:
         return ""
     text = f" Window: {-window[0]} sessions before to {window[1]} after day 0 (from the event files)."

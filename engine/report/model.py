@@ -163,6 +163,15 @@ class RunFolder:
         )
 
     @property
+    def event_window(self) -> tuple[int, int] | None:
+        """(first, last) session offset of the event study files' windows (None without them): the window
+        `rulebook events` used, which --window may have set apart from the config's event_study.window."""
+        car = self.optional.get("event_car")
+        if car is None or car.empty:
+            return None
+        return int(car["offset"].min()), int(car["offset"].max())
+
+    @property
     def has_benchmark(self) -> bool:
         return "benchmark" in self.equity.columns and self.equity["benchmark"].notna().any()
 

@@ -41,6 +41,7 @@ ACCENT = colors.HexColor("#1f4e79")
 MUTED = colors.HexColor("#5f6b7a")
 CELL_PADDING = 12.0  # left + right padding of a table cell, points
 FONT_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table text, largest that fits first
+HEADER_WORD_CAP = 34.0  # a header word wider than this (a dotted config path) breaks rather than widen its column
 FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono": "DejaVuSansMono.ttf"}
 
 
@@ -158,7 +159,7 @@ def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
         if widths is not None:
             break
     else:
-        widths = [w * width / sum(natural) for natural in [_column_widths(table, 1e9, size)] for w in natural]
+        widths = _column_widths(table, width, size, squeeze=True)
     cell = ParagraphStyle(f"cell{size}", styles["cell"], fontSize=size, leading=size + 2)
     cell_num = ParagraphStyle(f"cell_num{size}", styles["cell_num"], fontSize=size, leading=size + 2)
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
@@ -188,7 +189,7 @@ def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
     return text
 
 
-def _column_widths(table: model.Table, width: float, size: float) -> list[float] | None:
+def _column_widths(table: model.Table, width: float, size: float, squeeze: bool = False) -> list[float] | None:
     """Column widths at font ``size``, or None if the numbers alone do not fit.
 
     Every column is at least as wide as its widest cell (numbers never wrap) and its longest
@@ -204,16 +205,18 @@ def _column_widths(table: model.Table, width: float, size: float) -> list[float]
     full = [max(c, h) + padding for c, h in zip(cells, headers)]
     if sum(full) <= width:
         return full
-    least = [max(c, w) + padding for c, w in zip(cells, words)]
+    least = [max(c, min(w, HEADER_WORD_CAP)) + padding for c, w in zip(cells, words)]  # longer header words break
     flexible = [not num and w > width / 6 for w, num in zip(least, table.numeric)]  # long text may wrap
     fixed = sum(w for w, flex in zip(least, flexible) if not flex)
+    if squeeze:  # nothing fits: every column shrinks by the same factor from its least width
+        return [w * width / sum(least) for w in least]
     if fixed > width or (any(flexible) and width - fixed < 0.2 * width):
         return None
     if not any(flexible):
         return least if sum(least) <= width else None
     longest_word = [max([measure(word) for row in table.rows for word in row[i].split()] or [0.0]) + padding
                     for i in range(len(table.columns))]
-    floor = [max(word, header + padding) for word, header in zip(longest_word, words)]
+    floor = [max(word, min(header, HEADER_WORD_CAP) + padding) for word, header in zip(longest_word, words)]
     spare = width - fixed - sum(f for f, flex in zip(floor, flexible) if flex)
     if spare < 0:
         return None

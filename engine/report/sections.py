@@ -162,6 +162,15 @@ def trades_section(run: RunFolder, settings: ReportConfig) -> Section:
     ])
 
 
+def _window_note(run: RunFolder) -> str:
+    """The event study's window when `rulebook events --window` set it apart from the config's."""
+    window, configured = run.event_window, (run.config.get("event_study") or {}).get("window")
+    if window is None or not configured or list(configured) == list(window):
+        return ""
+    return (f"\n# the event study files were written with `rulebook events --window {window[0]}:{window[1]}`; "
+            f"event_study.window above is the run's")
+
+
 def provenance_section(run: RunFolder, settings: ReportConfig) -> Section:
     manifest, data = run.manifest, run.manifest.get("data", {})
     facts = [
@@ -180,7 +189,7 @@ def provenance_section(run: RunFolder, settings: ReportConfig) -> Section:
     return Section("provenance", "Appendix: configuration and provenance", [
         Paragraph("The keys of the run's config that differ from their defaults; the full resolved config, "
                   "every default written out, is config.yaml in the run folder."),
-        Code("Configuration (keys that differ from the defaults)", non_default_yaml(run.config)),
+        Code("Configuration (keys that differ from the defaults)", non_default_yaml(run.config) + _window_note(run)),
         Table("Provenance", ["Item", "Value"], [[label, str(value)] for label, value in facts], [False, False],
               key="provenance"),
         Table("Package versions", ["Package", "Version"], packages, [False, False], key="packages"),

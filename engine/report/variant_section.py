@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 
+from engine.analysis.variant_stats import verdict_label
 from engine.report.model import Chart, Paragraph, RunFolder, Section
 from engine.report.sections import frame_table
 from engine.config.report import ReportConfig
@@ -27,11 +28,9 @@ def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
               and name not in STATISTICS and not pd.api.types.is_bool_dtype(variants[name])]
     rank_by = "sharpe" if "sharpe" in variants.columns else (metric_columns or [variants.columns[-1]])[0]
     ranked = variants.sort_values(rank_by, ascending=False, kind="stable")
-    shown = [name for name in [label, *params, "sharpe", "cagr", "max_drawdown", "total_return", "dsr", "verdict"]
-             if name is not None and name in ranked.columns]
     blocks = [Paragraph(" ".join(luck_words(run, ranked, label, rank_by))),
-              frame_table(f"Variants ranked by {rank_by} (top {TOP_ROWS})", ranked.head(TOP_ROWS)[list(dict.fromkeys(
-                  shown))], key="variants_ranking"),
+              frame_table(f"Variants ranked by {rank_by} (top {TOP_ROWS})",
+                          _ranking(ranked.head(TOP_ROWS), label, params), key="variants_ranking"),
               Paragraph(_significance_words(variants, label))]
     curves = _base_best_worst(run, ranked, label)
     if curves is not None:
@@ -40,13 +39,50 @@ def variants_section(run: RunFolder, settings: ReportConfig) -> Section | None:
                       and variants[name].nunique() > 1]
     if len(numeric_params) >= 2:
         rows, columns = numeric_params[:2]
-        grid = variants.pivot_table(index=rows, columns=columns, values=rank_by, aggfunc="mean")
+        on_grid = variants
+        base = variants[variants[label] == "base"] if label else variants.iloc[:0]
+        if len(numeric_params) > 2 and len(base):  # the other parameters at the base's values
+            on_grid = variants[(variants[numeric_params[2:]] == base[numeric_params[2:]].iloc[0]).all(axis=1)]
+        grid = on_grid.pivot_table(index=rows, columns=columns, values=rank_by, aggfunc="mean")
         grid.index, grid.columns = [str(v) for v in grid.index], [str(v) for v in grid.columns]
-        others = f", averaged over {', '.join(numeric_params[2:])}" if len(numeric_params) > 2 else ""
-        blocks.insert(2, Chart("variants_heatmap", f"{rank_by} by {rows} (rows) and {columns}{others}", "heatmap",
-                               grid, rows, percent=rank_by not in RATIOS, x_label=columns, diverging=False,
-                               height=0.3 + 0.08 * len(grid)))
+        others = ", the other parameters as in the base" if len(numeric_params) > 2 and len(base) else ""
+        blocks.insert(2, Chart("variants_heatmap", f"{rank_by} by {_short(rows)} (rows) and {_short(columns)}{others}",
+                               "heatmap", grid, _short(rows), percent=rank_by not in RATIOS, x_label=_short(columns),
+                               diverging=False, height=0.3 + 0.08 * len(grid)))
     return Section("variants", "Variant comparison", blocks)
+
+
+def _short(path: str) -> str:
+    return path.removeprefix("rules.")
+
+
+def _last_key(override: str) -> str:
+    """'caps.name=0.1' → 'name=0.1' (a named variant's name is kept)."""
+    if "=" not in override:
+        return override
+    key, value = override.split("=", 1)
+    return f"{key.rsplit('.', 1)[-1]}={value}"
+
+
+def _ranking(ranked: pd.DataFrame, label: str | None, params: list[str]) -> pd.DataFrame:
+    """The ranking table: short names, the Sharpe difference's interval and the verdict in a few words."""
+    table = pd.DataFrame(index=ranked.index)
+    if label:
+        table["variant"] = [", ".join(_last_key(part) for part in name.split(","))
+                            for name in ranked[label].astype(str)]  # grid names: last key of each override
+    for name in params:
+        table[name.rsplit(".", 1)[-1]] = ranked[name]
+    for name in ("sharpe", "cagr", "max_drawdown", "dsr"):
+        if name in ranked.columns:
+            table[name] = ranked[name]
+    if {"diff_lower", "diff_upper", "dsr"} <= set(ranked.columns):
+        known = ranked["diff_lower"].notna() & ranked["diff_upper"].notna() & (
+            ranked[label] != "base" if label else True)
+        table["Sharpe vs base (95% CI)"] = [f"{low:+.2f} to {high:+.2f}" if ok else "" for low, high, ok in
+                                            zip(ranked["diff_lower"], ranked["diff_upper"], known)]
+        table["verdict"] = [verdict_label(low, high, dsr) if ok else "the base" for low, high, dsr, ok in
+                            zip(ranked["diff_lower"], ranked["diff_upper"], ranked["dsr"], known)]
+    return table
 
 
 def luck_words(run: RunFolder, ranked: pd.DataFrame, label: str | None, rank_by: str) -> list[str]:
