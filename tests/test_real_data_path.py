@@ -4,6 +4,7 @@ says. Also: configs/column_real.yaml stays configs/column.yaml but for data, per
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -83,6 +84,18 @@ def test_the_run_sells_on_the_session_after_a_failing_filing_is_usable(walked):
     weights = pd.read_parquet(run / "weights.parquet").set_index("date")
     assert weights.loc["2025-12-12", "ORCL"] > 0 and (weights.loc["2025-12-15":, "ORCL"] == 0).all()
     assert (weights.loc["2025-08-15":, "CRWV"] == 0).all()  # (its trailing stop had fired the same day)
+
+
+def test_the_run_says_how_many_filings_rest_on_assumed_dates(walked, shared_data):
+    _, _, run = walked
+    data = json.loads((run / "manifest.json").read_text())["data"]
+    sheet = pd.read_csv(shared_data / "fundamentals" / "fundamentals_q.csv",
+                        parse_dates=["fiscal_period_end", "filed", "released"])
+    dated = sheet[["filed", "released"]].min(axis=1)
+    undated = dated.isna()
+    known_by_end = dated.fillna(sheet["fiscal_period_end"] + pd.Timedelta(days=45)) < pd.Timestamp("2026-05-29")
+    assert data["fundamentals_rows"] == int(known_by_end.sum())
+    assert data["fundamentals_assumed_dates"] == int((undated & known_by_end).sum()) > 0
 
 
 def test_the_study_and_the_scenarios_run_on_the_folder(walked):

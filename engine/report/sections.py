@@ -182,6 +182,8 @@ def provenance_section(run: RunFolder, settings: ReportConfig) -> Section:
          else "as given in the data folder"),
         ("Data fingerprint (SHA-256)", data.get("fingerprint")),
         ("Forward-filled gaps", integer(len(data.get("gaps_filled") or []))),
+        ("Fundamentals on assumed filing dates", f"{data.get('fundamentals_assumed_dates', 0)} of "
+         f"{data.get('fundamentals_rows', 0)} filings (period end + --assumed-lag)"),
         ("Wall time (s)", manifest.get("wall_seconds")), ("Python", manifest.get("python")),
         ("Command", " ".join(manifest.get("command") or [])),
     ]

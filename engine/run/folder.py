@@ -64,11 +64,20 @@ def manifest(result: BacktestResult, wall_seconds: float) -> dict:
             "files": [str(path) for path in data.files],
             "fingerprint": fingerprint(data.files),
             "gaps_filled": data.gaps.astype(str).to_dict(orient="records"),
+            "fundamentals_rows": len(data.fundamentals),
+            "fundamentals_assumed_dates": _assumed_dates(data.fundamentals),
         },
         "wall_seconds": round(wall_seconds, 3),
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
     }
+
+
+def _assumed_dates(fundamentals: pd.DataFrame) -> int:
+    """Filings whose date was assumed at import (period end + --assumed-lag), not found."""
+    if "filed_assumed" not in fundamentals:
+        return 0
+    return int(fundamentals["filed_assumed"].fillna(False).astype(bool).sum())
 
 
 def _equity_frame(result: BacktestResult) -> pd.DataFrame:
