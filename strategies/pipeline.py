@@ -12,14 +12,16 @@ the volatility regime turns), only the names that moved get a decision.
 An exclusion (a name failing the selection or the screen, or an event rule with
 ``action: exit``) acts on the session it is known: the name's target drops to 0 on
 that row (so it is sold at the next fill), after the caps, so its freed weight stays
-in cash and no other name moves; it stays out until the next rebalance at which it
-is eligible again, where the weighting brings it back. Every weight change a rule
+in cash and no other name moves (``rules.freed_weight: reweight`` makes that session a
+rebalance instead, so the others share it); it stays out until the next rebalance at
+which it is eligible again, where the weighting brings it back. Every weight change a rule
 makes on a decision row, the exclusion and the return, is recorded in the
 rule-activity log with the rule's reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 from dataclasses import dataclass
@@ -63,19 +65,21 @@ def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: 
     exclusions = [("selection", rules.selection.build().apply(ctx))] if rules.selection is not None else []
     if screen is not None:  # multiplier 0 = excluded before weighting, 0 < m < 1 = scaled after it
         exclusions.append(("screen", RuleOutput(screen.values > 0, screen.reasons)))
-    for stage, out in exclusions:  # what the stage changes at each rebalance (between them: see below)
+    exits = [rule.build().apply(ctx) for rule in rules.events if rule.action == "exit"]
+    if exits:  # overlapping windows of several rules: the first rule's reason explains the exit
+        exclusions.append(("event", RuleOutput(functools.reduce(np.fmin, (out.values for out in exits)) > 0,
+                                               join_reasons(*(out.reasons for out in exits)))))
+    if rules.freed_weight == "reweight":  # an exclusion's session is a rebalance: the others share its weight
+        ctx = dataclasses.replace(ctx, rebalance=ctx.rebalance | newly_excluded(exclusions))
+    weighed = exclusions if rules.freed_weight == "reweight" else [e for e in exclusions if e[0] != "event"]
+    for stage, out in weighed:  # what the stage changes at each rebalance (between them: see below)
         before, after = weigh(ctx, eligible).ffill(), weigh(ctx, eligible & out.values).ffill()
         log.record(stage, before, after.where(np.broadcast_to(ctx.rebalance[:, None], after.shape), before), out.reasons)
         eligible = eligible & out.values
-    exits = [rule for rule in rules.events if rule.action == "exit"]
 
     standing = weigh(ctx, eligible).ffill()
     if screen is not None:
         standing = _scaled(log, "screen", standing, screen.values.where(screen.values > 0, 1.0), screen.reasons)
-    if exits:  # overlapping windows of several rules: the first rule's reason explains the exit
-        outs = [rule.build().apply(ctx) for rule in exits]
-        exclusions.append(("event", RuleOutput(functools.reduce(np.fmin, (out.values for out in outs)) > 0,
-                                               join_reasons(*(out.reasons for out in outs)))))
     overlays = [rule for rule in rules.events if rule.action != "exit"]
     if overlays:  # overlapping windows of several rules: the smallest multiplier wins
         outs = [event_rule.build().apply(ctx) for event_rule in overlays]
@@ -110,6 +114,14 @@ def decision_rows(standing: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame
     """Full rows on rebalance sessions; elsewhere only the names whose standing target moved."""
     moved = standing.diff().abs().gt(CHANGE_TOLERANCE) | (standing.notna() & standing.shift().isna())
     return standing.where(moved | rebalance[:, None])
+
+
+def newly_excluded(exclusions: list[tuple[str, RuleOutput]]) -> np.ndarray:
+    """Sessions on which some name starts being excluded (by any stage)."""
+    if not exclusions:
+        return np.zeros(0, dtype=bool)
+    out = functools.reduce(operator.or_, (~out.values.astype(bool) for _, out in exclusions))
+    return (out & ~out.shift(fill_value=False)).any(axis=1).to_numpy()
 
 
 RETURNS = {"selection": "passes the selection again", "screen": "passes the screen again",

@@ -5,6 +5,8 @@ Each rule module owns its config model; this one only assembles them in stage or
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from engine.config.strict import StrictModel
@@ -28,6 +30,9 @@ class RulesConfig(StrictModel):
     caps: CapsConfig | None = Field(None, description="name, group and gross caps, cash floor, drift band")
     profit_taking: ProfitTakingConfig | None = Field(None, description="sell in stages after gains or surges")
     staged_entry: StagedEntryConfig | None = Field(None, description="build new positions in tranches")
+    freed_weight: Literal["cash", "reweight"] = Field(
+        "cash", description="an excluded name's weight between rebalances: kept in cash until the next rebalance, "
+        "or shared at once by the other eligible names (that session rebalances)")
 
     @property
     def needs_kernel(self) -> bool:

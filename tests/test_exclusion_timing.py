@@ -96,3 +96,14 @@ def test_caps_do_not_hand_the_freed_weight_to_the_others():
     assert out.targets.loc[FAILS_KNOWN, "B"] == 0.0
     assert out.targets.loc[FAILS_KNOWN, ["A", "C"]].isna().all()
     assert np.isclose(out.targets.loc["2024-04-30"].sum(), 0.9)
+
+
+def test_freed_weight_reweight_makes_the_exclusion_session_a_rebalance():
+    data = dataset()
+    out = run_pipeline(RulesConfig(**{"screen": {"min_interest_coverage": 5.0}, "freed_weight": "reweight",
+                                      "weighting": {"kind": "equal", "rebalance": "monthly"}}), data, data.symbols, {})
+    row = out.targets.loc[FAILS_KNOWN]
+    assert row["B"] == 0.0 and row["A"] == pytest.approx(0.5) and row["C"] == pytest.approx(0.5)
+    assert out.targets.loc[SESSIONS[SESSIONS.get_loc(FAILS_KNOWN) + 1]].isna().all()  # and not the day after
+    log = out.activity
+    assert log[(log["symbol"] == "B") & (log["session"] == FAILS_KNOWN)]["after"].tolist() == [0.0]
