@@ -21,6 +21,7 @@ from engine.cli.data import data_app
 from engine.sweep.compare import compare_command
 from engine.cli.events import events_command
 from engine.cli.scenarios import scenarios_command
+from engine.cli.today import today_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Backtest portfolio rules from a YAML config on Parquet data.")
@@ -115,6 +116,7 @@ app.command("events")(events_command)
 app.command("compare")(compare_command)
 app.command("scenarios")(scenarios_command)
 app.command("attribute")(attribute_command)
+app.command("today")(today_command)
 app.add_typer(data_app, name="data")
 
 

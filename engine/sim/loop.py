@@ -32,9 +32,9 @@ from engine.sim.orders import buy_scale_nb, execute_nb, rebalance_shares_nb, sel
 
 
 @kernel(parallel=True)
-def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
-                      use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs, log_counts, records,
-                      record_counts, no_logs, equity, cash, position, buy_scale):
+def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
+                      size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs,
+                      log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
     """Simulate ``len(due_from)`` books of ``n_names`` names on shared prices (``fill_price``, ``marks``:
     sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its names are
     columns ``b * n_names`` onwards of the per-column inputs (``rules``, ``members``, ``no_buy``, ``state``;
@@ -42,43 +42,45 @@ def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, fees
     ``position``. Fills ``records``/``record_counts``, ``logs``/``log_counts``, ``state`` and the per-close
     outputs ``equity``, ``cash``, ``buy_scale`` (books x sessions) and ``position`` (books x sessions x names): book-major,
     so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:
-    orders are not logged."""
+    orders are not logged. Every book starts at the close of session ``start`` holding ``start_held``
+    shares per name and ``init_cash`` (start 0 and no shares: a new book); it first trades the session
+    after, and the outputs before ``start`` are left as the caller filled them."""
     for book in prange(len(due_from)):
-        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
-                                           slippage, band, size_at_decision, use_rules, rules, members, group_cap,
+        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, start,
+                                           start_held, fees, slippage, band, size_at_decision, use_rules, rules, members, group_cap,
                                            gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
                                            no_logs, equity[book], cash[book], position[book], buy_scale[book])
 
 
 @kernel
-def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
-                     use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs, log_counts, records,
-                     record_counts, no_logs, equity, cash, position, buy_scale):
+def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
+                     size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs,
+                     log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
     """simulate_books_nb without threads, for a single run: numba compiles no thread-pool wrapper
     (a third of the first run's compile time) and one book has nothing to share out."""
     for book in range(len(due_from)):
-        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, fees,
-                                           slippage, band, size_at_decision, use_rules, rules, members, group_cap,
+        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, start,
+                                           start_held, fees, slippage, band, size_at_decision, use_rules, rules, members, group_cap,
                                            gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
                                            no_logs, equity[book], cash[book], position[book], buy_scale[book])
 
 
 @kernel
-def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, fees, slippage, band, size_at_decision,
-                 use_rules, rules, members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs,
+def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
+                 size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs,
                  equity, cash_out, position_out, buy_scale):
     """One book over every session; returns the number of order records written."""
     from_col, to_col = book * n_names, (book + 1) * n_names
-    held, val_price = np.zeros(n_names), np.full(n_names, np.nan)  # shares and valuation price per name
+    held, val_price = start_held.copy(), np.full(n_names, np.nan)  # shares and valuation price per name
     size_price = np.full(n_names, np.nan)  # the price orders are sized at (fill or decision close)
     order_shares, order_value = np.zeros(n_names), np.empty(n_names)
     call_seq = np.empty(n_names, dtype=np.int64)
     target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
     scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
     cash, n_records = init_cash, 0
-    for i in range(due.shape[0]):
+    for i in range(start, due.shape[0]):
         buy_scale[i] = 1.0
-        if use_rules or _has_decision_nb(due[i, due_from:due_from + n_names]):
+        if i > start and (use_rules or _has_decision_nb(due[i, due_from:due_from + n_names])):
             value = _value_at_fill_nb(i, cash, held, val_price, fill_price, marks)
             size_value = _sizing_nb(i, size_at_decision, value, equity, val_price, marks, size_price)
             order_shares[:] = 0.0

@@ -35,6 +35,7 @@ class SimResult:
     log_records: np.ndarray  # engine.sim.rule_kernels.LOG_FIELDS rows (col = position in ``marks``' columns)
     group_names: tuple[str, ...] = ()  # capped groups, for the kernel log's reasons
     buy_scale: np.ndarray | None = None  # per session, the factor all buys were cut by for lack of cash (1 = none)
+    rule_state: np.ndarray | None = None  # the stateful rules' per-name state after the last session (rule_kernels)
 
     @cached_property
     def cash(self) -> pd.Series:

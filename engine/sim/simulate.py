@@ -84,16 +84,30 @@ class ExecutionSettings:
             raise ValueError(f"ExecutionSettings.init_cash: {self.init_cash} must be a positive number")
 
 
+@dataclass(frozen=True)
+class BookStart:
+    """A book given from outside (rulebook today): held at the close of row ``session``, it first trades
+    the session after. ``shares`` per symbol (simulated, total-return price units), ``cash``, and the
+    stateful rules' per-name state (engine.sim.rule_kernels state columns; None = as a new book)."""
+
+    session: int
+    shares: np.ndarray
+    cash: float
+    state: np.ndarray | None = None
+
+
 def simulate(
     targets: pd.DataFrame,
     open_: pd.DataFrame,
     close: pd.DataFrame,
     settings: ExecutionSettings,
     rules: KernelRules | None = None,
+    *,
+    start: BookStart | None = None,
 ) -> SimResult:
     """Fill the row-t target weights on session t+1 (sized at t's close, or at the fill with
     ``settings.size_at="fill"``) and mark the book at every close."""
-    return simulate_many([targets], open_, close, settings, None if rules is None else [rules])[0]
+    return simulate_many([targets], open_, close, settings, None if rules is None else [rules], start=start)[0]
 
 
 def simulate_many(
@@ -104,12 +118,14 @@ def simulate_many(
     rules: list[KernelRules] | None = None,
     *,
     keep_log: bool = True,
+    start: BookStart | None = None,
 ) -> list[SimResult]:
     """Simulate several books at once; book k's result equals ``simulate(targets[k], ..., rules[k])``.
 
     The books share prices and execution settings, and their rules share the regime's
     ``gross_limit`` (one cap per session in the kernel). ``keep_log=False`` skips the
-    kernel log (empty ``kernel_log``), which a sweep does not need.
+    kernel log (empty ``kernel_log``), which a sweep does not need. ``start``: every book starts from
+    that book (equity, cash and shares before its session are NaN).
     """
     # books of one sweep often share a targets frame: check, shift and store each distinct frame once
     decisions: dict[int, np.ndarray] = {}
@@ -136,6 +152,8 @@ def simulate_many(
         packed = rule_kernels.pack(params)
         state = np.zeros((n_names * n_books, rule_kernels.N_STATE))
         state[:, rule_kernels.STANDING] = np.nan
+        if start is not None and start.state is not None:
+            state[:] = np.tile(np.asarray(start.state, dtype=float), (n_books, 1))
         gross_limit, no_buy = _session_inputs(rules, close)
         capacity = max(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
                        for rule in rules) if keep_log else 0
@@ -143,11 +161,13 @@ def simulate_many(
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
     records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
     record_counts = np.zeros(n_books, dtype=np.int64)
-    equity, cash = np.empty((n_books, n_sessions)), np.empty((n_books, n_sessions))
-    position = np.empty((n_books, n_sessions, n_names))
-    buy_scale = np.empty((n_books, n_sessions))
+    equity, cash = np.full((n_books, n_sessions), np.nan), np.full((n_books, n_sessions), np.nan)
+    position = np.full((n_books, n_sessions, n_names), np.nan)
+    buy_scale = np.ones((n_books, n_sessions))
+    first, held = (0, np.zeros(n_names)) if start is None else (start.session, np.array(start.shares, dtype=float))
+    cash_at_start = float(settings.init_cash) if start is None else float(start.cash)
     books_nb = simulate_books_nb if n_books > 1 else simulate_book_nb
-    books_nb(n_names, due, due_from, fill_price, _float_array(marks), float(settings.init_cash),
+    books_nb(n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first), held,
              settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
              settings.size_at == "decision", rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts,
              records, record_counts, np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position, buy_scale)
@@ -173,6 +193,7 @@ def simulate_many(
             log_records=book_log,
             group_names=group_names,
             buy_scale=buy_scale[k],
+            rule_state=None if rules is None else state[k * n_names:(k + 1) * n_names].copy(),
         ))
     return results
 
