@@ -141,3 +141,24 @@ def test_the_next_state_is_written_next_to_the_orders(backtest, tmp_path):
     assert written["as_of"] == "2016-05-02" and written["version"] == 1
     fired = {s for s, fields in written["names"].items() if fields["stages_fired"] > 0}
     assert {"META", "MU", "NVDA"} <= fired  # the stages this decision fires (orders above)
+
+
+def test_json_output_and_the_rule_check_report(backtest, tmp_path):
+    day = pd.Timestamp("2022-12-20")
+    holdings, state = write_inputs(tmp_path, backtest, day)
+    out = tmp_path / "orders.json"
+    args = ["today", str(CONFIG), "--holdings", str(holdings), "--date", str(day.date()), "--out", str(out),
+            "--state", str(state), "--report"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    expected = expected_orders(backtest, day).set_index("symbol")["shares"]
+    got = pd.Series({o["symbol"]: o["shares"] for o in written["orders"]})
+    np.testing.assert_allclose(got.sort_index(), expected.sort_index(), rtol=1e-9)
+    assert written["hedges"][0]["action"] == "hold"
+    assert json.loads(state.read_text())["as_of"] == "2022-12-20"  # --state is rewritten after the decision
+    html = (tmp_path / "orders.rule-check.html").read_text()
+    for text in ("Weights against the caps", "Financial-health screen", "Open event windows", "Regime:",
+                 "Hedge actions", "drift above group semis 35%"):
+        assert text in html
+    assert (tmp_path / "orders.rule-check.pdf").read_bytes()[:4] == b"%PDF"

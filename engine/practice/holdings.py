@@ -41,6 +41,7 @@ class Holdings:
     positions: pd.DataFrame
     cash: float
     path: Path
+    cash_row: bool = True  # False: the file has no CASH row (cash taken as 0)
 
 
 def parse_map(pairs: list[str] | None) -> dict[str, str]:
@@ -85,7 +86,7 @@ def read_holdings(path: Path, mapping: dict[str, str] | None = None) -> Holdings
         if shares < 0:
             raise DataError(path, columns["shares"], f"row {row.line} ({row.symbol}) holds {shares:g} shares",
                             "rulebook's rules are long only: close the short or leave it out of the file")
-    return Holdings(_merge_lots(table), float(cash), path)
+    return Holdings(_merge_lots(table), float(cash), path, bool(is_cash.any()))
 
 
 def _normal(name: str) -> str:

@@ -80,6 +80,8 @@ def today(config: RunConfig, holdings: Holdings, *, date: pd.Timestamp | None = 
         f"{pd.Timestamp(date).date()} is not a session of the data: deciding at the close of {as_of.date()}"]
     close = data.close[symbols].iloc[at]
     positions = holdings.positions
+    if not holdings.cash_row:
+        notes.append(f"{holdings.path.name} has no CASH row: cash taken as 0")
     outside = [s for s in positions.index if s not in symbols]
     if outside:
         notes.append(f"not in the config's universe, left alone and not counted in the book: {', '.join(outside)}")
