@@ -162,3 +162,24 @@ def test_json_output_and_the_rule_check_report(backtest, tmp_path):
                  "Hedge actions", "drift above group semis 35%"):
         assert text in html
     assert (tmp_path / "orders.rule-check.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_hedge_packages_equal_the_backtests(backtest, tmp_path):
+    """At a session where the backtest decided a put package, today opens the same one: strike and
+    contracts from that close (contracts sized on the stock book, which is the backtest's here)."""
+    _, result, _ = backtest
+    legs = result.hedges.legs
+    decided = sorted(set(pd.to_datetime(legs["decided"])))
+    day = decided[len(decided) // 2]
+    package = legs[(pd.to_datetime(legs["decided"]) == day)].iloc[0]
+    holdings, state = write_inputs(tmp_path, backtest, day)
+    out = tmp_path / "orders.json"
+    args = ["today", str(CONFIG), "--holdings", str(holdings), "--date", str(day.date()), "--out", str(out),
+            "--state", str(state)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    opened = [h for h in json.loads(out.read_text())["hedges"] if h["action"] == "open"]
+    assert len(opened) == 1
+    assert opened[0]["strike"] == pytest.approx(package["strike"], rel=1e-12)
+    assert opened[0]["contracts"] == package["contracts"]
+    assert opened[0]["expiry"] == pd.Timestamp(package["expiry"]).date().isoformat()

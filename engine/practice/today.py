@@ -106,7 +106,7 @@ def today(config: RunConfig, holdings: Holdings, *, date: pd.Timestamp | None = 
         notes.append("execution.size_at is 'fill' in the config; today sizes at the last close (the fill is unknown)")
     new_state = state_names(decision.result.rule_state, symbols, data.sessions, scale.to_numpy()) \
         if decision.result.rule_state is not None else {}
-    return Today(config, as_of, orders, hedge_actions(config, data, at, float(values.sum()), values), book, equity,
+    return Today(config, as_of, orders, hedge_actions(config, data, at, equity, values), book, equity,
                  float(holdings.cash), decision, notes, new_state)
 
 
