@@ -89,7 +89,12 @@ def _rule_states(rules, ctx: RuleContext, at: int) -> list:
         values, reasons = out.values.iloc[at], out.reasons.iloc[at]
         verdict = np.where(values >= 1, "passes", np.where(values > 0, "scaled", "excluded"))
         frame = pd.DataFrame({"symbol": ctx.symbols, "verdict": verdict, "why": reasons.to_numpy()})
-        blocks.append(frame_table("Financial-health screen", frame, key="screen"))
+        failing = frame[frame["verdict"] != "passes"]
+        blocks += [Paragraph(f"Financial-health screen: {len(frame) - len(failing)} of {len(frame)} names pass "
+                             "on what was filed by this close."),
+                   frame_table("Names the screen scales or excludes (with the filing each verdict rests on)",
+                               failing if len(failing) else pd.DataFrame({"symbol": ["—"], "verdict": ["none"],
+                                                                           "why": [""]}), key="screen")]
     if rules.events:
         rows = []
         for rule in rules.events:
@@ -103,7 +108,7 @@ def _rule_states(rules, ctx: RuleContext, at: int) -> list:
     if rules.regime is not None:
         out = rules.regime.build().apply(ctx)
         limit, why = out.values.iloc[at], out.reasons.iloc[at]
-        text = (f"Regime: gross exposure capped at {percent(limit)} ({why})." if np.isfinite(limit)
+        text = (f"Regime: gross exposure capped at {percent(limit)} ({why})." if np.isfinite(limit) and why
                 else "Regime: no cap on gross exposure at this close.")
         blocks.append(Paragraph(text))
     return blocks
