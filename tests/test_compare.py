@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -136,11 +137,12 @@ def test_an_interrupted_compare_leaves_no_output_folder(tmp_path, sweep_file, mo
     assert not out.exists()
     monkeypatch.undo()
 
-    def failing_csv(*args, **kwargs):  # the last files are being written when it fails
-        raise OSError("disk full")
+    def failing_csv(*args, **kwargs):  # the last files are being written when the disk fills up
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", failing_csv)
     result = CliRunner().invoke(app, ["compare", str(sweep_file), "--out", str(out)])
-    assert isinstance(result.exception, OSError)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{out}: could not write it (no space left on device); nothing was written" in " ".join(result.output.split())
     assert not out.exists() and list(tmp_path.iterdir()) == []
 

@@ -131,8 +131,11 @@ def test_a_failure_while_writing_leaves_no_folder(tmp_path: Path, monkeypatch) -
         raise OSError("disk full")
 
     monkeypatch.setattr(runfolder, "manifest", broken)
-    with pytest.raises(OSError):
-        runner.invoke(app, ["run", str(write_config(tmp_path)), "--out", str(tmp_path / "out")],
+    result = runner.invoke(app, ["run", str(write_config(tmp_path)), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "unexpected OSError: disk full" in result.output and "rulebook --debug" in result.output
+    with pytest.raises(OSError):  # --debug shows the real exception (and its traceback)
+        runner.invoke(app, ["--debug", "run", str(write_config(tmp_path)), "--out", str(tmp_path / "out")],
                       catch_exceptions=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e2e.yaml"], "no run folder, no temp leftovers"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional, TypeVar
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -26,17 +26,19 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from engine.atomic import write_file_atomically
+from engine.atomic import update_folder_atomically, write_file_atomically
 from engine.config.run_config import RunConfig, load_config, resolved_data_dir
 from engine.data.loader import load_dataset
 from engine.data.dataset import Dataset
 from engine.errors import ConfigError, DataError
+from engine.data.schema import read_parquet_file
 from engine.analysis.event_stats import BOOK_METRICS, PATH_MEASURES, SUMMARY_METRICS, car_table, flag_overlaps, summarise
 from engine.analysis.event_study import BENCHMARK_GROUP, StudyTables, Windows, study_books, study_symbols
 from engine.data.events import (EventStudyConfig, absent_symbol_warnings, check_kinds, event_symbols,
                            read_events_file)
 
 SHOWN_WARNINGS = 12
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,15 @@ def run_event_study(config: RunConfig, equity: pd.DataFrame, data: Dataset | Non
 
 
 def write_event_study(folder: Path, config: RunConfig, data: Dataset | None = None, *,
-                      events_file: Path | None = None, window: str | None = None) -> EventStudyResult:
-    """Run the study on a run folder's equity and add its four files to the folder."""
+                      events_file: Path | None = None, window: str | None = None,
+                      into: Path | None = None) -> EventStudyResult:
+    """Run the study on a run folder's equity and write its four files into ``into`` (default: the folder)."""
     path = Path(folder) / "equity.parquet"
     if not path.is_file():
         raise DataError(path, None, "not found: this is not a run folder", "give a folder written by `rulebook run`")
-    equity = pd.read_parquet(path).set_index("date")
+    equity = read_parquet_file(path).set_index("date")
     result = run_event_study(config, equity, data, events_file=events_file, window=window)
-    result.write(folder)
+    result.write(into or folder)
     return result
 
 
@@ -125,9 +128,9 @@ def events_command(
     from engine.cli.main import console, user_errors
 
     with user_errors(), console.status("Event study…"):
-        folder, config, data = run_folder_for(target)
-        result = write_event_study(folder, config, data, events_file=events, window=window)
-    print_study(result, folder)
+        folder, result = with_run_folder(target, lambda source, config, data, into: write_event_study(
+            source, config, data, events_file=events, window=window, into=into))
+        print_study(result, folder)
 
 
 def print_study(result: EventStudyResult, folder: Path) -> None:
@@ -170,19 +173,29 @@ def print_study(result: EventStudyResult, folder: Path) -> None:
 
 # --- inputs ------------------------------------------------------------------------------------
 
-def run_folder_for(target: Path) -> tuple[Path, RunConfig, Dataset | None]:
-    """A run folder as given, or the run folder of a config after running its backtest."""
+def with_run_folder(target: Path, step: Callable[[Path, RunConfig, Dataset | None, Path], T]) -> tuple[Path, T]:
+    """Apply ``step(source, config, data, into)`` to a run folder and return (folder, what step returned).
+
+    An existing run folder is updated as a set (``step`` reads ``source`` and writes into a copy,
+    swapped in whole). A config is run first, and its new folder appears with the step's files in it.
+    """
     if Path(target).is_dir():
-        return Path(target), load_config(Path(target) / "config.yaml"), None
+        folder = Path(target)
+        config = load_config(folder / "config.yaml")
+        done: list[T] = []
+        update_folder_atomically(folder, lambda into: done.append(step(folder, config, None, into)))
+        return folder, done[0]
     from engine.run.backtest import load_run_data, run_backtest
-    from engine.run.folder import default_run_dir, save_run
+    from engine.run.folder import save_run
 
     began = time.perf_counter()
     config = load_config(target)
     data = load_run_data(config)
     result = run_backtest(config, data)
-    folder = save_run(result, default_run_dir(Path("reports"), config.name), wall_seconds=time.perf_counter() - began)
-    return folder, config, data
+    done = []
+    folder = save_run(result, None, wall_seconds=time.perf_counter() - began,
+                      extras=[lambda tmp: done.append(step(tmp, config, data, tmp))])
+    return folder, done[0]
 
 
 def _benchmark(config: RunConfig) -> list[str]:

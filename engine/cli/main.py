@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -55,8 +56,8 @@ def run(
     from engine.config.run_config import load_config
     from engine.cli.events import print_study, write_event_study
     from engine.run.backtest import load_run_data, run_backtest
-    from engine.run.folder import default_run_dir, save_run
-    from engine.report.write import write_reports
+    from engine.run.folder import save_run
+    from engine.report.write import FILE_NAMES, write_reports
 
     began = time.perf_counter()
     with user_errors(), console.status("Loading config and data…") as status:
@@ -64,20 +65,24 @@ def run(
         dataset = load_run_data(cfg)
         status.update(f"Simulating {len(cfg.universe.symbols)} names over {len(dataset.sessions)} sessions…")
         result = run_backtest(cfg, dataset)
-        status.update("Writing the run folder…")
-        folder = save_run(result, out or default_run_dir(Path("reports"), cfg.name),
-                          wall_seconds=time.perf_counter() - began)
-        if cfg.event_study.enabled:
+        studies, formats = [], cfg.report.formats if cfg.report.enabled and not no_report else []
+
+        def event_study(folder: Path) -> None:
             status.update("Event study…")
-            study = write_event_study(folder, cfg, dataset)
-        if cfg.report.enabled and not no_report:
+            studies.append(write_event_study(folder, cfg, dataset))
+
+        def reports(folder: Path) -> None:
             status.update("Writing the reports…")
-            reports = write_reports(folder, cfg.report.formats)
-    _print_summary(result, folder)
-    if cfg.event_study.enabled:
-        print_study(study, folder)
-    if cfg.report.enabled and not no_report:
-        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in reports))
+            write_reports(folder, formats)
+
+        status.update("Writing the run folder…")
+        steps = [event_study] * cfg.event_study.enabled + [reports] * bool(formats)
+        folder = save_run(result, out, wall_seconds=time.perf_counter() - began, extras=steps)
+        _print_summary(result, folder)
+        if studies:
+            print_study(studies[0], folder)
+        if formats:
+            console.print("Reports: " + ", ".join(f"[bold]{folder / FILE_NAMES[name]}[/]" for name in formats))
 
 
 @app.command()
@@ -127,24 +132,53 @@ def report(
     page_size: Annotated[Optional[str], typer.Option("--page-size", help="A4 or Letter (default: the run's config)")] = None,
 ) -> None:
     """Write report.html / report.pdf for a run folder."""
-    from engine.report.write import parse_formats, write_reports
+    from engine.report.write import parse_formats, rewrite_reports
 
     with user_errors(), console.status("Writing the reports…"):
-        written = write_reports(run_dir, parse_formats(formats), page_size)
-    console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
+        written = rewrite_reports(run_dir, parse_formats(formats), page_size)
+        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
 
 
 class user_errors:
-    """Turn a RulebookError into one red line and exit code 2."""
+    """Every failure a user sees is one line, never a traceback (unless `rulebook --debug`).
+
+    RulebookError (bad input: names the file, key and fix) and OS errors naming a path exit 2;
+    Ctrl-C exits 130 (the atomic writers have left nothing half-written); anything else is a
+    bug: one line and the hint to rerun with --debug, exit 1.
+    """
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, tb):
+        if error is None or isinstance(error, (click.exceptions.Exit, click.exceptions.ClickException)):
+            return False
+        if isinstance(error, KeyboardInterrupt):
+            err_console.print("[bold red]interrupted[/]: no half-written files were left", highlight=False)
+            raise typer.Exit(130)
+        if DEBUG["on"] or not isinstance(error, Exception):
+            return False
         if isinstance(error, RulebookError):
-            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            _error_line(str(error))
             raise typer.Exit(2)
-        return False
+        if isinstance(error, OSError) and error.filename:
+            _error_line(f"{error.filename}: {error.strerror or error}. Fix: check the path and its permissions")
+            raise typer.Exit(2)
+        _error_line(f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}. "
+                    "This is a bug in rulebook: rerun with `rulebook --debug ...` to see the traceback and report it")
+        raise typer.Exit(1)
+
+
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="show the full traceback of an unexpected error")] = False) -> None:
+    DEBUG["on"] = debug
+
+
+def _error_line(text: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def _print_summary(result, folder: Path) -> None:

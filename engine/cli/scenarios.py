@@ -26,11 +26,14 @@ from engine.data.calendar import get_sessions
 from engine.config.run_config import RunConfig, resolved_data_dir
 from engine.data.loader import load_dataset
 from engine.data.dataset import Dataset
+from engine.data.schema import read_parquet_file
 from engine.errors import ConfigError, DataError
 from engine.analysis.scenarios import HEDGE_LEG_COLUMNS, ImpactModel, Portfolio, estimate_betas
 from engine.config.scenarios import ScenarioSet, load_scenario_set
 from engine.analysis.scorecard import realised_moves, score, score_month_ends
 from engine.analysis.stress import replay
+
+SCENARIO_FILES = ("scenarios.parquet", "stress.parquet", "scorecard.parquet")
 
 
 def load_portfolio(folder: Path, config: RunConfig, date: pd.Timestamp | None) -> Portfolio:
@@ -53,7 +56,7 @@ def _open_legs(folder: Path, config: RunConfig, as_of: pd.Timestamp) -> pd.DataF
     path = folder / "hedges.parquet"
     if not path.is_file():
         return pd.DataFrame(columns=HEDGE_LEG_COLUMNS)
-    legs = pd.read_parquet(path)
+    legs = read_parquet_file(path)
     legs = legs[(pd.to_datetime(legs["date"]) == as_of) & (legs["contracts"] != 0)]
     by_name = {hedge.name: hedge for hedge in config.hedges}
     legs = legs.assign(multiplier=[by_name[h].costs.multiplier for h in legs["hedge"]],
@@ -65,7 +68,7 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
     path = Path(folder) / name
     if not path.is_file():
         raise DataError(path, None, "not found: this is not a run folder", "give a folder written by `rulebook run`")
-    frame = pd.read_parquet(path)
+    frame = read_parquet_file(path)
     return frame.assign(date=pd.to_datetime(frame["date"]))
 
 
@@ -135,21 +138,30 @@ def scenarios_command(
 ) -> None:
     """Scenarios, stress replay and scorecard of a run's portfolio; writes parquet files into the run folder."""
     from engine.cli.main import console, user_errors
-    from engine.cli.events import run_folder_for
+    from engine.cli.events import with_run_folder
 
     with user_errors(), console.status("Scenarios…"):
-        folder, config, _ = run_folder_for(target)
-        if set_file is not None:
-            scenario_set, source = load_scenario_set(set_file), str(set_file)
-        elif config.scenarios is not None:
-            scenario_set, source = config.scenarios, str(folder / "config.yaml")
-        else:
-            raise ConfigError(folder / "config.yaml", "scenarios", "no scenario set",
-                              "give --set configs/scenarios/column_outlook.yaml or add a scenarios: block")
-        tables = run_scenarios(folder, config, scenario_set, pd.Timestamp(date) if date else None, source)
-        for name, table in tables.items():
-            write_file_atomically(folder / name, lambda tmp, t=table: t.to_parquet(tmp, index=False))
-    _print(tables, folder)
+        folder, tables = with_run_folder(target, lambda source, config, _, into: write_scenarios(
+            source, config, into, set_file, pd.Timestamp(date) if date else None))
+        _print(tables, folder)
+
+
+def write_scenarios(folder: Path, config: RunConfig, into: Path, set_file: Path | None,
+                    date: pd.Timestamp | None) -> dict[str, pd.DataFrame]:
+    """The scenario tables of run folder ``folder`` (set from ``set_file``, else the config's), written into ``into``."""
+    if set_file is not None:
+        scenario_set, source = load_scenario_set(set_file), str(set_file)
+    elif config.scenarios is not None:
+        scenario_set, source = config.scenarios, str(folder / "config.yaml")
+    else:
+        raise ConfigError(folder / "config.yaml", "scenarios", "no scenario set",
+                          "give --set configs/scenarios/column_outlook.yaml or add a scenarios: block")
+    tables = run_scenarios(folder, config, scenario_set, date, source)
+    for name in SCENARIO_FILES:  # the new set replaces the old one whole (a set without stress windows drops stress.parquet)
+        (Path(into) / name).unlink(missing_ok=True)
+    for name, table in tables.items():
+        write_file_atomically(Path(into) / name, lambda tmp, t=table: t.to_parquet(tmp, index=False))
+    return tables
 
 
 def _print(tables: dict[str, pd.DataFrame], folder: Path) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from engine.data.schema import RERUN_FIX, read_parquet_file
 from engine.errors import ConfigError, DataError
 from engine.config.report import ReportConfig
 
@@ -151,14 +152,14 @@ class RunFolder:
         config_text = (path / "config.yaml").read_text()
         return cls(
             path=path,
-            config=yaml.safe_load(config_text),
+            config=_readable(path / "config.yaml", yaml.safe_load, config_text),
             config_text=config_text,
-            manifest=json.loads((path / "manifest.json").read_text()),
-            metrics=json.loads((path / "metrics.json").read_text()),
+            manifest=_readable(path / "manifest.json", json.loads),
+            metrics=_readable(path / "metrics.json", json.loads),
             equity=_by_date(path / "equity.parquet", "date"),
             weights=_by_date(path / "weights.parquet", "date"),
-            trades=pd.read_parquet(path / "trades.parquet"),
-            optional={name.removesuffix(".parquet"): pd.read_parquet(path / name)
+            trades=read_parquet_file(path / "trades.parquet"),
+            optional={name.removesuffix(".parquet"): read_parquet_file(path / name)
                       for name in OPTIONAL_FILES if (path / name).is_file()},
         )
 
@@ -187,8 +188,20 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
                           "page size is A4 or Letter; formats are html and pdf") from None
 
 
+def _readable(path: Path, parse, text: str | None = None) -> dict:
+    """A run folder's YAML/JSON file as a mapping; a damaged one is a DataError naming it."""
+    try:
+        value = parse(path.read_text() if text is None else text)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise DataError(path, None, f"not readable ({str(error).splitlines()[0][:120]})",
+                        RERUN_FIX) from None
+    if not isinstance(value, dict):
+        raise DataError(path, None, "not a mapping", RERUN_FIX)
+    return value
+
+
 def _by_date(path: Path, column: str) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
+    frame = read_parquet_file(path)
     if column not in frame.columns:
         raise DataError(path, column, "column missing", "re-run the backtest to rewrite the run folder")
     return frame.set_index(pd.DatetimeIndex(frame.pop(column), name=column))

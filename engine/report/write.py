@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+from engine.atomic import update_folder_atomically
 from engine.errors import ConfigError
 from engine.config.report import ReportFormat
 
@@ -21,14 +22,21 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> list[Path]:
-    """Build the report model once and write each format into the run folder (atomically)."""
+def rewrite_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> list[Path]:
+    """`rulebook report`: replace the reports of an existing run folder as a set (both or neither)."""
+    update_folder_atomically(run_dir, lambda copy: write_reports(run_dir, formats, page_size, into=copy))
+    return [Path(run_dir) / FILE_NAMES[name] for name in formats]
+
+
+def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None, *,
+                  into: Path | None = None) -> list[Path]:
+    """Build the report model once from ``run_dir`` and write each format into ``into`` (default: the same folder)."""
     from engine.report.contents import build_report
 
     report = build_report(Path(run_dir), page_size)
     written = []
     for name in formats:
-        destination = Path(run_dir) / FILE_NAMES[name]
+        destination = Path(into or run_dir) / FILE_NAMES[name]
         if name == "html":
             from engine.report.html import write_html
             written.append(write_html(report, destination))

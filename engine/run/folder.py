@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import platform
 import sys
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -22,14 +23,30 @@ from engine.run.backtest import BacktestResult
 PACKAGES = ("rulebook", "vectorbt", "pandas", "numpy", "numba", "pyarrow", "pandas-market-calendars", "pydantic")
 
 
+REPORTS_DIR = Path("reports")
+
+
 def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None) -> Path:
+    """``reports/<name>-<UTC time>``; the writer appends -2, -3… if another run took it this second."""
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     return Path(reports_dir) / f"{name}-{stamp}"
 
 
-def save_run(result: BacktestResult, out_dir: Path, *, wall_seconds: float) -> Path:
-    """Write a run folder (see write_run_files) into ``out_dir`` atomically."""
-    return write_folder_atomically(out_dir, lambda tmp: write_run_files(result, tmp, wall_seconds=wall_seconds))
+def save_run(result: BacktestResult, out_dir: Path | None, *, wall_seconds: float,
+             extras: Sequence[Callable[[Path], object]] = ()) -> Path:
+    """Write a run folder (see write_run_files) and return where it is.
+
+    ``extras`` add the rest of what the command writes (event study, reports) to the folder
+    before it appears: the folder is complete or absent, whatever fails or is interrupted.
+    ``out_dir`` None means a fresh ``reports/<name>-<UTC time>``; an existing ``out_dir`` is refused.
+    """
+    def fill(folder: Path) -> None:
+        write_run_files(result, folder, wall_seconds=wall_seconds)
+        for extra in extras:
+            extra(folder)
+
+    target = out_dir if out_dir is not None else default_run_dir(REPORTS_DIR, result.config.name)
+    return write_folder_atomically(target, fill, unique=out_dir is None)
 
 
 def write_run_files(result: BacktestResult, folder: Path, *, wall_seconds: float) -> None:

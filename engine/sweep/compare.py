@@ -21,6 +21,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Annotated, Optional
 
 import numpy as np
@@ -34,7 +35,7 @@ from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
 from engine.hedges.book import HedgeBook, total_equity
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
-from engine.run.folder import write_run_files
+from engine.run.folder import REPORTS_DIR, default_run_dir, write_run_files
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
@@ -222,12 +223,13 @@ def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | N
     return stats, {"pbo": overfitting, "summary": plain_words(stats, overfitting)}
 
 
-def save_comparison(out_dir: Path, variants: list[Variant], outcomes: list[VariantOutcome], *, base_config: RunConfig,
-                    base_result: BacktestResult, wall_seconds: float, executor: str,
-                    chunk: int | None) -> tuple[Path, pd.DataFrame, dict]:
+def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: list[VariantOutcome], *,
+                    base_config: RunConfig, base_result: BacktestResult, wall_seconds: float, executor: str,
+                    chunk: int | None, extras: Sequence[Callable[[Path], object]] = ()) -> tuple[Path, pd.DataFrame, dict]:
     """Write the base config's run files (so the folder is a run folder a report can read) plus
-    variants.parquet, variant_equity.parquet, ranking.csv and statistics.json into ``out_dir``
-    atomically: an interrupted compare leaves no folder."""
+    variants.parquet, variant_equity.parquet, ranking.csv and statistics.json, then ``extras``
+    (the reports), into ``out_dir`` (None: a fresh reports/<name>-compare-<UTC time>) atomically:
+    an interrupted or failed compare leaves no folder."""
     table, equity, summary = comparison_tables(variants, outcomes)
     ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
 
@@ -241,8 +243,11 @@ def save_comparison(out_dir: Path, variants: list[Variant], outcomes: list[Varia
         info = json.loads((tmp / "manifest.json").read_text())
         info.update(variants=len(variants), executor=executor, chunk=chunk)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        for extra in extras:
+            extra(tmp)
 
-    return write_folder_atomically(out_dir, fill), ranking, summary
+    target = out_dir if out_dir is not None else default_run_dir(REPORTS_DIR, f"{base_config.name}-compare")
+    return write_folder_atomically(target, fill, unique=out_dir is None), ranking, summary
 
 
 RANKING_COLUMNS = ("rank", "variant", "sharpe", "cagr", "max_drawdown", "sharpe_diff", "diff_lower", "diff_upper",
@@ -286,8 +291,7 @@ def compare_command(
     from engine.cli.progress import RateColumn, peak_memory_gb
     from engine.config.run_config import load_config
     from engine.sweep.executors import make_executor
-    from engine.report.write import write_reports
-    from engine.run.folder import default_run_dir
+    from engine.report.write import FILE_NAMES, write_reports
     from engine.config.variants import load_variants
 
     console = Console()
@@ -305,21 +309,19 @@ def compare_command(
             task = progress.add_task("variants", total=len(variants))
             outcomes = run_variants(variants, executor=runner, chunk=chunk,
                                     done=lambda n: progress.advance(task, n))
-        target = out or default_run_dir(Path("reports"), f"{base.name}-compare")
         base_result = run_backtest(base, data)  # the base's own run files make the folder a report's input
-        folder, ranking, summary = save_comparison(target, variants, outcomes, base_config=load_config(config),
+        formats = base.report.formats if base.report.enabled and not no_report else []
+        folder, ranking, summary = save_comparison(out, variants, outcomes, base_config=load_config(config),
                                                    base_result=base_result,
                                                    wall_seconds=time.perf_counter() - began, executor=runner.name,
-                                                   chunk=chunk)
-    console.print(_ranking_table(base.name, ranking))
-    for sentence in summary["summary"]:
-        console.print(sentence)
-    if base.report.enabled and not no_report:
-        with user_errors():
-            written = write_reports(folder, base.report.formats)
-        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
-    console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s, "
-                  f"peak memory {peak_memory_gb():.2f} GB)")
+                                                   chunk=chunk, extras=[lambda tmp: write_reports(tmp, formats)] if formats else [])
+        console.print(_ranking_table(base.name, ranking))
+        for sentence in summary["summary"]:
+            console.print(sentence)
+        if formats:
+            console.print("Reports: " + ", ".join(f"[bold]{folder / FILE_NAMES[name]}[/]" for name in formats))
+        console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s, "
+                      f"peak memory {peak_memory_gb():.2f} GB)")
 
 
 TOP_PRINTED = 15
