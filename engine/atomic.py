@@ -46,9 +46,7 @@ def write_folder_atomically(destination: Path, fill: Callable[[Path], None], *, 
     default run-folder names never collide, even within a second).
     """
     destination = Path(destination)
-    _refuse_file(destination)
-    if destination.exists() and not (replace or unique):
-        raise _exists(destination)
+    check_destination(destination, replace=replace or unique)
     with _created_parents(destination.parent):
         sweep_stale(destination.parent)
         tmp = _temporary(destination, "new", directory=True)
@@ -61,6 +59,14 @@ def write_folder_atomically(destination: Path, fill: Callable[[Path], None], *, 
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+def check_destination(destination: Path, *, replace: bool = False) -> None:
+    """Refuse early (before any work) a destination that is, or lies inside, a file, or that exists."""
+    destination = Path(destination)
+    _refuse_file(destination)
+    if destination.exists() and not replace:
+        raise _exists(destination)
 
 
 def update_folder_atomically(folder: Path, fill: Callable[[Path], None]) -> Path:
@@ -279,8 +285,7 @@ def _locked(folder: Path) -> Iterator[None]:
 def _created_parents(parent: Path) -> Iterator[None]:
     """Create ``parent`` (and its missing ancestors); remove the ones created if the body fails."""
     missing = [p for p in (parent, *parent.parents) if not p.exists()]
-    if missing:
-        _refuse_file(parent)
+    _refuse_file(parent)
     try:
         with _disk_errors(parent):
             parent.mkdir(parents=True, exist_ok=True)

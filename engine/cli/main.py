@@ -53,6 +53,7 @@ def run(
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
 ) -> None:
     """Run a backtest and write its run folder."""
+    from engine.atomic import check_destination
     from engine.config.run_config import load_config
     from engine.cli.events import print_study, write_event_study
     from engine.run.backtest import load_run_data, run_backtest
@@ -62,6 +63,8 @@ def run(
     began = time.perf_counter()
     with user_errors(), console.status("Loading config and data…") as status:
         cfg = load_config(config, _overrides(data, start, end))
+        if out is not None:
+            check_destination(out)  # before the work, not after it
         dataset = load_run_data(cfg)
         status.update(f"Simulating {len(cfg.universe.symbols)} names over {len(dataset.sessions)} sessions…")
         result = run_backtest(cfg, dataset)

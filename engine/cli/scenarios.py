@@ -142,8 +142,15 @@ def scenarios_command(
 
     with user_errors(), console.status("Scenarios…"):
         folder, tables = with_run_folder(target, lambda source, config, _, into: write_scenarios(
-            source, config, into, set_file, pd.Timestamp(date) if date else None))
+            source, config, into, set_file, _day(date)))
         _print(tables, folder)
+
+
+def _day(text: str | None) -> pd.Timestamp | None:
+    try:
+        return pd.Timestamp(text) if text else None
+    except ValueError:
+        raise ConfigError("command line", "--date", f"'{text}' is not a date", "write it as YYYY-MM-DD") from None
 
 
 def write_scenarios(folder: Path, config: RunConfig, into: Path, set_file: Path | None,

@@ -16,6 +16,7 @@ import pandas_market_calendars as mcal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
 from engine.data.events import EventStudyConfig
 from engine.config.hedges import Hedges
@@ -148,24 +149,35 @@ class RunConfig(StrictModel):
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read, override (dotted keys, e.g. {"period.start": "2020-01-02"}) and validate a YAML config."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "config file not found", "check the path") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, "<file>", f"not valid YAML ({exc})", "fix the YAML syntax at the line shown") from None
-    except ValueError as exc:  # PyYAML builds dates while parsing: 2025-13-01 fails here
-        raise ConfigError(path, "<file>", f"a value could not be read ({exc})",
-                          "write dates as valid YYYY-MM-DD") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, "<file>", "the config must be a mapping of keys", "see configs/minimal.yaml")
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
+        _set_dotted(raw, dotted, value, path)
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise config_error(path, exc) from None
+    check_references(config, path)
     return resolve_paths(config, path)
+
+
+def check_references(config: RunConfig, path: Path | str) -> None:
+    """Names one part of a config gives that another part must define: caps on tickers of the
+    universe, on groups of universe.groups (data-defined groups are checked once the data is loaded)."""
+    caps = getattr(config.rules, "caps", None)
+    if caps is None:
+        return
+    for ticker in caps.names:
+        if ticker not in config.universe.symbols:
+            raise ConfigError(path, f"rules.caps.names.{ticker}", "not a ticker of universe.symbols, so the cap "
+                              "would be ignored", "add it to universe.symbols or remove the cap")
+    selection = getattr(config.rules, "selection", None)
+    data_groups = not config.universe.groups and selection is not None and selection.group_by is not None
+    for group in caps.groups if not data_groups else ():
+        if group not in config.universe.groups:
+            raise ConfigError(path, f"rules.caps.groups.{group}", "not a group of universe.groups",
+                              f"use one of: {', '.join(config.universe.groups) or '(none: add universe.groups)'}")
 
 
 def resolved_data_dir(config: RunConfig) -> Path:
@@ -188,11 +200,16 @@ def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
                                      "event_study": config.event_study.model_copy(update={"file": events_file})})
 
 
-def _set_dotted(raw: dict, dotted: str, value: Any) -> None:
+def _set_dotted(raw: dict, dotted: str, value: Any, path: Path) -> None:
     keys = dotted.split(".")
     node = raw
     for key in keys[:-1]:
-        node = node.setdefault(key, {})
+        if node.get(key) is None:  # absent, or an empty section (`period:` with nothing under it)
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            raise ConfigError(path, key, f"is a value, not a section, so '{dotted}' cannot be set",
+                              f"write '{key}:' as a section")
     node[keys[-1]] = value
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
 from engine.config.strict import StrictModel
 
@@ -106,12 +106,7 @@ class ScenarioSet(StrictModel):
 def load_scenario_set(path: Path) -> ScenarioSet:
     """Read and validate a scenario-set YAML file; errors name the file and the key's dotted path."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(path, "<file>", "scenario file not found", "check the path") from None
-    except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(path, "<file>", f"not valid YAML ({exc})", "fix the YAML at the line shown") from None
+    raw = read_yaml(path, "scenario-set file")
     try:
         return ScenarioSet.model_validate(raw)
     except ValidationError as exc:

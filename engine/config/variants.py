@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
 from engine.config.strict import StrictModel
 
 BASE = "base"
+MAX_VARIANTS = 20_000  # one sweep's variants (README "Comparing variants"); split a larger sweep into configs
 
 
 class VariantsConfig(StrictModel):
@@ -59,11 +61,17 @@ class Variant:
     config: Any  # engine.config.run_config.RunConfig (imported lazily: engine.config.run_config imports this module)
 
 
-def expand(variants: VariantsConfig | None) -> list[tuple[str, dict[str, Any]]]:
+def expand(variants: VariantsConfig | None, source: Path | str = "<variants>") -> list[tuple[str, dict[str, Any]]]:
     """(name, overrides) of every variant, the base first with no overrides; names are unique."""
     out: list[tuple[str, dict[str, Any]]] = [(BASE, {})]
     if variants is None:
         return out
+    count = math.prod(len(values) for values in variants.grid.values()) * (
+        len(next(iter(variants.zip.values()))) if variants.zip else 1) * bool(variants.grid or variants.zip)
+    if count + len(variants.named) > MAX_VARIANTS:
+        raise ConfigError(source, "variants.grid", f"{count + len(variants.named):,} variants, more than the "
+                          f"{MAX_VARIANTS:,} one compare runs", "use fewer values per path, or split the sweep "
+                          "into several configs")
     axes = [[{path: value} for value in values] for path, values in variants.grid.items()]
     if variants.zip:
         rows = zip(*variants.zip.values())
@@ -76,7 +84,7 @@ def expand(variants: VariantsConfig | None) -> list[tuple[str, dict[str, Any]]]:
     seen: set[str] = set()
     for name, _ in out:
         if name in seen:
-            raise ConfigError("<variants>", "variants", f"two variants are both named '{name}'",
+            raise ConfigError(source, "variants", f"two variants are both named '{name}'",
                               "give named variants names that differ from the grid's")
         seen.add(name)
     return out
@@ -94,17 +102,17 @@ def load_variants(path: Path, variants: VariantsConfig | None = None) -> list[Va
 
     path = Path(path)
     base = load_config(path)  # the YAML's own errors, reported as for `rulebook run`
-    raw = yaml.safe_load(path.read_text())
+    raw = read_yaml(path)
     raw.pop("variants", None)
     out = []
-    for name, overrides in expand(variants if variants is not None else base.variants):
+    for name, overrides in expand(variants if variants is not None else base.variants, path):
         config = base if name == BASE else _validated(path, raw, name, overrides)
         out.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
     return out
 
 
 def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
-    from engine.config.run_config import RunConfig, config_error, resolve_paths
+    from engine.config.run_config import RunConfig, check_references, config_error, resolve_paths
 
     tree = copy.deepcopy(raw)
     for dotted, value in overrides.items():
@@ -115,6 +123,10 @@ def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
         error = config_error(path, exc)
         raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}",
                           error.fix or "fix the value in the variants block") from None
+    try:
+        check_references(config, path)
+    except ConfigError as error:
+        raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}", error.fix) from None
     return resolve_paths(config, path)
 
 

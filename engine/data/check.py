@@ -29,6 +29,8 @@ def check_dataset(folder: Path, *, calendar: str = DEFAULT_CALENDAR, max_fill_se
                   stale_sessions: int = STALE_SESSIONS) -> QualityReport:
     """Every check on ``folder``'s prices.parquet and its optional tables (market, fundamentals, events);
     never raises on bad data."""
+    if not Path(folder).is_dir():
+        raise DataError(folder, None, "no such dataset folder", "give the folder written by `rulebook data import ... --out`")
     report = QualityReport(Path(folder))
     try:
         prices = _read_prices(report.folder / PRICES.file)

@@ -81,17 +81,27 @@ def read_companyfacts(path: Path) -> tuple[Facts, str]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(path, None, f"not valid JSON ({error})",
                         "download the file again from https://data.sec.gov/api/xbrl/companyfacts/CIK##########.json") from error
-    gaap = document.get("facts", {}).get("us-gaap") if isinstance(document, dict) else None
+    facts = document.get("facts") if isinstance(document, dict) else None
+    gaap = facts.get("us-gaap") if isinstance(facts, dict) else None
     if not isinstance(gaap, dict):
         raise DataError(path, "facts.us-gaap", "missing: this is not a companyfacts file",
                         "give the JSON of https://data.sec.gov/api/xbrl/companyfacts/CIK##########.json")
     wanted = {concept for concepts in (*DURATION_CONCEPTS.values(), *INSTANT_CONCEPTS.values()) for concept in concepts}
     versions: dict[Key, list] = defaultdict(list)
-    for concept in wanted & set(gaap):
-        for index, fact in enumerate(gaap[concept].get("units", {}).get("USD", [])):
+    for concept in sorted(wanted & set(gaap)):
+        where = f"facts.us-gaap.{concept}"
+        units = gaap[concept].get("units") if isinstance(gaap[concept], dict) else None
+        usd = units.get("USD", []) if isinstance(units, dict) else None
+        if not isinstance(usd, list):
+            raise DataError(path, f"{where}.units.USD", "not a list of facts: the file is not in EDGAR's companyfacts "
+                            "shape", "download the file again from https://data.sec.gov/api/xbrl/companyfacts/")
+        for index, fact in enumerate(usd):
+            if not isinstance(fact, dict):
+                raise DataError(path, f"{where}.units.USD[{index}]", f"not a fact object: {str(fact)[:40]!r}",
+                                "download the file again from https://data.sec.gov/api/xbrl/companyfacts/")
             if fact.get("form") not in FORMS:
                 continue
-            start, end, filed, value = _fact(path, f"facts.us-gaap.{concept}.units.USD[{index}]", fact)
+            start, end, filed, value = _fact(path, f"{where}.units.USD[{index}]", fact)
             known = versions[(concept, start, end)]
             if (filed, value) not in known:
                 known.append((filed, value))

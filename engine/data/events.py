@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from engine.data.loader import first_session_after
 from engine.errors import DataError
-from engine.data.schema import EVENT_SESSIONS, listing
+from engine.data.schema import EVENT_SESSIONS, check_delimiter, listing
 from engine.config.strict import StrictModel
 
 EventKind = Literal["deal", "license", "capex", "earnings", "regulatory", "policy", "macro", "shock"]
@@ -115,9 +115,14 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(path, None, "events file not found", "fix event_study.file in the config or --events")
     if path.suffix.lower() == ".csv":
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except pd.errors.EmptyDataError:
+            raise DataError(path, None, "the file is empty", f"write a header row ({','.join(REQUIRED_COLUMNS)},title) "
+                            "and one row per event; data/events/README.md documents the columns") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as error:
             raise DataError(path, None, f"not a readable CSV ({error})", "save it as UTF-8 CSV with a header row") from error
+        check_delimiter(path, frame)
+        return frame
     if path.suffix.lower() == ".parquet":
         try:
             return pq.read_table(path).to_pandas(date_as_object=False)

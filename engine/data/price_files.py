@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.errors import DataError
-from engine.data.schema import listing
+from engine.data.schema import check_delimiter, listing
 
 PRICE_VALUES = ("open", "high", "low", "close", "volume", "adj_close", "adj_factor")
 ALIASES = {
@@ -131,6 +131,7 @@ def read_raw(path: Path) -> tuple[pd.DataFrame, pd.Series]:
             raw = raw[raw.index.astype(str) != "Date"]
             return raw, pd.Series([f"line {n + 4}" for n in range(len(raw))])
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        check_delimiter(path, raw)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
         raise DataError(path, None, f"not a readable CSV ({error})",
                         "every line needs the same number of comma-separated fields as the header") from error
@@ -230,5 +231,6 @@ def parse_numbers(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
     missing = is_missing(raw)
     text = raw.astype("string").str.strip().str.replace(",", "", regex=False).mask(missing)
     parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    first_bad(path, frame, column, parsed.isna() & ~missing, "not a number", "write plain numbers such as 123.45")
+    first_bad(path, frame, column, (parsed.isna() | parsed.abs().eq(float("inf"))) & ~missing, "not a finite number",
+              "write plain numbers such as 123.45")
     return parsed

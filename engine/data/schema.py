@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,6 +66,17 @@ EVENTS = _spec(
 )
 SYMBOLS = _spec("symbols.parquet", ("symbol", "name", "sector", "theme"), (),
                 {"symbol": _S, "name": _S, "sector": _S, "theme": _S})
+
+
+def check_delimiter(path, frame: pd.DataFrame) -> None:
+    """A CSV read with commas into one column whose name holds ';' or tabs was written with another delimiter
+    (European Excel exports use ';' and a decimal comma)."""
+    header = str(frame.columns[0]) if frame.shape[1] == 1 else ""
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if separator in header:
+            raise DataError(path, None, f"fields are separated by {name}, not commas (header {header[:60]!r})",
+                            "save it as comma-separated CSV with '.' as the decimal point "
+                            "(Excel: 'CSV UTF-8 (Comma delimited)')")
 
 
 def listing(items, limit: int = LISTED) -> str:
@@ -170,13 +182,13 @@ def check_sessions(path, dates: pd.Series, calendar: str) -> None:
 def check_prices(path, frame: pd.DataFrame, adjustment: str | None) -> None:
     """Positive finite prices, non-negative volume, and low <= close <= high (with float32 slack)."""
     for name in ("open", "high", "low", "close") + ((adjustment,) if adjustment else ()):
-        bad = frame[name].isna() | ~(frame[name] > 0)
+        bad = frame[name].isna() | ~(frame[name] > 0) | (frame[name] == np.inf)
         if bad.any():
-            raise DataError(path, name, f"missing or non-positive prices at {_rows(frame, bad)}",
-                            "repair or drop those rows (prices must be > 0)")
-    bad = frame["volume"].isna() | (frame["volume"] < 0)
+            raise DataError(path, name, f"missing, non-positive or infinite prices at {_rows(frame, bad)}",
+                            "repair or drop those rows (prices must be finite and > 0)")
+    bad = frame["volume"].isna() | (frame["volume"] < 0) | (frame["volume"] == np.inf)
     if bad.any():
-        raise DataError(path, "volume", f"missing or negative volume at {_rows(frame, bad)}",
+        raise DataError(path, "volume", f"missing, negative or infinite volume at {_rows(frame, bad)}",
                         "store volume >= 0 (0 when unknown)")
     slack = OHLC_TOLERANCE * frame["high"]
     bad = frame["high"] < frame["low"] - slack

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from engine.atomic import write_folder_atomically
+from engine.atomic import check_destination, write_folder_atomically
 from engine.data.calendar import sessions_per_year
 from engine.config.run_config import RunConfig, to_yaml
 from engine.data.dataset import Dataset
@@ -297,6 +297,8 @@ def compare_command(
     console = Console()
     began = time.perf_counter()
     with user_errors():
+        if out is not None:
+            check_destination(out)  # before the sweep, not after it
         variants = load_variants(config)
         runner = make_executor(executor, scheduler)
         base = variants[0].config
