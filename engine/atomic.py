@@ -305,9 +305,15 @@ def _disk_errors(destination: Path) -> Iterator[None]:
     except OSError as error:
         if error.errno in _DISK_ERRORS or "No space left" in str(error):
             reason = os.strerror(error.errno) if error.errno in _DISK_ERRORS else "No space left on device"
-            raise RulebookError(f"{destination}: could not write it ({reason.lower()}); nothing was written. "
+            raise RulebookError(f"{public_path(destination)}: could not write it ({reason.lower()}); nothing was written. "
                                 "Fix: free space on that disk, or write somewhere else") from None
         raise
+
+
+def public_path(path: Path) -> Path:
+    """``path`` with each temporary folder of ours named as the folder it will become (for messages)."""
+    parts = [match["name"] if (match := _TMP_NAME.match(part)) else part for part in Path(path).parts]
+    return Path(*parts)
 
 
 def _refuse_file(destination: Path) -> None:

@@ -64,6 +64,14 @@ def prices_file(text: str, name: str = "NVDA.csv", *extra) -> Callable[[Path], l
     return build
 
 
+def import_file(kind: str, text: str, name: str, *extra) -> Callable[[Path], list]:
+    """`data import KIND` of one file into a new dataset folder."""
+    def build(folder: Path) -> list:
+        (folder / name).write_text(text)
+        return ["data", "import", kind, folder / name, "--out", folder / "dataset", *extra]
+    return build
+
+
 def edgar_file(document) -> Callable[[Path], list]:
     def build(folder: Path) -> list:
         path = folder / "CIK0001045810.json"
@@ -235,6 +243,21 @@ CASES = [
     Case("import-corrupt-parquet", prices_file("PAR1 nope PAR1", "NVDA.parquet"), ("NVDA.parquet", "Parquet")),
     Case("import-out-is-a-file", lambda f: [*prices_file(OK_CSV)(f)[:-1], f / "NVDA.csv"], ("NVDA.csv", "is a file")),
     Case("import-bad-map", lambda f: [*prices_file(OK_CSV)(f), "--map", "Close"], ("--map", "Close")),
+    Case("market-semicolons", import_file("market", "date;DGS10\n2024-01-02;4.1\n", "DGS10.csv"),
+         ("DGS10.csv", "semicolons")),
+    Case("market-infinite", import_file("market", "date,DGS10\n2024-01-02,4.1\n2024-01-03,inf\n", "DGS10.csv"),
+         ("DGS10.csv", "DGS10", "line 3")),
+    Case("market-empty", import_file("market", "", "DGS10.csv"), ("DGS10.csv",)),
+    Case("market-ohlc-without-value-column", import_file("market", "DATE,OPEN,HIGH,LOW,CLOSE\n2024-01-02,1,2,1,2\n",
+                                                         "VIX.csv"), ("VIX.csv", "--value-column")),
+    Case("market-bad-date", import_file("market", "date,DGS10\n2024-02-30,4.1\n", "DGS10.csv"), ("DGS10.csv", "date")),
+    Case("fundamentals-no-period-end", import_file("fundamentals", "symbol,revenue\nNVDA,10\n", "f.csv"),
+         ("f.csv", "period_end")),
+    Case("fundamentals-semicolons", import_file("fundamentals", "symbol;period_end\nNVDA;2024-03-31\n", "f.csv"),
+         ("f.csv", "semicolons")),
+    Case("events-import-unknown-kind", import_file("events", EVENTS_HEAD + "2024-02-01,pre,rumour,AAA,x\n", "e.csv"),
+         ("e.csv", "kind")),
+    Case("events-import-empty", import_file("events", "", "e.csv"), ("e.csv", "empty")),
     Case("edgar-facts-a-list", edgar_file({"entityName": "N", "facts": []}), ("CIK0001045810.json", "facts")),
     Case("edgar-concept-a-list", edgar_file({"entityName": "N", "facts": {"us-gaap": {"Revenues": []}}}),
          ("CIK0001045810.json", "facts.us-gaap.Revenues")),
