@@ -23,31 +23,37 @@ def attribute_command(
     """Each rule's contribution: added alone to the baseline, and left out of the full rule set."""
     from engine.cli.main import user_errors
     from engine.config.run_config import load_config
-    from engine.report.write import write_reports
+    from engine.atomic import check_destination
+    from engine.report.write import reports_line, write_reports
     from engine.run.backtest import run_backtest
-    from engine.run.folder import default_run_dir
     from engine.sweep.attribution import attribute, save_attribution
     from engine.sweep.compare import dataset
 
     console = Console()
     began = time.perf_counter()
-    with user_errors(), console.status("Running every rule on and off…"):
+    with user_errors(), console.status("Running every rule on and off…") as status:
         base = load_config(config)
+        if out is not None:
+            check_destination(out)  # before the work, not after it
         attribution = attribute(config)
         data = dataset(base)
-        folder = save_attribution(out or default_run_dir(Path("reports"), f"{base.name}-attribute"), attribution,
-                                  run_backtest(base, data), wall_seconds=time.perf_counter() - began)
-    if data.synthetic:
-        console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — results illustrate the method, not the market.")
-    console.print(rule_table(f"{base.name}: each rule added alone to the baseline", add_one_in_rows(attribution.table)))
-    console.print(rule_table("… and left out of the full rule set", leave_one_out_rows(attribution.table)))
-    console.print("Changes: CAGR, volatility and costs in points a year; drawdowns in points (pt) of depth "
-                  "(+ = shallower); the Sharpe difference's paired bootstrap 95% interval.")
-    if base.report.enabled and not no_report:
-        with user_errors():
-            written = write_reports(folder, base.report.formats)
-        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
-    console.print(f"Attribution folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
+        formats = base.report.formats if base.report.enabled and not no_report else []
+
+        def reports(folder: Path) -> None:
+            status.update("Writing the reports…")
+            write_reports(folder, formats)
+
+        folder = save_attribution(out, attribution, run_backtest(base, data), wall_seconds=time.perf_counter() - began,
+                                  extras=[reports] if formats else [])
+        if data.synthetic:
+            console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — results illustrate the method, not the market.")
+        console.print(rule_table(f"{base.name}: each rule added alone to the baseline", add_one_in_rows(attribution.table)))
+        console.print(rule_table("… and left out of the full rule set", leave_one_out_rows(attribution.table)))
+        console.print("Changes: CAGR, volatility and costs in points a year; drawdowns in points (pt) of depth "
+                      "(+ = shallower); the Sharpe difference's paired bootstrap 95% interval.")
+        if formats:
+            console.print(reports_line(folder, formats))
+        console.print(f"Attribution folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s)")
 
 
 def rule_table(title: str, rows: list[list[str]]) -> Table:

@@ -58,7 +58,7 @@ def run(
     from engine.cli.events import print_study, write_event_study
     from engine.run.backtest import load_run_data, run_backtest
     from engine.run.folder import save_run
-    from engine.report.write import FILE_NAMES, write_reports
+    from engine.report.write import reports_line, write_reports
 
     began = time.perf_counter()
     with user_errors(), console.status("Loading config and data…") as status:
@@ -85,7 +85,7 @@ def run(
         if studies:
             print_study(studies[0], folder)
         if formats:
-            console.print("Reports: " + ", ".join(f"[bold]{folder / FILE_NAMES[name]}[/]" for name in formats))
+            console.print(reports_line(folder, formats))
 
 
 @app.command()
@@ -135,11 +135,12 @@ def report(
     page_size: Annotated[Optional[str], typer.Option("--page-size", help="A4 or Letter (default: the run's config)")] = None,
 ) -> None:
     """Write report.html / report.pdf for a run folder."""
-    from engine.report.write import parse_formats, rewrite_reports
+    from engine.report.write import parse_formats, reports_line, rewrite_reports
 
     with user_errors(), console.status("Writing the reports…"):
-        written = rewrite_reports(run_dir, parse_formats(formats), page_size)
-        console.print("Reports: " + ", ".join(f"[bold]{path}[/]" for path in written))
+        chosen = parse_formats(formats)
+        rewrite_reports(run_dir, chosen, page_size)
+        console.print(reports_line(run_dir, chosen))
 
 
 class user_errors:

@@ -22,10 +22,14 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def rewrite_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> list[Path]:
+def reports_line(folder: Path, formats: list[str]) -> str:
+    """'Reports: <folder>/report.html, <folder>/report.pdf' for the terminal."""
+    return "Reports: " + ", ".join(f"[bold]{Path(folder) / FILE_NAMES[name]}[/]" for name in formats)
+
+
+def rewrite_reports(run_dir: Path, formats: list[str], page_size: str | None = None) -> None:
     """`rulebook report`: replace the reports of an existing run folder as a set (both or neither)."""
     update_folder_atomically(run_dir, lambda copy: write_reports(run_dir, formats, page_size, into=copy))
-    return [Path(run_dir) / FILE_NAMES[name] for name in formats]
 
 
 def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None, *,

@@ -33,19 +33,20 @@ def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None
 
 
 def save_run(result: BacktestResult, out_dir: Path | None, *, wall_seconds: float,
-             extras: Sequence[Callable[[Path], object]] = ()) -> Path:
+             extras: Sequence[Callable[[Path], object]] = (), kind: str = "") -> Path:
     """Write a run folder (see write_run_files) and return where it is.
 
-    ``extras`` add the rest of what the command writes (event study, reports) to the folder
-    before it appears: the folder is complete or absent, whatever fails or is interrupted.
-    ``out_dir`` None means a fresh ``reports/<name>-<UTC time>``; an existing ``out_dir`` is refused.
+    ``extras`` add the rest of what the command writes (a sweep's tables, event study, reports)
+    to the folder before it appears: the folder is complete or absent, whatever fails or is
+    interrupted. ``out_dir`` None means a fresh ``reports/<name>[-kind]-<UTC time>``; an existing
+    ``out_dir`` is refused.
     """
     def fill(folder: Path) -> None:
         write_run_files(result, folder, wall_seconds=wall_seconds)
         for extra in extras:
             extra(folder)
 
-    target = out_dir if out_dir is not None else default_run_dir(REPORTS_DIR, result.config.name)
+    target = out_dir if out_dir is not None else default_run_dir(REPORTS_DIR, result.config.name + kind)
     return write_folder_atomically(target, fill, unique=out_dir is None)
 
 

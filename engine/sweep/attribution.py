@@ -17,6 +17,7 @@ add-one-in against the baseline, leave-one-out against the full rule set.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ import pandas as pd
 import yaml
 
 from engine.analysis.event_study import Windows, study_books
-from engine.atomic import write_folder_atomically
 from engine.analysis.variant_stats import compare_statistics
 from engine.config.run_config import RunConfig, load_config
 from engine.config.variants import BASE, Variant, VariantsConfig, load_variants
@@ -34,7 +34,7 @@ from engine.data.calendar import sessions_per_year
 from engine.data.events import read_events_file
 from engine.errors import ConfigError
 from engine.run.backtest import BacktestResult
-from engine.run.folder import write_run_files
+from engine.run.folder import save_run
 from engine.sweep.compare import VariantOutcome, dataset, run_variants
 
 BASELINE = "baseline"
@@ -165,13 +165,13 @@ def worst_event_drawdowns(config: RunConfig, equity: pd.DataFrame) -> pd.Series:
     return rows.groupby("book")["drawdown"].min().reindex(equity.columns)
 
 
-def save_attribution(out_dir: Path, attribution: Attribution, base_result: BacktestResult, *,
-                     wall_seconds: float) -> Path:
+def save_attribution(out_dir: Path | None, attribution: Attribution, base_result: BacktestResult, *,
+                     wall_seconds: float, extras: Sequence[Callable[[Path], object]] = ()) -> Path:
     """The full config's run files (so a report can read the folder) plus attribution.parquet and
-    attribution_equity.parquet (sessions x variants), written into ``out_dir`` atomically."""
-    def fill(tmp: Path) -> None:
-        write_run_files(base_result, tmp, wall_seconds=wall_seconds)
+    attribution_equity.parquet (sessions x variants), then ``extras`` (the reports), written into
+    ``out_dir`` (None: a fresh reports/<name>-attribute-<UTC time>) atomically."""
+    def tables(tmp: Path) -> None:
         attribution.table.to_parquet(tmp / "attribution.parquet", index=False)
         attribution.equity.reset_index().to_parquet(tmp / "attribution_equity.parquet", index=False)
 
-    return write_folder_atomically(out_dir, fill)
+    return save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[tables, *extras], kind="-attribute")

@@ -20,22 +20,22 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import pandas as pd
 import typer
 
-from engine.atomic import check_destination, write_folder_atomically
+from engine.atomic import check_destination
 from engine.data.calendar import sessions_per_year
 from engine.config.run_config import RunConfig, to_yaml
 from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
 from engine.hedges.book import HedgeBook, total_equity
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
-from engine.run.folder import REPORTS_DIR, default_run_dir, write_run_files
+from engine.run.folder import save_run
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
@@ -233,8 +233,7 @@ def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: lis
     table, equity, summary = comparison_tables(variants, outcomes)
     ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
 
-    def fill(tmp: Path) -> None:
-        write_run_files(base_result, tmp, wall_seconds=wall_seconds)
+    def tables(tmp: Path) -> None:
         table.to_parquet(tmp / "variants.parquet", index=False)
         equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
         ranking.to_csv(tmp / "ranking.csv", index=False)
@@ -243,11 +242,9 @@ def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: lis
         info = json.loads((tmp / "manifest.json").read_text())
         info.update(variants=len(variants), executor=executor, chunk=chunk)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
-        for extra in extras:
-            extra(tmp)
 
-    target = out_dir if out_dir is not None else default_run_dir(REPORTS_DIR, f"{base_config.name}-compare")
-    return write_folder_atomically(target, fill, unique=out_dir is None), ranking, summary
+    folder = save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[tables, *extras], kind="-compare")
+    return folder, ranking, summary
 
 
 RANKING_COLUMNS = ("rank", "variant", "sharpe", "cagr", "max_drawdown", "sharpe_diff", "diff_lower", "diff_upper",
@@ -291,7 +288,7 @@ def compare_command(
     from engine.cli.progress import RateColumn, peak_memory_gb
     from engine.config.run_config import load_config
     from engine.sweep.executors import make_executor
-    from engine.report.write import FILE_NAMES, write_reports
+    from engine.report.write import reports_line, write_reports
     from engine.config.variants import load_variants
 
     console = Console()
@@ -321,7 +318,7 @@ def compare_command(
         for sentence in summary["summary"]:
             console.print(sentence)
         if formats:
-            console.print("Reports: " + ", ".join(f"[bold]{folder / FILE_NAMES[name]}[/]" for name in formats))
+            console.print(reports_line(folder, formats))
         console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s, "
                       f"peak memory {peak_memory_gb():.2f} GB)")
 
