@@ -101,6 +101,7 @@ def write_file_atomically(destination: Path, write: Callable[[Path], None]) -> P
     """
     destination = Path(destination)
     with _created_parents(destination.parent):
+        sweep_stale(destination.parent)
         tmp = _temporary(destination, "file", directory=False)
         try:
             with _disk_errors(destination), interrupt_guard() as guard:

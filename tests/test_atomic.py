@@ -126,6 +126,10 @@ def test_leftovers_of_killed_processes_are_swept(tmp_path: Path) -> None:
     write_folder_atomically(tmp_path / "run", lambda f: (f / "a").write_text("1"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run", "kept", alive.name])
     assert (tmp_path / "kept" / "a").read_text() == "old set"
+    dataset = tmp_path / "kept"
+    (dataset / f".prices.parquet.{dead}-abc127.file{atomic.TMP_SUFFIX}").write_text("a killed import's")
+    write_file_atomically(dataset / "prices.parquet", lambda p: p.write_text("new"))
+    assert sorted(p.name for p in dataset.iterdir()) == ["a", "prices.parquet"]
 
 
 def test_a_failed_file_write_removes_the_folders_it_created(tmp_path: Path) -> None:
