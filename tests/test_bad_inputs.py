@@ -331,3 +331,14 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(case: Case, tmp_path: Pa
 
 def before_names(state: dict[str, bytes]) -> set[str]:
     return {Path(name).parts[0] for name in state}
+
+
+def test_an_empty_section_means_its_defaults_and_takes_overrides(tmp_path: Path) -> None:
+    """`period:` with nothing under it, then --start: was a TypeError traceback."""
+    import datetime as dt
+
+    from engine.config.run_config import load_config
+
+    path = config(tmp_path, text=yaml.safe_dump({**BASE, "period": None}).replace("period: null", "period:"))
+    assert load_config(path).period.start is None
+    assert load_config(path, {"period.start": "2024-01-05"}).period.start == dt.date(2024, 1, 5)

@@ -146,12 +146,18 @@ class RunConfig(StrictModel):
         return self
 
 
+EMPTY_MEANS_DEFAULTS = ("data", "period", "execution", "event_study", "report", "hedges")  # (not benchmark: null)
+
+
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read, override (dotted keys, e.g. {"period.start": "2020-01-02"}) and validate a YAML config."""
     path = Path(path)
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, "<file>", "the config must be a mapping of keys", "see configs/minimal.yaml")
+    for section in EMPTY_MEANS_DEFAULTS:
+        if section in raw and raw[section] is None:  # `period:` with nothing under it
+            del raw[section]
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, path)
     try:
