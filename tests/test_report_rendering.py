@@ -194,3 +194,19 @@ def test_an_event_window_set_on_the_command_line_is_stated(tmp_path) -> None:
     assert "Window: 10 sessions before to 20 after day 0" in words
     assert "event_study.window is -5:10; the files were written by `rulebook events --window -10:20`" in words
     assert "--window -10:20" in report.section("provenance").blocks[1].text
+
+
+def test_a_run_that_never_invested_still_reports(tmp_path) -> None:
+    run = write_run_folder(tmp_path / "flat", full=False)
+    equity = pd.read_parquet(run / "equity.parquet")
+    equity["equity"] = 1e6
+    equity.to_parquet(run / "equity.parquet")
+    weights = pd.read_parquet(run / "weights.parquet")
+    weights.loc[:, weights.columns != "date"] = 0.0
+    weights.to_parquet(run / "weights.parquet")
+    report = build_report(run)
+    assert "It never held a position." in report.section("summary").blocks[0].text
+    rows = {row[0]: row for row in _table(report, "metrics", "headline").rows}
+    assert rows["Time invested"][1] == "0.00%" and rows["Skew"][1] == "n/a"
+    pdf_report.write_pdf(report, tmp_path / "flat.pdf")
+    assert len(PdfReader(tmp_path / "flat.pdf").pages) >= 5

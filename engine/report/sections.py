@@ -52,6 +52,8 @@ def _distribution(curves: dict[str, pd.Series], bins: int) -> pd.DataFrame:
     """Share of periods per return bin, the same bins for every curve (1st to 99th percentile of all)."""
     values = np.concatenate([series.dropna().to_numpy(dtype=float) for series in curves.values()])
     low, high = np.percentile(values, [1, 99])
+    if not high > low:  # flat returns (a run that never traded): one narrow bin around them
+        low, high = low - 1e-4, high + 1e-4
     edges = np.linspace(low, high, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     shares = {name: np.histogram(np.clip(series.dropna(), low, high), edges)[0] / max(series.notna().sum(), 1)
