@@ -120,6 +120,37 @@ def sample(
     console.print(f"Wrote SYNTHETIC sample data to {target}")
 
 
+@app.command()
+def audit(
+    config: ConfigArg,
+    data: DataOpt = None,
+    cutoffs: Annotated[int, typer.Option("--cutoffs", min=1, help="cutoff sessions to perturb the future after")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the perturbations")] = 0,
+) -> None:
+    """Check a config for look-ahead: perturb the future after N cutoffs; exit 1 if anything decided before moved."""
+    from engine.run.audit import audit as audit_config
+    from engine.config.run_config import load_config
+    from engine.run.backtest import load_run_data
+
+    with user_errors(), console.status("Running the config and its perturbed futures…"):
+        loaded = load_config(config, _overrides(data))
+        checks = audit_config(loaded, load_run_data(loaded), cutoffs, seed=seed)
+    table = Table(title=f"look-ahead audit of {loaded.name}: {len(checks)} perturbed runs")
+    for column in ("cutoff T", "future redrawn", "result"):
+        table.add_column(column)
+    for check in checks:
+        what = "after T" if check.perturbation == "after" else "from the close of T+1 (open of T+1 kept)"
+        result = "[green]clean[/]" if check.clean else f"[bold red]moved[/]: {escape(str(check.moved))}"
+        table.add_row(f"{check.cutoff:%Y-%m-%d}", what, result)
+    console.print(table)
+    moved = [check for check in checks if not check.clean]
+    if moved:
+        console.print(f"[bold red]{len(moved)} of {len(checks)} runs moved[/]: a decision, order or fill at or "
+                      "before its cutoff depends on data after it. The first one: " + escape(str(moved[0].moved)))
+        raise typer.Exit(1)
+    console.print("[green]clean[/]: nothing decided at or before a cutoff moved when the future changed.")
+
+
 app.command("events")(events_command)
 app.command("compare")(compare_command)
 app.command("scenarios")(scenarios_command)
