@@ -2,7 +2,8 @@
 
 The cases come from the registries, so a new rule is covered without a new test: every baseline
 strategy (strategies.registry.STRATEGIES), every weighting kind of the rules config, every other
-stage of ``rules:`` (each with its configs/column.yaml settings, on an equal weighting), and the
+stage of ``rules:`` (each with its configs/column.yaml settings, on an equal weighting), every other
+choice of a pipeline-wide setting (such as ``rules.freed_weight``, on the column's rules), and the
 whole column config (every rule at once, the SPY put hedge, the event study's strategy windows and
 the scenario betas, which every audit checks). Each case is audited at 3 cutoffs with both
 perturbations (everything after T; everything from the close of T+1 with the open of T+1 kept).
@@ -12,8 +13,10 @@ A registered rule the harness cannot configure fails here, naming it, instead of
 
 from __future__ import annotations
 
-import yaml
+from typing import Literal, get_args, get_origin
+
 import pytest
+import yaml
 
 from engine.run.audit import audit
 from engine.config.run_config import PROJECT_ROOT, RunConfig, kind_tag, models_in, resolve_paths
@@ -53,8 +56,12 @@ def lookahead_cases() -> dict[str, dict]:
     for model in models_in(RulesConfig.model_fields["weighting"].annotation):
         kind = kind_tag(model)
         cases[f"weighting {kind}"] = {**plain, "rules": {"weighting": {"kind": kind, **EXAMPLES.get(kind, {})}}}
-    for stage in RulesConfig.model_fields:
+    for stage, field in RulesConfig.model_fields.items():
         if stage == "weighting":
+            continue
+        if get_origin(field.annotation) is Literal:  # a setting of the whole pipeline: each other choice
+            for choice in (c for c in get_args(field.annotation) if c != field.default):
+                cases[f"rules.{stage}={choice}"] = {**plain, "rules": {**base["rules"], stage: choice}}
             continue
         if stage not in base["rules"]:
             cases[f"rules.{stage}"] = {"missing": stage}
