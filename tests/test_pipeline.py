@@ -66,7 +66,7 @@ def test_decided_targets_respect_every_cap(column_run) -> None:
 
 def test_weights_stay_within_cap_plus_band_at_each_fill(column_run) -> None:
     """Between rebalances the drift rule trims a name once it is more than the band above its cap,
-    judged at the fill price; at a close a name may exceed cap + band only by that day's own move."""
+    judged at the decision close; at a close a name may exceed cap + band only by that day's own move."""
     caps = column_run.config.rules.caps
     weights = column_run.strategy.weights
     close = column_run.data.adjusted("close")[weights.columns]

@@ -236,7 +236,7 @@ def _staged_entry_nb(i, col, price, w_fill, mark, wanted, rules, state, log, log
 def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, due_from,
                        no_buy, gross_limit, rules, members, group_cap, state, log, log_count, target, forced, scratch,
                        group_scratch):
-    """Targets (weights of equity at the fill, NaN = no order) for one book's names at session i >= 1.
+    """Targets (weights of the equity orders are sized on, NaN = no order) for one book's names at session i >= 1.
 
     Name k of the book is column ``from_col + k`` of the per-column inputs (``rules``, ``state``,
     ``no_buy``, the log), column k of the prices every book shares (``fill_price``, ``marks``) and
