@@ -10,11 +10,12 @@ overlay's cap for the session).
 
 ``cap_row_nb`` is also the trim the simulation applies between rebalances when
 prices push a name, a group or the gross past its cap plus ``band``
-(see engine.sim.rule_kernels).
+(strategies.cap_drift, which registers the caps).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from pydantic import Field, model_validator
 
 from engine.config.strict import StrictModel
 from engine.sim.kernel_cache import kernel
+from strategies.rule_types import RuleContext
 
 # weights closer than this to a cap count as at the cap (float noise)
 AT_CAP = 1e-12
@@ -49,6 +51,9 @@ class CapsConfig(StrictModel):
                 raise ValueError(f"{where} caps must be in (0, 1]: {bad}")
         return self
 
+    def build(self) -> "Caps":
+        return Caps(self)
+
     def gross_limit(self) -> float:
         return min(self.gross, 1.0 - self.cash_floor)
 
@@ -66,6 +71,17 @@ class CapsConfig(StrictModel):
         members = np.array([[s in groups[g] for g in names] for s in symbols], dtype=np.bool_).reshape(
             len(symbols), len(names))
         return names, members, np.array([self.groups[g] for g in names], dtype=float)
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The caps stage: ``cap(ctx, standing, explain) -> (capped, reasons)`` (see apply_caps)."""
+
+    config: CapsConfig
+
+    def cap(self, ctx: RuleContext, standing: pd.DataFrame, explain: np.ndarray | None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return apply_caps(standing, self.config, ctx.groups, explain=explain)
 
 
 @kernel

@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 
 from engine.errors import DataError
 from engine.config.strict import StrictModel
-from strategies.rule_types import RuleContext, RuleOutput
+from strategies.rule_types import Rule, RuleContext, RuleOutput
 
 EVENT_KINDS = ("deal", "license", "capex", "earnings", "regulatory", "policy", "macro", "shock")
 CONFIDENCE_LEVELS = ("low", "medium", "high")
@@ -68,6 +68,11 @@ class EventRule:
     @classmethod
     def from_config(cls, cfg: EventRuleConfig) -> "EventRule":
         return cls(**cfg.model_dump() | {"kinds": tuple(cfg.kinds)})
+
+    @property
+    def excludes(self) -> bool:
+        """An exit acts as an exclusion: the name out from the session it is known to the next rebalance."""
+        return self.action == "exit"
 
     @property
     def multiplier(self) -> float:
@@ -126,3 +131,8 @@ class EventRule:
         title = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
         effect = {"scale": f"×{self.scale:g}", "exit": "exit", "block_buys": "no new buying"}[self.action]
         return f"{event.kind} {event.date:%Y-%m-%d} '{title}' → {effect} for {self.sessions} sessions"
+
+
+RULES = (Rule("events", "overlay", EventRuleConfig, "news rules on the events calendar",
+              {"kinds": ["regulatory", "shock"], "action": "scale", "scale": 0.5}, many=True, log_name="event",
+              needs_kernel=lambda block: block.action == "block_buys"),)

@@ -1,8 +1,9 @@
-"""The rule pipeline: the column's rules applied in a fixed stage order.
+"""The rule pipeline: the registered rules a config switches on, applied in stage order.
 
-selection → screens → weighting → event overlays → regime overlay → caps, all
-vectorised over the session × symbol frame; then the path-dependent rules
-(profit-taking, staged entry, cap drift) run inside the compiled simulation.
+selection → screens → weighting → overlays (events, regime) → caps, all vectorised over
+the session × symbol frame (strategies.rule_types names each stage's protocol); then the
+path-dependent rules (profit-taking, stop-loss, drawdown exit, staged entry, cap drift) run
+inside the compiled simulation. Within a stage, rules run in registration order.
 
 The weighting decides on rebalance sessions. Between them the *standing target* is
 the last rebalance's weights times the overlays' multipliers, capped. On a session
@@ -26,19 +27,19 @@ import functools
 import operator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from engine.data.dataset import Dataset
-from strategies.activity import ActivityLog
-from strategies.caps import apply_caps
-from strategies.reasons import join_reasons
-from strategies.rule_config import RulesConfig
-from strategies.rule_types import RuleContext, RuleOutput
-from strategies.schedule import rebalance_sessions
 from engine.sim.rule_kernels import KernelRules
-from strategies.staging import compile_rules
+from strategies.activity import ActivityLog
+from strategies.reasons import join_reasons
+from strategies.registry import configured
+from strategies.rule_types import RuleContext, RuleOutput
+from strategies.staging import compile_config
 
 CHANGE_TOLERANCE = 1e-12  # a standing target moving less than this has not moved
 
@@ -55,59 +56,79 @@ class PipelineResult:
         return self.log.table(decided=self.targets.notna())
 
 
-def run_pipeline(rules: RulesConfig, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> PipelineResult:
-    ctx = RuleContext(data, list(symbols), groups, rebalance_sessions(data.sessions, rules.weighting.rebalance))
+def run_pipeline(rules: BaseModel, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> PipelineResult:
+    """The registered rules a ``rules:`` config switches on (strategies.registry.rules_model), stage by stage."""
+    _check_symbols(data, symbols)
+    ctx = RuleContext(data, list(symbols), groups, rules.weighting.decision_sessions(data.sessions))
     log = ActivityLog()
-    weigh = rules.weighting.build()
+    weigh = rules.weighting.build().weigh
+
+    def built(stage: str) -> list[tuple[str, Any]]:
+        return [(r.label, block.build()) for r, block in configured(rules, stage)]
 
     eligible = data.close[ctx.symbols].notna()
-    screen = rules.screen.build().apply(ctx) if rules.screen is not None else None
-    exclusions = [("selection", rules.selection.build().apply(ctx))] if rules.selection is not None else []
-    if screen is not None:  # multiplier 0 = excluded before weighting, 0 < m < 1 = scaled after it
-        exclusions.append(("screen", RuleOutput(screen.values > 0, screen.reasons)))
-    exits = [rule.build().apply(ctx) for rule in rules.events if rule.action == "exit"]
-    if exits:  # overlapping windows of several rules: the first rule's reason explains the exit
-        exclusions.append(("event", RuleOutput(functools.reduce(np.fmin, (out.values for out in exits)) > 0,
-                                               join_reasons(*(out.reasons for out in exits)))))
+    exclusions = [(label, rule.apply(ctx)) for label, rule in built("selection")]
+    screens = [(label, rule.apply(ctx)) for label, rule in built("screen")]
+    # a screen's multiplier 0 = excluded before weighting, 0 < m < 1 = scaled after it
+    exclusions += [(label, RuleOutput(out.values > 0, out.reasons)) for label, out in screens]
+    overlays: dict[str, list[tuple[bool, RuleOutput]]] = {}
+    for label, rule in built("overlay"):  # an overlay that `excludes` (exit events) acts like a screen's 0
+        overlays.setdefault(label, []).append((getattr(rule, "excludes", False), rule.apply(ctx)))
+    excluding = []
+    for label, outs in overlays.items():
+        exits = [out for excludes, out in outs if excludes]
+        if exits:  # overlapping windows of several blocks: the first block's reason explains the exit
+            exclusions.append((label, RuleOutput(functools.reduce(np.fmin, (out.values for out in exits)) > 0,
+                                                 join_reasons(*(out.reasons for out in exits)))))
+            excluding.append(label)
     if rules.freed_weight == "reweight":  # an exclusion's session is a rebalance: the others share its weight
         ctx = dataclasses.replace(ctx, rebalance=ctx.rebalance | newly_excluded(exclusions))
-    weighed = exclusions if rules.freed_weight == "reweight" else [e for e in exclusions if e[0] != "event"]
-    for stage, out in weighed:  # what the stage changes at each rebalance (between them: see below)
+    weighed = exclusions if rules.freed_weight == "reweight" else [e for e in exclusions if e[0] not in excluding]
+    for label, out in weighed:  # what the stage changes at each rebalance (between them: see below)
         before, after = weigh(ctx, eligible).ffill(), weigh(ctx, eligible & out.values).ffill()
-        log.record(stage, before, after.where(np.broadcast_to(ctx.rebalance[:, None], after.shape), before), out.reasons)
+        log.record(label, before, after.where(np.broadcast_to(ctx.rebalance[:, None], after.shape), before),
+                   out.reasons)
         eligible = eligible & out.values
 
     standing = weigh(ctx, eligible).ffill()
-    if screen is not None:
-        standing = _scaled(log, "screen", standing, screen.values.where(screen.values > 0, 1.0), screen.reasons)
-    overlays = [rule for rule in rules.events if rule.action != "exit"]
-    if overlays:  # overlapping windows of several rules: the smallest multiplier wins
-        outs = [event_rule.build().apply(ctx) for event_rule in overlays]
-        multiplier = functools.reduce(np.fmin, (out.values for out in outs))
-        standing = _scaled(log, "event", standing, multiplier, join_reasons(*(out.reasons for out in outs)))
-        masks = [out.no_buy for out in outs if out.no_buy is not None]
-        no_buy = functools.reduce(operator.or_, masks) if masks else None
-    else:
-        no_buy = None
-    gross_limit = None
-    if rules.regime is not None:
-        out = rules.regime.build().apply(ctx)
-        gross_limit = out.values
-        gross = standing.sum(axis=1)
-        scale = (out.values / gross.where(gross > out.values)).fillna(1.0)
-        reasons = pd.DataFrame({s: out.reasons for s in ctx.symbols})
-        standing = _scaled(log, "regime", standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
-    if rules.caps is not None:
-        capped, _ = apply_caps(standing, rules.caps, groups, explain=np.zeros(len(standing), dtype=bool))
-        targets = decision_rows(exclude_until_rebalance(log, capped, exclusions, ctx.rebalance), ctx.rebalance)
-        decided = targets.notna().any(axis=1).to_numpy()
-        log.record("caps", standing, capped, lambda: apply_caps(standing, rules.caps, groups, explain=decided)[1])
-    else:
-        targets = decision_rows(exclude_until_rebalance(log, standing, exclusions, ctx.rebalance), ctx.rebalance)
-    kernel = compile_rules(ctx.symbols, groups, caps=rules.caps, profit_taking=rules.profit_taking,
-                           staged_entry=rules.staged_entry, gross_limit=gross_limit,
-                           no_buy=no_buy) if rules.needs_kernel else None
+    for label, out in screens:
+        standing = _scaled(log, label, standing, out.values.where(out.values > 0, 1.0), out.reasons)
+    masks, gross_limit = [], None
+    for label, outs in overlays.items():
+        masks += [out.no_buy for _, out in outs if out.no_buy is not None]
+        frames = [out for excludes, out in outs if not excludes and isinstance(out.values, pd.DataFrame)]
+        if frames:  # overlapping windows of several blocks: the smallest multiplier wins
+            multiplier = functools.reduce(np.fmin, (out.values for out in frames))
+            standing = _scaled(log, label, standing, multiplier, join_reasons(*(out.reasons for out in frames)))
+        for out in (out for _, out in outs if isinstance(out.values, pd.Series)):  # gross-exposure caps
+            gross_limit = out.values if gross_limit is None else np.fmin(gross_limit, out.values)
+            gross = standing.sum(axis=1)
+            scale = (out.values / gross.where(gross > out.values)).fillna(1.0)
+            reasons = pd.DataFrame({s: out.reasons for s in ctx.symbols})
+            standing = _scaled(log, label, standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
+    capped, capping = standing, []
+    for label, caps in built("caps"):
+        before = capped
+        capped, _ = caps.cap(ctx, before, np.zeros(len(before), dtype=bool))
+        capping.append((label, caps, before, capped))
+    targets = decision_rows(exclude_until_rebalance(log, capped, exclusions, ctx.rebalance), ctx.rebalance)
+    decided = targets.notna().any(axis=1).to_numpy()
+    for label, caps, before, after in capping:  # reasons worded on decided rows only, when the log is read
+        log.record(label, before, after, lambda c=caps, b=before: c.cap(ctx, b, decided)[1])
+    no_buy = functools.reduce(operator.or_, masks) if masks else None
+    kernel = compile_config(rules, ctx.symbols, groups, gross_limit=gross_limit,
+                            no_buy=no_buy) if rules.needs_kernel else None
     return PipelineResult(targets, log, kernel)
+
+
+def _check_symbols(data: Dataset, symbols: list[str]) -> None:
+    repeated = sorted({s for s in symbols if list(symbols).count(s) > 1})
+    if repeated:
+        raise ValueError(f"symbols {repeated} are listed more than once; list each name once")
+    missing = [s for s in symbols if s not in data.close.columns]
+    if missing:
+        raise ValueError(f"symbols {missing} are not in the dataset (it has {list(data.close.columns)}); "
+                         "load them or remove them from the universe")
 
 
 def decision_rows(standing: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame:
@@ -124,8 +145,7 @@ def newly_excluded(exclusions: list[tuple[str, RuleOutput]]) -> np.ndarray:
     return (out & ~out.shift(fill_value=False)).any(axis=1).to_numpy()
 
 
-RETURNS = {"selection": "passes the selection again", "screen": "passes the screen again",
-           "event": "its exit window is over"}
+RETURNS = {"event": "its exit window is over"}  # else "passes the <rule> again"
 
 
 def exclude_until_rebalance(log: ActivityLog, targets: pd.DataFrame, exclusions: list[tuple[str, RuleOutput]],
@@ -144,7 +164,8 @@ def exclude_until_rebalance(log: ActivityLog, targets: pd.DataFrame, exclusions:
         back = held.shift(fill_value=False) & ~held & rebalance[:, None] & targets.gt(0)
         if back.to_numpy().any():
             log.record(stage, targets.mask(back, 0.0), targets,
-                       pd.DataFrame(np.where(back, RETURNS[stage] + ", back at the rebalance", ""),
+                       pd.DataFrame(np.where(back, RETURNS.get(stage, f"passes the {stage} again")
+                                             + ", back at the rebalance", ""),
                                     index=targets.index, columns=targets.columns))
     return targets
 

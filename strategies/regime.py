@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 from engine.errors import ConfigError
 from engine.config.strict import StrictModel
 from strategies.reasons import cell_text, compared, join_reasons
-from strategies.rule_types import RuleContext, RuleOutput
+from strategies.rule_types import Rule, RuleContext, RuleOutput
 
 
 class RegimeConfig(StrictModel):
@@ -112,6 +112,10 @@ class RegimeOverlay:
                                                   f"≥ {self.vol_percentile:.0f}th {capped}"), percentile),
         )
         return above_level | high_percentile, cap, reason
+
+
+RULES = (Rule("regime", "overlay", RegimeConfig, "gross-exposure caps in high volatility, at year end",
+              {"vol_percentile": 80, "vol_window": 63, "high_vol_gross": 0.6}),)
 
 
 def sessions_left_in_december(sessions: pd.DatetimeIndex) -> np.ndarray:

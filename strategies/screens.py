@@ -35,7 +35,7 @@ from engine.errors import DataError
 from engine.config.strict import StrictModel
 from strategies.reasons import cell_text, compared, join_reasons, money
 from strategies.filed_figures import filed_figures
-from strategies.rule_types import RuleContext, RuleOutput
+from strategies.rule_types import Rule, RuleContext, RuleOutput
 
 
 
@@ -140,6 +140,10 @@ class HealthScreen:
         names = np.array([self.credit_series_prefix + s for s in ctx.symbols], dtype=object)
         spread = market.reindex(columns=names).set_axis(ctx.symbols, axis=1).astype(float)
         return spread, names
+
+
+RULES = (Rule("screen", "screen", HealthScreenConfig, "financial-health screen on filed fundamentals",
+              {"min_interest_coverage": 4.0, "missing": "keep"}),)
 
 
 def _reason(label: str, value: float, source: str, op: str, limit: float, suffix: str) -> str:

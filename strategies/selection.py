@@ -21,7 +21,7 @@ from engine.data.dataset import Dataset
 from engine.errors import DataError
 from engine.config.strict import StrictModel
 from strategies.reasons import cell_text, join_reasons, money
-from strategies.rule_types import RuleContext, RuleOutput
+from strategies.rule_types import Rule, RuleContext, RuleOutput
 
 GroupBy = Literal["theme", "sector"]
 
@@ -65,6 +65,10 @@ class Selection:
                       dollar_volume.fillna(0.0)),
         )
         return RuleOutput(eligible, reasons)
+
+
+RULES = (Rule("selection", "selection", SelectionConfig, "minimum history and liquidity",
+              {"min_history": 21, "min_dollar_volume": 1e6}),)
 
 
 def groups_from_data(data: Dataset, by: GroupBy, symbols: list[str] | None = None) -> dict[str, list[str]]:

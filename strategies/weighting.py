@@ -6,7 +6,9 @@ ineligible names, the eligible ones summing to 1) and all-NaN rows elsewhere.
 A row sums to 0 (all cash) when no eligible name can be weighted. Inputs are
 rows <= t of total-return prices (``close x adj_factor``).
 
-- ``equal``: every eligible name gets the same weight.
+- ``buy_and_hold``: equal weight among the names priced on the first session, bought
+  once, never rebalanced (the baseline yardstick).
+- ``equal`` (also ``equal_weight``): every eligible name gets the same weight.
 - ``inverse_volatility``: weight ~ 1/sigma of the last ``lookback`` daily log
   returns; a name without ``lookback`` returns or with sigma 0 gets 0.
 - ``fixed``: the configured weights, renormalised over the eligible names (a name
@@ -19,9 +21,8 @@ rows <= t of total-return prices (``close x adj_factor``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -29,11 +30,8 @@ from pydantic import Field, field_validator
 
 from engine.errors import ConfigError
 from engine.config.strict import StrictModel
-from strategies.rule_types import RuleContext
-from strategies.schedule import Frequency
-
-Weigher = Callable[[RuleContext, pd.DataFrame], pd.DataFrame]
-
+from strategies.rule_types import Rule, RuleContext
+from strategies.schedule import Frequency, rebalance_sessions
 
 def normalised(scores: pd.DataFrame) -> pd.DataFrame:
     """Scale each row's scores to sum to 1; NaN scores (ineligible) and empty rows get 0."""
@@ -102,27 +100,51 @@ class MomentumScoreWeights:
         return on_decisions(normalised(raw), ctx.rebalance)
 
 
-class _Weighting(StrictModel):
+class WeightingRule(StrictModel):
+    """The base of a weighting rule's config: a ``kind`` (Literal of the rule's registered name)
+    and the sessions it decides on; ``build()`` returns an object with ``weigh(ctx, eligible)``."""
+
     rebalance: Frequency = Field("monthly", description="sessions on which the weights are reset: the last "
                                  "session of each week/month/quarter (and the first session), or daily")
 
+    @property
+    def kind_name(self) -> str:
+        """The registered name (the first of the kind's spellings)."""
+        return get_args(type(self).model_fields["kind"].annotation)[0]
 
-class EqualWeighting(_Weighting):
-    kind: Literal["equal"]
-
-    def build(self) -> Weigher:
-        return EqualWeights().weigh
+    def decision_sessions(self, sessions: pd.DatetimeIndex) -> np.ndarray:
+        return rebalance_sessions(sessions, self.rebalance)
 
 
-class InverseVolatilityWeighting(_Weighting):
+class BuyAndHoldWeighting(WeightingRule):
+    kind: Literal["buy_and_hold"]
+    rebalance: Literal["never"] = Field("never", description="(buy_and_hold) decides on the first session only")
+
+    def decision_sessions(self, sessions: pd.DatetimeIndex) -> np.ndarray:
+        first = np.zeros(len(sessions), dtype=bool)
+        first[:1] = True
+        return first
+
+    def build(self) -> "EqualWeights":
+        return EqualWeights()
+
+
+class EqualWeighting(WeightingRule):
+    kind: Literal["equal", "equal_weight"]
+
+    def build(self) -> "EqualWeights":
+        return EqualWeights()
+
+
+class InverseVolatilityWeighting(WeightingRule):
     kind: Literal["inverse_volatility"]
     lookback: int = Field(63, ge=2, description="sessions of daily returns in the volatility estimate")
 
-    def build(self) -> Weigher:
-        return InverseVolatilityWeights(self.lookback).weigh
+    def build(self) -> "InverseVolatilityWeights":
+        return InverseVolatilityWeights(self.lookback)
 
 
-class FixedWeighting(_Weighting):
+class FixedWeighting(WeightingRule):
     kind: Literal["fixed"]
     weights: dict[str, float] = Field(min_length=1, description="{symbol: weight}; renormalised over the eligible "
                                       "names each rebalance, unlisted names get 0")
@@ -137,22 +159,29 @@ class FixedWeighting(_Weighting):
             raise ValueError("at least one weight must be positive")
         return weights
 
-    def build(self) -> Weigher:
-        return FixedWeights(tuple(self.weights.items())).weigh
+    def build(self) -> "FixedWeights":
+        return FixedWeights(tuple(self.weights.items()))
 
 
-class ScoreWeighting(_Weighting):
+class ScoreWeighting(WeightingRule):
     kind: Literal["score"]
     lookback: int = Field(126, ge=1, description="sessions of total return in the momentum score")
     skip: int = Field(21, ge=0, description="most recent sessions left out of the score (short-term reversal)")
     top_n: int | None = Field(None, ge=1, description="hold only the best-scoring names; null = all eligible")
     power: float = Field(1.0, gt=0, description="weight ~ max(score, 0)^power; 0 < power < 1 flattens, > 1 tilts")
 
-    def build(self) -> Weigher:
-        return MomentumScoreWeights(self.lookback, self.skip, self.top_n, self.power).weigh
+    def build(self) -> "MomentumScoreWeights":
+        return MomentumScoreWeights(self.lookback, self.skip, self.top_n, self.power)
 
 
-WEIGHTING_MODELS = (EqualWeighting, InverseVolatilityWeighting, FixedWeighting, ScoreWeighting)
-WeightingConfig = Annotated[
-    EqualWeighting | InverseVolatilityWeighting | FixedWeighting | ScoreWeighting, Field(discriminator="kind")
-]
+RULES = (
+    Rule("buy_and_hold", "weighting", BuyAndHoldWeighting, "equal weight among the names priced on the first "
+         "session, never rebalanced", {"kind": "buy_and_hold"}),
+    Rule("equal", "weighting", EqualWeighting, "every eligible name gets the same weight", {"kind": "equal"}),
+    Rule("inverse_volatility", "weighting", InverseVolatilityWeighting, "weight ~ 1/volatility",
+         {"kind": "inverse_volatility", "lookback": 21}),
+    Rule("fixed", "weighting", FixedWeighting, "the configured weights, renormalised over the eligible names",
+         {"kind": "fixed", "weights": {"NVDA": 2.0, "MSFT": 1.0}}),
+    Rule("score", "weighting", ScoreWeighting, "momentum-score weights", {"kind": "score", "lookback": 42,
+                                                                          "skip": 5, "top_n": 3}),
+)

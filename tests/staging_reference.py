@@ -6,13 +6,18 @@ engine.sim.rule_kernels is evidence that the compiled path implements the rules 
 
 At session t (decisions on the close of t-1; weights of the equity at t-1's closes with
 ``size_at="decision"``, at t's fill prices with ``"fill"``, as in tests/reference_loop.py):
-* profit-taking on a held name: the trailing stop (close <= peak since last stage x
-  (1 - stop)) exits; else all stages whose gain (close / average cost - 1, the cost
-  including slippage and fees) is reached fire, or one stage on a surge; the name is
-  then capped at base shares x (1 - sold fractions);
+* exit rules on a held name, in order, until one exits it fully:
+  - profit-taking: the trailing stop (close <= peak since last stage x (1 - stop)) exits;
+    else all stages whose gain (close / average cost - 1, the cost including slippage and
+    fees) is reached fire, or one stage on a surge; the name is then capped at base shares
+    x (1 - sold fractions);
+  - stop-loss: once per holding, a close <= average cost x (1 - loss) sells `sell` of the
+    shares; the name is then capped at what is left;
+  - drawdown exit: a close <= peak close since entry x (1 - drawdown) exits;
+  the name's target is the smallest forced target, capped by every rule's cap;
 * a buy is held back (and retried every session toward the standing target) after a
-  profit-taking exit until `cooldown` sessions have passed since the exit fill or the
-  close is `pullback` below the exit price, and while the no_buy mask is set;
+  rule's exit until that rule's `cooldown` sessions have passed since the exit fill or the
+  close is its `pullback` below the exit price, and while the no_buy mask is set;
 * a buy from (near) zero goes in tranches of target/N every `every` sessions (earlier on
   a close `pullback` below the last tranche's fill), the last tranche up to the target;
 * names, groups and the gross that closed above cap + band are trimmed to the cap.
@@ -31,8 +36,12 @@ NEAR_ZERO = 1e-6
 
 
 def fresh_state():
-    return dict(cost=0.0, fired=0, base=0.0, peak=0.0, blocked=False, exit_t=0, exit_px=0.0,
-                standing=math.nan, pending=False, tranche=0, tranche_t=0, tranche_px=0.0)
+    return dict(cost=0.0, fired=0, base=0.0, peak=0.0, blocked=False, exit_t=0, exit_px=0.0, cooldown=0,
+                pullback=None, standing=math.nan, pending=False, tranche=0, tranche_t=0, tranche_px=0.0,
+                sl_fired=False, sl_base=0.0, dd_peak=0.0)
+
+
+FLAT_RESET = dict(cost=0.0, fired=0, base=0.0, peak=0.0, sl_fired=False, sl_base=0.0, dd_peak=0.0)
 
 
 def surged(marks, prev, k, sessions, threshold):
@@ -53,7 +62,7 @@ def surged_z(marks, prev, k, sessions, z, window):
 
 def reference_staged(targets, open_, close, groups, caps=None, profit_taking=None, staged_entry=None,
                      gross_limit=None, no_buy=None, fill="next_open", fees_bps=0.0, slippage_bps=0.0, band=0.0,
-                     init_cash=1_000_000.0, size_at="decision"):
+                     init_cash=1_000_000.0, size_at="decision", stop_loss=None, drawdown_exit=None):
     """(equity, cash, positions, orders, log) where log rows are (session, symbol, rule, before, after)."""
     symbols, sessions = list(close.columns), close.index
     n = len(symbols)
@@ -90,6 +99,68 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
             def note(k, rule, before, after):
                 log.append((sessions[t], symbols[k], rule, before, after))
 
+            def profit_taking_rule(s, k, t, held_k, px_k, w_k, equity, mark, due_k, note):
+                if s["fired"] > 0:
+                    s["peak"] = max(s["peak"], mark)
+                    stop = profit_taking.trailing_stop
+                    if stop is not None and mark <= s["peak"] * (1 - stop):
+                        note(k, "trailing_stop", w_k, 0.0)
+                        exit_by_rule(s, profit_taking.reentry, t, px_k)
+                        return 0.0, 0.0
+                gain = mark * held_k / s["cost"] - 1
+                count = 0
+                while s["fired"] + count < len(stages) and gain >= stages[s["fired"] + count].gain:
+                    count += 1
+                if count == 0 and s["fired"] < len(stages):
+                    surge, surge_z = profit_taking.surge, profit_taking.surge_z
+                    if surge and surged(marks, t - 1, k, surge.sessions, surge.return_):
+                        count = 1
+                    elif surge_z and surged_z(marks, t - 1, k, surge_z.sessions, surge_z.z, surge_z.vol_window):
+                        count = 1
+                if count:
+                    if s["fired"] == 0:
+                        s["base"] = held_k
+                    s["fired"] += count
+                    s["peak"] = mark
+                if not s["fired"]:
+                    return math.inf, math.nan
+                left = max(1 - sum(stage.sell for stage in stages[: s["fired"]]), 0.0)
+                cap = min(s["base"] * left, held_k) * val[k] / equity if left > 1e-12 else 0.0
+                if count:
+                    note(k, "profit_taking", w_k, cap)
+                    if cap == 0.0:
+                        exit_by_rule(s, profit_taking.reentry, t, px_k)
+                    return cap, cap if math.isnan(due_k) else min(due_k, cap)
+                if due_k > cap + NOISE and due_k > w_k + NOISE:
+                    note(k, "profit_taking", due_k, cap)
+                    return cap, cap
+                return cap, math.nan
+
+            def stop_loss_rule(s, k, t, held_k, px_k, w_k, equity, mark, due_k, note):
+                left = 1 - stop_loss.sell
+                if not s["sl_fired"]:
+                    if mark / (s["cost"] / held_k) - 1 > -stop_loss.loss:
+                        return math.inf, math.nan
+                    s["sl_fired"], s["sl_base"] = True, held_k
+                    cap = held_k * left * val[k] / equity if left > 1e-12 else 0.0
+                    note(k, "stop_loss", w_k, cap)
+                    if cap == 0.0:
+                        exit_by_rule(s, stop_loss.reentry, t, px_k)
+                    return cap, cap if math.isnan(due_k) else min(due_k, cap)
+                cap = min(s["sl_base"] * left, held_k) * val[k] / equity
+                if due_k > cap + NOISE and due_k > w_k + NOISE:
+                    note(k, "stop_loss", due_k, cap)
+                    return cap, cap
+                return cap, math.nan
+
+            def drawdown_rule(s, k, t, held_k, px_k, w_k, equity, mark, due_k, note):
+                s["dd_peak"] = max(s["dd_peak"], mark)
+                if mark > s["dd_peak"] * (1 - drawdown_exit.drawdown):
+                    return math.inf, math.nan
+                note(k, "drawdown_exit", w_k, 0.0)
+                exit_by_rule(s, drawdown_exit.reentry, t, px_k)
+                return 0.0, 0.0
+
             for k in range(n):
                 s, mark = state[k], marks[prev][k]
                 if not math.isnan(due[k]):
@@ -99,54 +170,29 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                 if not math.isfinite(px[k]):
                     target[k] = math.nan
                     continue
-                limit = math.inf
-                if held[k] > 0 and stages:
-                    if s["fired"] > 0:
-                        s["peak"] = max(s["peak"], mark)
-                        stop = profit_taking.trailing_stop
-                        if stop is not None and mark <= s["peak"] * (1 - stop):
-                            note(k, "trailing_stop", w_fill[k], 0.0)
-                            exit_by_rule(s, profit_taking, t, px[k])
-                            target[k], forced[k] = 0.0, True
+                limit, acted = math.inf, math.nan
+                if held[k] > 0:
+                    exits = [rule for rule, on in ((profit_taking_rule, stages), (stop_loss_rule, stop_loss),
+                                                   (drawdown_rule, drawdown_exit)) if on]
+                    for exit_rule in exits:
+                        cap, forces = exit_rule(s, k, t, held[k], px[k], w_fill[k], equity, mark, due[k], note)
+                        limit = min(limit, cap)
+                        if not math.isnan(forces):
+                            acted = forces if math.isnan(acted) else min(acted, forces)
+                        if acted == 0.0:
+                            break
+                    if not math.isnan(acted):
+                        target[k], forced[k] = min(acted, limit), True
+                        if target[k] == 0.0:
                             continue
-                    gain = mark * held[k] / s["cost"] - 1
-                    count = 0
-                    while s["fired"] + count < len(stages) and gain >= stages[s["fired"] + count].gain:
-                        count += 1
-                    if count == 0 and s["fired"] < len(stages):
-                        surge, surge_z = profit_taking.surge, profit_taking.surge_z
-                        if surge and surged(marks, prev, k, surge.sessions, surge.return_):
-                            count = 1
-                        elif surge_z and surged_z(marks, prev, k, surge_z.sessions, surge_z.z, surge_z.vol_window):
-                            count = 1
-                    if count:
-                        if s["fired"] == 0:
-                            s["base"] = held[k]
-                        s["fired"] += count
-                        s["peak"] = mark
-                    if s["fired"]:
-                        left = max(1 - sum(stage.sell for stage in stages[: s["fired"]]), 0.0)
-                        limit = min(s["base"] * left, held[k]) * val[k] / equity if left > 1e-12 else 0.0
-                        if count:
-                            note(k, "profit_taking", w_fill[k], limit)
-                            if limit == 0.0:
-                                exit_by_rule(s, profit_taking, t, px[k])
-                            target[k] = limit if math.isnan(due[k]) else min(due[k], limit)
-                            forced[k] = True
-                            if target[k] == 0.0:
-                                continue
-                        elif due[k] > limit + NOISE and due[k] > w_fill[k] + NOISE:
-                            note(k, "profit_taking", due[k], limit)
-                            target[k], forced[k] = limit, True
                 if math.isnan(target[k]) and s["pending"]:
                     target[k] = min(s["standing"], limit)
                 s["pending"] = False
                 if not target[k] > w_fill[k] + NOISE:
                     continue
                 if s["blocked"]:
-                    reentry = profit_taking.reentry
-                    pulled = reentry.pullback is not None and mark <= s["exit_px"] * (1 - reentry.pullback)
-                    if t - s["exit_t"] >= reentry.cooldown or pulled:
+                    pulled = s["pullback"] is not None and mark <= s["exit_px"] * (1 - s["pullback"])
+                    if t - s["exit_t"] >= s["cooldown"] or pulled:
                         s["blocked"] = False
                     else:
                         if not math.isnan(due[k]):
@@ -195,16 +241,16 @@ def reference_staged(targets, open_, close, groups, caps=None, profit_taking=Non
                 elif before > 0:
                     s["cost"] *= book.shares[k] / before
                 if book.shares[k] == 0:
-                    s.update(cost=0.0, fired=0, base=0.0, peak=0.0)
+                    s.update(FLAT_RESET)
             orders += order_rows(fills, sessions[t], sessions[prev], symbols)
         book.close_session(close_px[t], open_px[t])
 
     return (*book.history(sessions), orders, log)
 
 
-def exit_by_rule(s, profit_taking, t, price):
-    if profit_taking.reentry is not None:
-        s["blocked"] = True
+def exit_by_rule(s, reentry, t, price):
+    if reentry is not None:
+        s.update(blocked=True, cooldown=reentry.cooldown, pullback=reentry.pullback)
     s["exit_t"], s["exit_px"] = t, price
 
 

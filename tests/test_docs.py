@@ -19,8 +19,9 @@ def test_config_reference_is_the_generated_one() -> None:
 
 def test_reference_covers_every_key() -> None:
     keys = {key for key, _, _ in reference_rows()}
-    assert {"execution.fees_bps", "rules.caps.groups", "rules.weighting.kind", "strategy.kind",
-            "rules.profit_taking.stages.sell", "rules.events.sessions"} <= keys
+    assert {"execution.fees_bps", "rules.caps.groups", "rules.weighting.kind", "strategy",
+            "rules.profit_taking.stages.sell", "rules.events.sessions", "rules.stop_loss.loss",
+            "rules.drawdown_exit.drawdown"} <= keys
     assert all(meaning for key, _, meaning in reference_rows()), "every key needs a description"
 
 

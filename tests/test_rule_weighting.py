@@ -11,14 +11,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from engine.errors import ConfigError
 from rule_data import SYMBOLS, context, make_dataset, perturbed_after, random_dataset
-from strategies.weighting import WeightingConfig
+from strategies.registry import weighting_union
 
 SESSIONS = pd.bdate_range("2024-01-29", periods=8)  # Jan 29 .. Feb 7: month end on row 2
-WEIGHTING = TypeAdapter(WeightingConfig)
+WEIGHTING = TypeAdapter(weighting_union())
 
 
 def weigher(**config):
-    return WEIGHTING.validate_python(config).build()
+    return WEIGHTING.validate_python(config).build().weigh
 
 
 def test_equal_weights_share_equity_among_eligible_names_on_rebalance_rows_only():
@@ -94,7 +94,7 @@ def test_score_weights_fall_back_to_equal_among_the_top_n_when_no_score_is_posit
 
 def test_weighting_kinds_are_a_discriminated_union_with_a_rebalance_frequency():
     assert WEIGHTING.validate_python({"kind": "score"}).rebalance == "monthly"
-    with pytest.raises(ValidationError, match="'equal', 'inverse_volatility', 'fixed', 'score'"):
+    with pytest.raises(ValidationError, match="'buy_and_hold', 'equal', 'equal_weight', 'inverse_volatility', 'fixed', 'score'"):
         WEIGHTING.validate_python({"kind": "momentum"})
     with pytest.raises(ValidationError, match="lookback"):
         WEIGHTING.validate_python({"kind": "equal", "lookback": 5})

@@ -13,7 +13,11 @@ from test_sim_reference import random_market, random_targets
 
 from engine.sim.simulate import ExecutionSettings, last_known_price, simulate
 from strategies.caps import CapsConfig
-from strategies.staging import ProfitTakingConfig, StagedEntryConfig, compile_rules
+from strategies.drawdown_exit import DrawdownExitConfig
+from strategies.profit_taking import ProfitTakingConfig
+from strategies.stop_loss import StopLossConfig
+from strategies.staged_entry import StagedEntryConfig
+from strategies.staging import compile_rules
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-9
@@ -147,6 +151,9 @@ def rule_cases(draw, max_sessions=100):
         reentry=draw(st.sampled_from([None, dict(cooldown=4, pullback=0.05), dict(cooldown=0)])),
     )
     entry = draw(st.sampled_from([None, StagedEntryConfig(tranches=3, every=2, pullback=0.02)]))
+    stop_loss = draw(st.sampled_from([None, StopLossConfig(loss=0.03, sell=0.5),
+                                      StopLossConfig(loss=0.04, sell=1.0, reentry=dict(cooldown=3, pullback=0.02))]))
+    drawdown = draw(st.sampled_from([None, DrawdownExitConfig(drawdown=0.06, reentry=dict(cooldown=2))]))
     gross_limit = pd.Series(rng.choice([np.nan, 0.8, 0.9], n_sessions), close.index)
     no_buy = pd.DataFrame(rng.random((n_sessions, n)) < 0.05, close.index, symbols)
     execution = ExecutionSettings(
@@ -154,7 +161,8 @@ def rule_cases(draw, max_sessions=100):
         slippage_bps=draw(st.sampled_from([0.0, 5.0])), min_trade_weight=draw(st.sampled_from([0.0, 0.02])),
         size_at=draw(st.sampled_from(["decision", "fill"])))
     targets = random_targets(seed, close.index, symbols, draw(st.floats(0.05, 0.3)))
-    configs = dict(caps=caps, profit_taking=profit_taking, staged_entry=entry, gross_limit=gross_limit, no_buy=no_buy)
+    configs = dict(caps=caps, profit_taking=profit_taking, staged_entry=entry, gross_limit=gross_limit, no_buy=no_buy,
+                   stop_loss=stop_loss, drawdown_exit=drawdown)
     return targets, open_, close, groups, configs, execution
 
 

@@ -1,4 +1,5 @@
-"""Baseline strategies and their rebalance calendars: dates, weights, eligibility, no look-ahead."""
+"""Baseline strategies (a weighting rule alone, run through the pipeline) and their rebalance
+calendars: dates, weights, eligibility, no look-ahead."""
 
 from __future__ import annotations
 
@@ -12,9 +13,41 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.data.dataset import Dataset
-from strategies.baseline import BuyAndHold, EqualWeight, InverseVolatility
-from strategies.registry import STRATEGIES
+from strategies.pipeline import run_pipeline
+from strategies.registry import rules_model
 from strategies.schedule import rebalance_sessions
+
+BASELINES = ("buy_and_hold", "equal_weight", "inverse_volatility")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline strategy as a config writes it (``strategy: {kind: ..., ...}``): its weighting alone."""
+
+    kind: str
+    params: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.rules  # validated on construction, as a config is
+
+    @property
+    def rules(self):
+        return rules_model()(weighting={"kind": self.kind, **dict(self.params)})
+
+    def target_weights(self, data: Dataset, symbols) -> pd.DataFrame:
+        return run_pipeline(self.rules, data, list(symbols), {}).targets
+
+
+def BuyAndHold() -> Baseline:
+    return Baseline("buy_and_hold")
+
+
+def EqualWeight(**params) -> Baseline:
+    return Baseline("equal_weight", tuple(params.items()))
+
+
+def InverseVolatility(**params) -> Baseline:
+    return Baseline("inverse_volatility", tuple(params.items()))
 
 
 def make_dataset(close: pd.DataFrame, adj_factor: pd.DataFrame | None = None) -> Dataset:
@@ -148,7 +181,7 @@ def test_unknown_or_repeated_symbols_are_rejected(listing_and_delisting):
     with pytest.raises(ValueError, match=r"\['ZZZ'\] are not in the dataset"):
         EqualWeight().target_weights(data, ["A", "ZZZ"])
     with pytest.raises(ValueError, match=r"\['A'\] are listed more than once"):
-        BuyAndHold().target_weights(data, ["A", "B", "A"])
+        BuyAndHold().target_weights(data, ["A", "B", "A"])  # the config refuses them first (test_config)
 
 
 # --- inverse volatility -----------------------------------------------------------------------
@@ -204,17 +237,17 @@ def test_constant_price_is_not_given_an_infinite_weight():
 
 
 def test_lookback_below_two_is_rejected():
-    with pytest.raises(ValueError, match="lookback must be at least 2"):
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
         InverseVolatility(lookback=1)
 
 
 # --- contract shared by every registered strategy ---------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", BASELINES)
 def test_registered_strategy_returns_long_only_weights_on_the_dataset_grid(name, listing_and_delisting):
     close = listing_and_delisting
-    targets = STRATEGIES[name]().target_weights(make_dataset(close), ["C", "A"])
+    targets = Baseline(name).target_weights(make_dataset(close), ["C", "A"])
     assert targets.index.equals(close.index) and list(targets.columns) == ["C", "A"]
     decided = decided_rows(targets)
     assert decided.notna().all().all() and (decided >= 0).all().all()
@@ -227,9 +260,9 @@ def test_registered_strategy_returns_long_only_weights_on_the_dataset_grid(name,
 SYMBOLS = ["A", "B", "C"]
 strategies_under_test = st.one_of(
     st.just(BuyAndHold()),
-    st.builds(EqualWeight, rebalance=st.sampled_from(["daily", "weekly", "monthly"])),
+    st.builds(lambda rebalance: EqualWeight(rebalance=rebalance), st.sampled_from(["daily", "weekly", "monthly"])),
     st.builds(
-        InverseVolatility,
+        lambda rebalance, lookback: InverseVolatility(rebalance=rebalance, lookback=lookback),
         rebalance=st.sampled_from(["daily", "weekly", "monthly"]),
         lookback=st.integers(2, 15),
     ),

@@ -259,10 +259,11 @@ def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:
 def _books(config: RunConfig, data: Dataset, equity: pd.DataFrame) -> pd.DataFrame:
     """strategy, holding (equal-weight buy-and-hold, same execution) and benchmark equity on one index."""
     from engine.sim.simulate import ExecutionSettings, simulate  # vectorbt: imported when a study runs, not by --help
-    from strategies.baseline import BuyAndHold
+    from strategies.pipeline import run_pipeline
+    from strategies.registry import rules_model
 
     symbols = config.universe.symbols
-    targets = BuyAndHold().target_weights(data, symbols)
+    targets = run_pipeline(rules_model()(weighting={"kind": "buy_and_hold"}), data, symbols, {}).targets
     held = simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols],
                     ExecutionSettings(**config.execution.model_dump()))
     books = pd.DataFrame({"strategy": equity["equity"], "holding": held.equity.reindex(equity.index)})

@@ -22,7 +22,9 @@ def reference_rows(model: type[BaseModel] = RunConfig, prefix: str = "") -> list
     for name, field in model.model_fields.items():
         key = prefix + (field.alias or name)
         nested = models_in(field.annotation)
-        if nested:
+        if (field.json_schema_extra or {}).get("reference"):  # documented under another key
+            rows.append((key, _default(field), field.description or ""))
+        elif nested:
             rows.append((key, _default(field), field.description or ""))
             for inner in nested:
                 tag = kind_tag(inner)

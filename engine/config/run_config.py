@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import pandas_market_calendars as mcal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
@@ -24,8 +25,7 @@ from engine.config.report import ReportConfig
 from engine.config.scenarios import ScenarioSet
 from engine.config.strict import StrictModel
 from engine.config.variants import VariantsConfig
-from strategies.rule_config import RulesConfig
-from strategies.schedule import Frequency
+from strategies.registry import rules_model, weighting_union
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA_DIR = PROJECT_ROOT / "data" / "sample"
@@ -83,26 +83,6 @@ class UniverseConfig(StrictModel):
         return self
 
 
-class BuyAndHoldConfig(StrictModel):
-    kind: Literal["buy_and_hold"]
-
-
-class EqualWeightConfig(StrictModel):
-    kind: Literal["equal_weight"]
-    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
-
-
-class InverseVolatilityConfig(StrictModel):
-    kind: Literal["inverse_volatility"]
-    rebalance: Frequency = Field("monthly", description="decide at the last session of each period (and the first)")
-    lookback: int = Field(63, ge=2, description="sessions of returns in the volatility estimate")
-
-
-StrategyConfig = Annotated[
-    BuyAndHoldConfig | EqualWeightConfig | InverseVolatilityConfig, Field(discriminator="kind")
-]
-
-
 class ExecutionConfig(StrictModel):
     """How decisions become fills: always after the decision session."""
 
@@ -125,8 +105,11 @@ class RunConfig(StrictModel):
     data: DataConfig = Field(DataConfig(), description="the dataset (layout in data/README.md)")
     period: PeriodConfig = Field(PeriodConfig(), description="the sessions simulated")
     universe: UniverseConfig = Field(description="what may be traded, and its named groups")
-    strategy: StrategyConfig | None = Field(None, description="a baseline strategy (or use rules)")
-    rules: RulesConfig | None = Field(None, description="the column's rule pipeline (or use strategy)")
+    strategy: weighting_union() | None = Field(None, description="a weighting alone, as a baseline: short for "
+                                               "rules: {weighting: ...}, with the keys of rules.weighting (or use rules)",
+                                               json_schema_extra={"reference": "rules.weighting"})
+    rules: rules_model() | None = Field(None, description="the rule pipeline (or use strategy); every "
+                                        "registered rule has a key here (strategies.registry)")
     execution: ExecutionConfig = Field(ExecutionConfig(), description="fills, costs and the rebalance band")
     benchmark: str | None = Field("SPY", description="symbol bought and held as the benchmark; null for none")
     risk_free: float = Field(0.0, description="annual risk-free rate for Sharpe and Sortino, as a fraction")
@@ -144,6 +127,20 @@ class RunConfig(StrictModel):
         if (self.strategy is None) == (self.rules is None):
             raise ValueError("give exactly one of 'strategy' (a baseline) or 'rules' (the rule pipeline)")
         return self
+
+    @property
+    def pipeline(self) -> BaseModel:
+        """The rules the pipeline runs: ``rules``, or the baseline ``strategy`` as a weighting alone."""
+        return self.rules if self.rules is not None else rules_model()(weighting=self.strategy)
+
+
+def use_rule_models(rules: type[BaseModel], weighting: Any) -> None:
+    """Point RunConfig's ``rules`` and ``strategy`` at the registry's current models (a rule registered
+    after import; strategies.registry calls this)."""
+    for name, annotation in (("rules", rules | None), ("strategy", weighting | None)):
+        RunConfig.model_fields[name] = FieldInfo.merge_field_infos(RunConfig.model_fields[name],
+                                                                   annotation=annotation)
+    RunConfig.model_rebuild(force=True)
 
 
 EMPTY_MEANS_DEFAULTS = ("data", "period", "execution", "event_study", "report", "hedges")  # (not benchmark: null)
@@ -254,7 +251,7 @@ def _walk(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
     models: list[type[BaseModel]] = [RunConfig]
     path = []
     for part in loc:
-        tagged = [m for m in models if kind_tag(m) == part]
+        tagged = [m for m in models if part in kind_tags(m)]
         if tagged:
             models = tagged
             continue
@@ -273,6 +270,11 @@ def models_in(annotation: Any) -> list[type[BaseModel]]:
     return [model for arg in get_args(annotation) for model in models_in(arg)]
 
 
-def kind_tag(model: type[BaseModel]) -> str | None:
+def kind_tags(model: type[BaseModel]) -> tuple[str, ...]:
+    """The ``kind`` values that select ``model`` in a discriminated union (a rule may have two spellings)."""
     kind = model.model_fields.get("kind")
-    return get_args(kind.annotation)[0] if kind is not None else None
+    return get_args(kind.annotation) if kind is not None else ()
+
+
+def kind_tag(model: type[BaseModel]) -> str | None:
+    return next(iter(kind_tags(model)), None)

@@ -22,7 +22,6 @@ from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_kernels import KernelRules
 from engine.run.requirements import check_inputs
 from strategies.pipeline import run_pipeline
-from strategies.registry import STRATEGIES
 from strategies.selection import groups_from_data
 
 
@@ -65,16 +64,11 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
     data = data if data is not None else load_run_data(config)
     symbols = config.universe.symbols
     settings = ExecutionSettings(**config.execution.model_dump())
-    activity = None
-    if config.rules is not None:
-        pipeline = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
-        targets = pipeline.targets
-        result = _simulate_on(data, targets, settings, pipeline.kernel_rules)
-        activity = combined_activity(pipeline.activity, result.kernel_log)
-    else:
-        strategy_config = config.strategy.model_dump(exclude={"kind"})
-        targets = STRATEGIES[config.strategy.kind](**strategy_config).target_weights(data, symbols)
-        result = _simulate_on(data, targets, settings)
+    pipeline = run_pipeline(config.pipeline, data, symbols, rule_groups(config, data))
+    targets = pipeline.targets
+    result = _simulate_on(data, targets, settings, pipeline.kernel_rules)
+    # a baseline strategy is a weighting alone: nothing for the rule-activity log to say
+    activity = combined_activity(pipeline.activity, result.kernel_log) if config.rules is not None else None
     benchmark = benchmark_book(config, data, settings)
     ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
     metrics, hedges = book_metrics(config, data, result, benchmark, ppy)

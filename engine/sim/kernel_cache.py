@@ -31,8 +31,10 @@ from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLoca
 from numba.misc.appdirs import AppDirs
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every file with code compiled into the simulation loop (tests/test_kernel_cache.py checks the list).
-KERNEL_SOURCES = ("engine/sim/loop.py", "engine/sim/orders.py", "engine/sim/rule_kernels.py", "strategies/caps.py")
+# Every file with code compiled into the simulation loop (tests/test_kernel_cache.py checks the list);
+# a rule's step compiled from any other file (a plugin's) is stamped with that file's own bytes too.
+KERNEL_SOURCES = ("engine/sim/loop.py", "engine/sim/orders.py", "engine/sim/rule_kernels.py", "strategies/caps.py",
+                  "strategies/cap_drift.py", "strategies/profit_taking.py")
 
 
 def cache_dir() -> Path:
@@ -64,13 +66,18 @@ class _KernelLocator(_CacheLocator):
 
     def __init__(self, py_func, py_file):
         self._lineno = py_func.__code__.co_firstlineno
-        self._cache_path = str(kernel_folder() / Path(py_file).stem)
+        path = Path(py_file).resolve()
+        inside = path.is_relative_to(ROOT) and str(path.relative_to(ROOT)) in KERNEL_SOURCES
+        # a rule step from another file (a plugin's) is also stamped with, and filed by, that file
+        self._own = "" if inside else hashlib.sha256(path.read_bytes()).hexdigest()
+        name = path.stem if inside else f"{path.stem}-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+        self._cache_path = str(kernel_folder() / name)
 
     def get_cache_path(self):
         return self._cache_path
 
     def get_source_stamp(self):
-        return sources_digest()
+        return sources_digest() + self._own
 
     def get_disambiguator(self):
         return str(self._lineno)

@@ -1,4 +1,4 @@
-"""The compiled simulation loop: every book, every session, in numba, books in parallel.
+"""The compiled simulation loop: every book, every session, in numba, books in parallel threads.
 
 A book is ``n_names`` adjacent columns with one cash account. At session i:
 
@@ -14,16 +14,20 @@ A book is ``n_names`` adjacent columns with one cash account. At session i:
    buy at the fill, all buys are scaled down by one factor (``buy_scale[i]``);
 5. mark the book at i's closes: equity, cash and shares held.
 
-Books share nothing but read-only inputs, so ``prange`` runs them on every core and
-the result does not depend on the thread count. Each book has its own order-record
+Books share nothing but read-only inputs, so threads run them on every core (the loop
+releases the GIL) and the result does not depend on the thread count. Threads, not numba's
+``prange``: the rules' steps are passed in as first-class functions, which a parallel loop
+cannot take. Each book has its own order-record
 and rule-log buffers. The prices (and the decisions of books that share them) are
 stored once, not once per book: every book reads the same rows, which stay in cache.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import prange
 
 from engine.sim.kernel_cache import kernel
 
@@ -31,44 +35,47 @@ from engine.sim.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_n
 from engine.sim.orders import buy_scale_nb, execute_nb, rebalance_shares_nb, sells_first_nb
 
 
-@kernel(parallel=True)
-def simulate_books_nb(n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
-                      size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs,
-                      log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
-    """Simulate ``len(due_from)`` books of ``n_names`` names on shared prices (``fill_price``, ``marks``:
+def simulate_books(*args) -> None:
+    """simulate_books_nb over every book, the books shared out among up to os.cpu_count() threads
+    (``args`` as simulate_books_nb's, without ``books``). One book runs in the calling thread: a single
+    run compiles no thread-pool wrapper and has nothing to share out."""
+    n_books = len(args[2])
+    n_threads = max(1, min(os.cpu_count() or 1, n_books))
+    if n_threads == 1:
+        simulate_books_nb(np.arange(n_books), *args)
+        return
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(lambda t: simulate_books_nb(np.arange(t, n_books, n_threads), *args), range(n_threads)))
+
+
+@kernel(nogil=True)
+def simulate_books_nb(books, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage,
+                      band, size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, resets, steps,
+                      logs, log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
+    """Simulate the ``books`` (of ``len(due_from)``) of ``n_names`` names on shared prices (``fill_price``, ``marks``:
     sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its names are
-    columns ``b * n_names`` onwards of the per-column inputs (``rules``, ``members``, ``no_buy``, ``state``;
-    ``rules``, ``members``, ``group_cap``: engine.sim.rule_kernels.pack of the books' RuleParams) and of
-    ``position``. Fills ``records``/``record_counts``, ``logs``/``log_counts``, ``state`` and the per-close
-    outputs ``equity``, ``cash``, ``buy_scale`` (books x sessions) and ``position`` (books x sessions x names): book-major,
+    columns ``b * n_names`` onwards of the per-column inputs (``rules``: the packed parameters of the books'
+    KernelRules, ``members``, ``no_buy``, ``state``) and of ``position``. ``resets``: the state columns reset
+    when a name goes flat and when a decision is satisfied; ``steps``: the compiled rule steps and their
+    offsets per phase (engine.sim.rule_kernels.KernelLayout). Fills ``records``/``record_counts``,
+    ``logs``/``log_counts``, ``state`` and the per-close outputs ``equity``, ``cash``, ``buy_scale``
+    (books x sessions) and ``position`` (books x sessions x names): book-major,
     so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:
     orders are not logged. Every book starts at the close of session ``start`` holding ``start_held``
     shares per name and ``init_cash`` (start 0 and no shares: a new book); it first trades the session
     after, and the outputs before ``start`` are left as the caller filled them."""
-    for book in prange(len(due_from)):
+    for book in books:
         record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, start,
                                            start_held, fees, slippage, band, size_at_decision, use_rules, rules, members, group_cap,
-                                           gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
-                                           no_logs, equity[book], cash[book], position[book], buy_scale[book])
-
-
-@kernel
-def simulate_book_nb(n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
-                     size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, logs,
-                     log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
-    """simulate_books_nb without threads, for a single run: numba compiles no thread-pool wrapper
-    (a third of the first run's compile time) and one book has nothing to share out."""
-    for book in range(len(due_from)):
-        record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, start,
-                                           start_held, fees, slippage, band, size_at_decision, use_rules, rules, members, group_cap,
-                                           gross_limit, no_buy, state, logs[book], log_counts[book], records[book],
-                                           no_logs, equity[book], cash[book], position[book], buy_scale[book])
+                                           gross_limit, no_buy, state, resets, steps, logs[book], log_counts[book],
+                                           records[book], no_logs, equity[book], cash[book], position[book],
+                                           buy_scale[book])
 
 
 @kernel
 def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
-                 size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, log, log_count, records, no_logs,
-                 equity, cash_out, position_out, buy_scale):
+                 size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, resets, steps, log, log_count, records,
+                 no_logs, equity, cash_out, position_out, buy_scale):
     """One book over every session; returns the number of order records written."""
     from_col, to_col = book * n_names, (book + 1) * n_names
     held, val_price = start_held.copy(), np.full(n_names, np.nan)  # shares and valuation price per name
@@ -87,8 +94,9 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, sta
             if size_value > 0.0 and (not use_rules or i > 0):
                 if use_rules:
                     session_targets_nb(i, from_col, to_col, held, size_price, fill_price, marks, cash, size_value,
-                                       due, due_from, no_buy, gross_limit[i], rules, members, group_cap, state, log,
-                                       log_count, target, forced, scratch, group_scratch)
+                                       due, due_from, no_buy, gross_limit[i], rules, members, group_cap, state,
+                                       resets[1], log, log_count, target, forced, scratch, group_scratch, steps[0],
+                                       steps[1], steps[2], steps[3], steps[4], steps[5])
                 for k in range(n_names):
                     wanted = target[k] if use_rules else due[i, due_from + k]
                     if np.isfinite(fill_price[i, k]):
@@ -107,7 +115,7 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, sta
                     i, from_col + k, book, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
                     val_price[k], value, records, n_records, no_logs)
                 if filled and use_rules:
-                    record_fill_nb(state, from_col + k, is_buy, size, price, fee, before, held[k])
+                    record_fill_nb(state, from_col + k, is_buy, size, price, fee, before, held[k], resets[0])
         total = cash
         for k in range(n_names):
             position_out[i, k] = held[k]

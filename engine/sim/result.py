@@ -36,6 +36,7 @@ class SimResult:
     group_names: tuple[str, ...] = ()  # capped groups, for the kernel log's reasons
     buy_scale: np.ndarray | None = None  # per session, the factor all buys were cut by for lack of cash (1 = none)
     rule_state: np.ndarray | None = None  # the stateful rules' per-name state after the last session (rule_kernels)
+    layout: rule_kernels.KernelLayout | None = None  # decodes the kernel log
 
     @cached_property
     def cash(self) -> pd.Series:
@@ -100,10 +101,10 @@ class SimResult:
             {
                 "session": self.marks.index[fields["i"].astype(int)],
                 "symbol": self.marks.columns[fields["col"].astype(int)].astype(str),
-                "rule": pd.Series(np.asarray(rule_kernels.RULES)[fields["rule"].astype(int)], dtype=str),
+                "rule": pd.Series([self.layout.codes[int(code)].rule for code in fields["code"]], dtype=str),
                 "before": fields["before"],
                 "after": fields["after"],
-                "reason": pd.Series([rule_kernels.describe(r, self.group_names) for r in records], dtype=str),
+                "reason": pd.Series([self.layout.describe(r, self.group_names) for r in records], dtype=str),
             },
             columns=KERNEL_LOG_COLUMNS,
         )

@@ -50,7 +50,7 @@ import pandas as pd
 from vectorbt.portfolio import enums as vbt_enums
 
 from engine.sim import rule_kernels
-from engine.sim.loop import simulate_book_nb, simulate_books_nb
+from engine.sim.loop import simulate_books
 from engine.sim.result import SimResult
 from engine.sim.rule_kernels import KernelRules
 
@@ -88,7 +88,7 @@ class ExecutionSettings:
 class BookStart:
     """A book given from outside (rulebook today): held at the close of row ``session``, it first trades
     the session after. ``shares`` per symbol (simulated, total-return price units), ``cash``, and the
-    stateful rules' per-name state (engine.sim.rule_kernels state columns; None = as a new book)."""
+    stateful rules' per-name state (the columns of the rules' KernelLayout; None = as a new book)."""
 
     session: int
     shares: np.ndarray
@@ -142,21 +142,21 @@ def simulate_many(
     marks = last_known_price(open_, close)
     due = np.hstack(list(decisions.values()))
     due_from = np.array([first_column[id(frame)] for frame in targets], dtype=np.int64)
+    layout = _layout(rules)
     if rules is None:
-        packed, group_names = _no_rules(n_books * n_names), ()
-        state = np.zeros((0, rule_kernels.N_STATE))
+        params, members, group_cap, group_names = _no_rules(n_books * n_names, layout)
         gross_limit, no_buy = np.full(n_sessions, np.inf), np.zeros((0, 0), dtype=np.bool_)
         capacity = 0
     else:
-        params, group_names = _stacked_params(rules, n_names)
-        packed = rule_kernels.pack(params)
-        state = np.zeros((n_names * n_books, rule_kernels.N_STATE))
-        state[:, rule_kernels.STANDING] = np.nan
-        if start is not None and start.state is not None:
-            state[:] = np.tile(np.asarray(start.state, dtype=float), (n_books, 1))
+        params, members, group_cap, group_names = _stacked_params(rules, n_names)
         gross_limit, no_buy = _session_inputs(rules, close)
         capacity = max(rule.log_capacity if rule.log_capacity is not None else n_sessions * n_names
                        for rule in rules) if keep_log else 0
+    state = layout.initial_state(n_names * n_books if rules is not None else 0)
+    if rules is not None and start is not None and start.state is not None:
+        state[:] = np.tile(np.asarray(start.state, dtype=float), (n_books, 1))
+    resets = np.vstack([layout.resets("flat"), layout.resets("satisfied")])
+    steps = (*layout.steps("exit"), *layout.steps("entry"), *layout.steps("book"))
     logs = np.zeros((n_books, capacity, len(rule_kernels.LOG_FIELDS)))
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
     records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
@@ -166,11 +166,11 @@ def simulate_many(
     buy_scale = np.ones((n_books, n_sessions))
     first, held = (0, np.zeros(n_names)) if start is None else (start.session, np.array(start.shares, dtype=float))
     cash_at_start = float(settings.init_cash) if start is None else float(start.cash)
-    books_nb = simulate_books_nb if n_books > 1 else simulate_book_nb
-    books_nb(n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first), held,
-             settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
-             settings.size_at == "decision", rules is not None, *packed, gross_limit, no_buy, state, logs, log_counts,
-             records, record_counts, np.zeros(0, dtype=vbt_enums.log_dt), equity, cash, position, buy_scale)
+    simulate_books(n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first), held,
+                   settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
+                   settings.size_at == "decision", rules is not None, params, members, group_cap, gross_limit, no_buy,
+                   state, resets, steps, logs, log_counts, records, record_counts, np.zeros(0, dtype=vbt_enums.log_dt),
+                   equity, cash, position, buy_scale)
     if keep_log and rules is not None and log_counts[:, 1].any():
         k = int(np.argmax(log_counts[:, 1]))
         raise ValueError(
@@ -194,47 +194,49 @@ def simulate_many(
             group_names=group_names,
             buy_scale=buy_scale[k],
             rule_state=None if rules is None else state[k * n_names:(k + 1) * n_names].copy(),
+            layout=layout,
         ))
     return results
 
 
-def _no_rules(n_columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Packed rule inputs of the right numba types for a run without rules (the kernel never reads
-    them): one compiled kernel serves both kinds of run."""
-    return (np.zeros((n_columns, rule_kernels.P_STAGES)), np.zeros((n_columns, 0), dtype=np.bool_), np.zeros(0))
+def _layout(rules: list[KernelRules] | None) -> rule_kernels.KernelLayout:
+    """The books' common kernel layout; without rules, the registry's (one compiled loop serves both)."""
+    if rules is None:
+        from strategies.registry import kernel_layout  # the registered rules decide the loop's signature
+        return kernel_layout()
+    if any(rule.layout != rules[0].layout for rule in rules):
+        raise ValueError("simulate_many: the books' rules were compiled for different rule registries; "
+                         "fix: compile every book's rules after registering all rules")
+    return rules[0].layout
 
 
-def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[rule_kernels.RuleParams, tuple[str, ...]]:
-    """One RuleParams over all books' columns. Each distinct set of capped groups gets its own entries
-    of ``group_cap`` (books with equal group caps share them), in the book's own order."""
+def _no_rules(n_columns: int, layout: rule_kernels.KernelLayout) -> tuple:
+    """Rule inputs of the right numba types for a run without rules (the kernel never reads them)."""
+    return np.zeros((n_columns, layout.n_params)), np.zeros((n_columns, 0), dtype=np.bool_), np.zeros(0), ()
+
+
+def _stacked_params(rules: list[KernelRules], n_names: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """(parameters, group members, group caps, group names) over all books' columns. Each distinct set
+    of capped groups gets its own entries of ``group_cap`` (books with equal group caps share them)."""
     sets: dict[tuple, int] = {}
     for rule in rules:
-        p = rule.params
-        if len(p.name_cap) != n_names:
-            raise ValueError(f"simulate: rules are compiled for {len(p.name_cap)} columns, prices have "
+        if len(rule.params) != n_names:
+            raise ValueError(f"simulate: rules are compiled for {len(rule.params)} columns, prices have "
                              f"{n_names}; fix: compile the rules for the simulated symbols")
-        key = (rule.group_names, p.group_members.tobytes(), p.group_cap.tobytes())
-        sets.setdefault(key, sum(len(k[0]) for k in sets))
+        sets.setdefault(_group_key(rule), sum(len(k[0]) for k in sets))
     n_groups = sum(len(k[0]) for k in sets)
     members = np.zeros((n_names * len(rules), n_groups), dtype=np.bool_)
     for k, rule in enumerate(rules):
-        first = sets[(rule.group_names, rule.params.group_members.tobytes(), rule.params.group_cap.tobytes())]
-        members[k * n_names:(k + 1) * n_names, first:first + len(rule.group_names)] = rule.params.group_members
-    max_stages = max(rule.params.stage_gain.shape[1] for rule in rules)
-
-    def stacked(field: str) -> np.ndarray:
-        arrays = [getattr(rule.params, field) for rule in rules]
-        if field in ("stage_gain", "stage_sell"):  # NaN-padded: the kernel reads stages below n_stages only
-            arrays = [np.pad(a, ((0, 0), (0, max_stages - a.shape[1])), constant_values=np.nan) for a in arrays]
-        return np.ascontiguousarray(np.concatenate(arrays))
-
-    # group members and caps differ in shape between books (their own capped groups): laid out above
-    fields = {field: stacked(field) for field in rule_kernels.RuleParams._fields
-              if field not in ("group_members", "group_cap")}
-    fields["group_members"] = members
+        first = sets[_group_key(rule)]
+        members[k * n_names:(k + 1) * n_names, first:first + len(rule.group_names)] = rule.group_members
+    params = np.ascontiguousarray(np.concatenate([rule.params for rule in rules]), dtype=float)
     # a writable copy: a read-only array is another numba type (a recompile of every kernel)
-    fields["group_cap"] = np.concatenate([np.frombuffer(k[2], dtype=float) for k in sets] or [np.zeros(0)])
-    return rule_kernels.RuleParams(**fields), tuple(name for k in sets for name in k[0])
+    group_cap = np.concatenate([np.frombuffer(k[2], dtype=float) for k in sets] or [np.zeros(0)])
+    return params, members, np.array(group_cap, dtype=float), tuple(name for k in sets for name in k[0])
+
+
+def _group_key(rule: KernelRules) -> tuple:
+    return rule.group_names, rule.group_members.tobytes(), np.asarray(rule.group_cap, dtype=float).tobytes()
 
 
 def _session_inputs(rules: list[KernelRules], close: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from engine.errors import ConfigError
 from engine.run.backtest import BacktestResult
 from engine.run.folder import save_run
 from engine.sweep.compare import VariantOutcome, dataset, run_variants
+from strategies import registry
 
 BASELINE = "baseline"
 INTERACTION = "interaction"
@@ -43,7 +44,6 @@ FULL = "full rule set"
 # metric key, label; max_drawdown and event_drawdown are negative depths: a positive change is shallower
 METRICS = (("cagr", "CAGR"), ("volatility", "volatility"), ("sharpe", "Sharpe"), ("max_drawdown", "max drawdown"),
            ("event_drawdown", "worst event-window drawdown"), ("turnover", "turnover"), ("costs", "costs"))
-SECTION_RULES = ("selection", "screen", "regime", "caps", "profit_taking", "staged_entry")
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,9 @@ def rule_switches(path: Path, config: RunConfig) -> list[RuleSwitch]:
     """The config's rules, in stage order (then its hedges), read from the file's own YAML."""
     raw = yaml.safe_load(Path(path).read_text()) or {}
     rules = raw.get("rules") or {}
+    sections = [r.name for r in registry.rules() if r.stage != "weighting" and not r.many]  # one block each
     switches = [RuleSwitch(key, f"rules.{key}", None, rules[key], None)
-                for key in SECTION_RULES if config.rules is not None and getattr(config.rules, key) is not None]
+                for key in sections if config.rules is not None and getattr(config.rules, key) is not None]
     events = list(rules.get("events") or [])
     for i, rule in enumerate(events):
         kinds = "/".join(rule.get("kinds") or [])
@@ -88,7 +89,7 @@ def rule_switches(path: Path, config: RunConfig) -> list[RuleSwitch]:
         switches.append(RuleSwitch(f"hedge {hedge.get('name', i)}", "hedges", hedges[:i] + hedges[i + 1:], [hedge], []))
     if not switches:
         raise ConfigError(path, "rules", "no rule to attribute: the config has no optional rule and no hedge",
-                          "add rules (selection, screen, events, regime, caps, profit_taking, staged_entry) or hedges")
+                          "add rules (selection, screen, events, regime, caps, profit_taking, stop_loss, …) or hedges")
     return switches
 
 

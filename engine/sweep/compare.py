@@ -6,8 +6,8 @@ together, then cut into chunks (memory-bounded). In a chunk:
 - the dataset is loaded once per distinct data section (cached per process);
 - the stateless pipeline (selection → screen → weighting → events → regime → caps) runs once
   per distinct stateless rules config (cached per process): variants that differ only in
-  profit-taking or staged entry reuse it and only recompile their kernel rules; a baseline
-  strategy's targets are likewise computed once per distinct strategy config;
+  path-dependent rules reuse it and only recompile their kernel rules (a baseline strategy is
+  a pipeline of one weighting);
 - every batch of variants with equal data, execution and regime runs in ONE compiled
   simulation (engine.sim.simulate.simulate_many: columns = variants × names, one cash account each,
   variants in parallel threads).
@@ -39,15 +39,13 @@ from engine.run.folder import save_run
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
-from strategies.registry import STRATEGIES
-from strategies.staging import compile_rules
+from strategies import registry
+from strategies.staging import compile_config
 
 CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by default (~16 MB per array)
-KERNEL_ONLY_STAGES = ("profit_taking", "staged_entry")  # rules decided inside the simulation only
 
 _DATASETS: dict[str, Dataset] = {}
 _PIPELINES: dict[str, PipelineResult] = {}
-_STRATEGY_TARGETS: dict[str, pd.DataFrame] = {}
 _BENCHMARKS: dict[str, SimResult | None] = {}
 
 
@@ -116,19 +114,14 @@ def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None)
 def _book(config: RunConfig, data: Dataset):
     """(targets, kernel rules or None) of one variant; the targets of a baseline strategy and the
     stateless pipeline come from the cache."""
-    symbols = config.universe.symbols
-    if config.rules is None:
-        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
-        key = _key(data_key(config), symbols, config.strategy.model_dump(mode="json"))
-        return _cached(_STRATEGY_TARGETS, key, lambda: strategy.target_weights(data, symbols)), None
-    key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), config.rules.needs_kernel)
-    pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(config.rules, data, symbols, rule_groups(config, data)))
+    symbols, rules = config.universe.symbols, config.pipeline
+    key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), rules.needs_kernel)
+    pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(rules, data, symbols, rule_groups(config, data)))
     if pipeline.kernel_rules is None:
         return pipeline.targets, None
     # gross_limit and no_buy come from the regime and event stages, shared by the whole key
-    kernel = compile_rules(symbols, rule_groups(config, data), caps=config.rules.caps,
-                           profit_taking=config.rules.profit_taking, staged_entry=config.rules.staged_entry,
-                           gross_limit=pipeline.kernel_rules.gross_limit, no_buy=pipeline.kernel_rules.no_buy)
+    kernel = compile_config(rules, symbols, rule_groups(config, data), gross_limit=pipeline.kernel_rules.gross_limit,
+                            no_buy=pipeline.kernel_rules.no_buy)
     return pipeline.targets, kernel
 
 
@@ -151,14 +144,16 @@ def data_key(config: RunConfig) -> str:
 def batch_key(item: Variant | RunConfig) -> str:
     """Variants with equal keys can share one simulation: same data, execution, rule kind and regime caps."""
     config = item.config if isinstance(item, Variant) else item
-    rules = config.rules
-    kind = "strategy" if rules is None else ("kernel" if rules.needs_kernel else "targets")
-    regime = rules.regime.model_dump(mode="json") if rules is not None and rules.regime is not None else None
+    rules = config.pipeline
+    kind = "kernel" if config.pipeline.needs_kernel else "targets"
+    # the kernel reads one gross-exposure cap per session for all books: equal overlays, equal caps
+    regime = rules.model_dump(mode="json", include={r.name for r in registry.rules("overlay")})
     return _key(data_key(config), config.execution.model_dump(mode="json"), kind, regime)
 
 
 def _stateless(config: RunConfig) -> dict:
-    return config.rules.model_dump(mode="json", exclude=set(KERNEL_ONLY_STAGES))
+    """The config's stateless rules: variants differing only in path-dependent rules share a pipeline."""
+    return config.pipeline.model_dump(mode="json", exclude={r.name for r in registry.rules("path")})
 
 
 def _settings(config: RunConfig) -> ExecutionSettings:
@@ -177,9 +172,9 @@ def _key(*parts) -> str:
 
 
 def clear_caches() -> None:
-    """Forget cached datasets, pipelines, strategy targets and benchmarks (tests; a long-lived worker between
+    """Forget cached datasets, pipelines and benchmarks (tests; a long-lived worker between
     jobs)."""
-    for cache in (_DATASETS, _PIPELINES, _STRATEGY_TARGETS, _BENCHMARKS):
+    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS):
         cache.clear()
 
 

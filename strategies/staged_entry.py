@@ -1,0 +1,67 @@
+"""Staged entry: build a new position in tranches (path-dependent).
+
+A buy from (near) zero goes in tranches of target/N, one every ``every`` sessions (earlier on
+a close ``pullback`` below the last tranche's fill); the N-th tranche buys whatever is left to
+the target (more than target/N if prices fell). An entry ends when the pipeline no longer asks
+for more than is held.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from engine.config.strict import StrictModel
+from engine.sim.orders import FLOAT_NOISE_WEIGHT
+from engine.sim.rule_kernels import PENDING, LogCode, State, StatefulRule, columns, record_nb
+from strategies.rule_types import Rule
+
+NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
+PARAMS = ("tranches", "every", "pullback")
+TRANCHES, EVERY, PULLBACK = columns(PARAMS, 1)
+TRANCHE, TRANCHE_I, TRANCHE_PX = range(3)  # state: tranches bought, session and fill price of the last
+
+
+class StagedEntryConfig(StrictModel):
+    tranches: int = Field(3, ge=2, description="a buy from zero is split into this many tranches")
+    every: int = Field(1, ge=1, description="sessions between tranches")
+    pullback: float | None = Field(None, gt=0, lt=1, description="buy the next tranche early on a close this "
+                                   "fraction below the previous tranche's fill")
+
+
+def _values(cfg: StagedEntryConfig, symbols: list[str]) -> dict:
+    return {"tranches": cfg.tranches, "every": cfg.every, "pullback": np.nan if cfg.pullback is None else cfg.pullback}
+
+
+def staged_entry_step(i, col, k, pos, price, w_fill, equity, due, target, marks, rules, p, state, s, log,
+                      log_count, c):
+    """(unused, the weight to buy to this session; NaN = wait for the next tranche)."""
+    mark = marks[i - 1, k]
+    tranches = rules[col, p + TRANCHES]
+    done = state[col, s + TRANCHE]
+    if done == 0 and w_fill >= NEAR_ZERO_WEIGHT:
+        return np.inf, target  # not an entry from zero: an ordinary top-up
+    if done > 0:
+        next_due = i - state[col, s + TRANCHE_I] >= rules[col, p + EVERY] or mark <= state[col, s + TRANCHE_PX] * (
+            1.0 - rules[col, p + PULLBACK])
+        if not next_due:
+            state[col, PENDING] = 1.0
+            return np.inf, np.nan
+    done += 1
+    step = target if done >= tranches else min(target, w_fill + target / tranches)
+    record_nb(log, log_count, i, col, c, w_fill, step, done, tranches)
+    if step >= target - FLOAT_NOISE_WEIGHT:
+        state[col, s + TRANCHE] = 0.0
+    else:
+        state[col, s + TRANCHE], state[col, s + TRANCHE_I], state[col, s + TRANCHE_PX] = done, i, price
+        state[col, PENDING] = 1.0
+    return np.inf, step
+
+
+STAGED_ENTRY = StatefulRule(
+    "staged_entry", "entry", PARAMS, (State("tranche", "satisfied"), State("tranche_i", "never"),
+                                      State("tranche_px", "never")),
+    (LogCode("staged_entry", "tranche {a:.0f} of {b:.0f}: {move}"),), staged_entry_step, _values)
+
+RULES = (Rule("staged_entry", "path", StagedEntryConfig, "build new positions in tranches",
+              {"tranches": 3, "every": 2}, kernel=STAGED_ENTRY),)
