@@ -10,7 +10,7 @@ import pytest
 from engine.sim.simulate import ExecutionSettings, simulate
 from rule_data import event, filing, fundamentals, make_dataset
 from strategies.pipeline import run_pipeline
-from strategies.rule_config import RulesConfig
+from strategies.registry import rules_model
 
 SESSIONS = pd.bdate_range("2024-04-01", "2024-06-28")  # no holidays in the frame's own calendar
 OLD = [f"2023-{m}-{d}" for m, d in (("06", "30"), ("09", "30"), ("12", "31"))]
@@ -30,8 +30,8 @@ def dataset(**extra):
     return make_dataset(close, fundamentals=fundamentals(*rows), **extra)
 
 
-def rules(rebalance: str, **more) -> RulesConfig:
-    return RulesConfig(**{"screen": {"min_interest_coverage": 5.0}, "weighting": {"kind": "equal",
+def rules(rebalance: str, **more):
+    return rules_model()(**{"screen": {"min_interest_coverage": 5.0}, "weighting": {"kind": "equal",
                                                                                   "rebalance": rebalance}} | more)
 
 
