@@ -26,7 +26,7 @@ def run(stop_loss: StopLossConfig, rows):
 
 def test_half_is_sold_once_below_the_loss_and_a_rebalance_cannot_buy_it_back():
     result, open_, orders = run(StopLossConfig(loss=0.10, sell=0.5), {0: {"A": 0.5, "B": 0.5}, 7: {"A": 0.5}})
-    bought = 500_000 / open_.A.iloc[1]
+    bought = 500_000 / PATH[0]  # sized at the decision close (execution.size_at: decision)
     assert list(orders.session) == list(open_.index[[1, 5]]) and list(orders.side) == ["buy", "sell"]
     np.testing.assert_allclose(orders.shares, [bought, bought / 2], rtol=1e-12)
     log = result.kernel_log
