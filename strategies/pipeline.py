@@ -37,7 +37,7 @@ from engine.data.dataset import Dataset
 from engine.sim.rule_kernels import KernelRules
 from strategies.activity import ActivityLog
 from strategies.reasons import join_reasons
-from strategies.registry import configured
+from strategies.registry import configured, rules_model
 from strategies.rule_types import RuleContext, RuleOutput
 from strategies.staging import compile_config
 
@@ -119,6 +119,11 @@ def run_pipeline(rules: BaseModel, data: Dataset, symbols: list[str], groups: di
     kernel = compile_config(rules, ctx.symbols, groups, gross_limit=gross_limit,
                             no_buy=no_buy) if rules.needs_kernel else None
     return PipelineResult(targets, log, kernel)
+
+
+def baseline_targets(weighting: dict, data: Dataset, symbols: list[str]) -> pd.DataFrame:
+    """The decision rows of a weighting alone, a baseline strategy (``{"kind": "equal_weight"}``)."""
+    return run_pipeline(rules_model()(weighting=weighting), data, symbols, {}).targets
 
 
 def _check_symbols(data: Dataset, symbols: list[str]) -> None:

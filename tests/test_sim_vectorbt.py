@@ -25,7 +25,7 @@ import vectorbt as vbt
 from engine.config.run_config import SAMPLE_DATA_DIR
 from engine.data.loader import load_dataset
 from engine.sim.simulate import ExecutionSettings, last_known_price, simulate
-from strategies.registry import STRATEGIES
+from strategies.pipeline import baseline_targets
 
 SYMBOLS = ["NVDA", "MSFT", "AVGO", "AMD", "INTC", "QCOM", "CSCO", "AMZN"]
 RTOL = 1e-9
@@ -54,7 +54,7 @@ def vectorbt_equity(targets: pd.DataFrame, open_: pd.DataFrame, close: pd.DataFr
 @pytest.mark.parametrize("fees_bps, slippage_bps", [(0.0, 0.0), (5.0, 5.0), (25.0, 10.0)])
 def test_baselines_match_vectorbt_from_orders(sample, kind, params, fees_bps, slippage_bps):
     data, open_, close = sample
-    targets = STRATEGIES[kind](**params).target_weights(data, SYMBOLS)
+    targets = baseline_targets({"kind": kind, **params}, data, SYMBOLS)
     execution = ExecutionSettings(fees_bps=fees_bps, slippage_bps=slippage_bps, size_at="fill")
     ours = simulate(targets, open_, close, execution)
     theirs = vectorbt_equity(targets, open_, close, execution)
@@ -66,7 +66,7 @@ def test_sizing_at_the_decision_differs_from_vectorbt(sample):
     """The oracle can tell the conventions apart: with orders sized at the decision close the books
     part by far more than the tolerance."""
     data, open_, close = sample
-    targets = STRATEGIES["equal_weight"](rebalance="monthly").target_weights(data, SYMBOLS)
+    targets = baseline_targets({"kind": "equal_weight", "rebalance": "monthly"}, data, SYMBOLS)
     execution = ExecutionSettings(fees_bps=5.0, slippage_bps=5.0)
     ours = simulate(targets, open_, close, execution)
     theirs = vectorbt_equity(targets, open_, close, execution)

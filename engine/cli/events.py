@@ -259,11 +259,10 @@ def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:
 def _books(config: RunConfig, data: Dataset, equity: pd.DataFrame) -> pd.DataFrame:
     """strategy, holding (equal-weight buy-and-hold, same execution) and benchmark equity on one index."""
     from engine.sim.simulate import ExecutionSettings, simulate  # vectorbt: imported when a study runs, not by --help
-    from strategies.pipeline import run_pipeline
-    from strategies.registry import rules_model
+    from strategies.pipeline import baseline_targets
 
     symbols = config.universe.symbols
-    targets = run_pipeline(rules_model()(weighting={"kind": "buy_and_hold"}), data, symbols, {}).targets
+    targets = baseline_targets({"kind": "buy_and_hold"}, data, symbols)
     held = simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols],
                     ExecutionSettings(**config.execution.model_dump()))
     books = pd.DataFrame({"strategy": equity["equity"], "holding": held.equity.reindex(equity.index)})

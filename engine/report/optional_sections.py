@@ -50,6 +50,10 @@ def rules_section(run: RunFolder, settings: ReportConfig) -> Section | None:
         if len(hits):
             count = hits.loc[hits["after"].fillna(0.0) == 0.0, "symbol"].nunique() if screened_out else len(hits)
             families.append([label, integer(count), ", ".join(sorted(hits["rule"].unique()))])
+    covered = {rule for _, rules, _, _ in RULE_FAMILIES for rule in rules}
+    for rule in sorted(set(log["rule"]) - covered):  # stop-loss, drawdown exit, a plugin's rules: their own row
+        families.append([f"{rule.replace('_', ' ').capitalize()} actions", integer(int((log["rule"] == rule).sum())),
+                         rule])
     monthly = (log.assign(month=log["session"].dt.to_period("M").dt.to_timestamp())
                .pivot_table(index="month", columns="rule", values="symbol", aggfunc="size", fill_value=0))
     latest = log.sort_values("session", kind="stable").tail(TOP_ROWS)[["session", "symbol", "rule", "before",
