@@ -12,7 +12,7 @@ import json
 import yaml
 from pydantic import BaseModel
 
-from engine.config.run_config import RunConfig, kind_tag, models_in
+from engine.config.run_config import RunConfig, kind_tags, models_in
 
 
 def non_default(config: dict, model: type[BaseModel] = RunConfig, prefix: str = "") -> list[tuple[str, object]]:
@@ -46,7 +46,7 @@ def non_default_yaml(config: dict) -> str:
 def _model_for(candidates: list[type[BaseModel]], value) -> type[BaseModel] | None:
     if not isinstance(value, dict) or not candidates:
         return None
-    tagged = [model for model in candidates if kind_tag(model) == value.get("kind")]
+    tagged = [model for model in candidates if value.get("kind") in kind_tags(model)]
     return (tagged or candidates)[0]
 
 
