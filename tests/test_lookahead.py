@@ -1,7 +1,7 @@
 """One look-ahead harness for every rule: engine.run.audit on a config per registered rule.
 
 The cases come from the registries, so a new rule is covered without a new test: every baseline
-strategy (strategies.registry.STRATEGIES), every weighting kind of the rules config, every other
+strategy (a weighting alone), every weighting kind of the rules config, every other
 stage of ``rules:`` (each with its configs/column.yaml settings, on an equal weighting), every other
 choice of a pipeline-wide setting (such as ``rules.freed_weight``, on the column's rules), and the
 whole column config (every rule at once, the SPY put hedge, the event study's strategy windows and
@@ -21,8 +21,7 @@ import yaml
 from engine.run.audit import audit
 from engine.config.run_config import PROJECT_ROOT, RunConfig, kind_tag, models_in, resolve_paths
 from engine.run.backtest import load_run_data
-from strategies.registry import STRATEGIES
-from strategies.rule_config import RulesConfig
+from strategies import registry
 
 COLUMN = PROJECT_ROOT / "configs" / "column.yaml"
 SYMBOLS = ["NVDA", "AMD", "AVGO", "MU", "INTC", "MSFT", "GOOGL", "AMZN", "ORCL", "VRT"]
@@ -52,7 +51,9 @@ def lookahead_cases() -> dict[str, dict]:
     """Case name -> raw config, one per registered rule, plus the whole column config."""
     base = column_raw()
     plain = {k: v for k, v in base.items() if k not in ("rules", "hedges", "event_study")}
-    cases = {f"strategy {kind}": {**plain, "strategy": {"kind": kind}} for kind in STRATEGIES}
+    RulesConfig = registry.rules_model()
+    cases = {f"strategy {kind}": {**plain, "strategy": {"kind": kind}}
+             for kind in ("buy_and_hold", "equal_weight", "inverse_volatility")}
     for model in models_in(RulesConfig.model_fields["weighting"].annotation):
         kind = kind_tag(model)
         cases[f"weighting {kind}"] = {**plain, "rules": {"weighting": {"kind": kind, **EXAMPLES.get(kind, {})}}}
@@ -63,8 +64,8 @@ def lookahead_cases() -> dict[str, dict]:
             for choice in (c for c in get_args(field.annotation) if c != field.default):
                 cases[f"rules.{stage}={choice}"] = {**plain, "rules": {**base["rules"], stage: choice}}
             continue
-        if stage not in base["rules"]:
-            cases[f"rules.{stage}"] = {"missing": stage}
+        if stage not in base["rules"]:  # not in the column's config: the rule's registered example
+            cases[f"rules.{stage}"] = {**plain, "rules": registry.examples()[stage]}
             continue
         cases[f"rules.{stage}"] = {**plain, "rules": {"weighting": {"kind": "equal"}, stage: base["rules"][stage]}}
     cases["column: every rule, hedges, event study"] = base

@@ -29,7 +29,6 @@ from engine.run.backtest import combined_activity, load_run_data, rule_groups
 from engine.sim.result import SimResult
 from engine.sim.simulate import BookStart, ExecutionSettings, simulate
 from strategies.pipeline import PipelineResult, run_pipeline
-from strategies.registry import STRATEGIES
 
 SESSIONS_AHEAD = 30  # calendar sessions appended after D: enough for monthly, quarterly and year-end windows
 
@@ -97,13 +96,8 @@ def decide(config: RunConfig, data: Dataset, at: int, shares: pd.Series, cash: f
     """Run the config's rules on ``data`` and the simulation from the book at the close of row ``at``:
     ``shares`` real shares per universe symbol, ``cash``, ``state`` kernel state rows (None: empty)."""
     symbols = config.universe.symbols
-    pipeline = None
-    if config.rules is not None:
-        pipeline = run_pipeline(config.rules, data, symbols, rule_groups(config, data))
-        targets, kernel = pipeline.targets, pipeline.kernel_rules
-    else:
-        strategy = STRATEGIES[config.strategy.kind](**config.strategy.model_dump(exclude={"kind"}))
-        targets, kernel = strategy.target_weights(data, symbols), None
+    pipeline = run_pipeline(config.pipeline, data, symbols, rule_groups(config, data))
+    targets, kernel = pipeline.targets, pipeline.kernel_rules
     rows = data.sessions[:at + 2]
     close = data.adjusted("close")[symbols].loc[rows].copy()
     open_ = data.adjusted("open")[symbols].loc[rows].copy()
@@ -119,4 +113,4 @@ def decide(config: RunConfig, data: Dataset, at: int, shares: pd.Series, cash: f
                       cash=float(cash), state=state)
     settings = ExecutionSettings(**{**config.execution.model_dump(), "size_at": "decision"})
     result = simulate(decided, open_, close, settings, kernel, start=start)
-    return Decision(data, at, pipeline, targets, result, scale)
+    return Decision(data, at, pipeline if config.rules is not None else None, targets, result, scale)

@@ -21,29 +21,38 @@ import pandas as pd
 from engine.atomic import write_file_atomically
 from engine.errors import DataError
 from engine.sim import rule_kernels as rk
+from strategies import profit_taking as pt
+from strategies import staged_entry as se
+from strategies.registry import kernel_layout
 
 VERSION = 1
-# file field -> (kernel state column, kind): kind says how it converts between the file and the kernel
+# file field -> (rule owning the state column, None = the kernel's own; its column; kind): kind says how it
+# converts between the file and the kernel. Other rules' state (stop-loss, drawdown exit, plugins) is not kept.
 FIELDS = {
-    "stages_fired": (rk.FIRED, "count"),
-    "base_shares": (rk.BASE, "shares"),
-    "peak_close": (rk.PEAK, "price"),
-    "reentry_blocked": (rk.BLOCKED, "flag"),
-    "exit_date": (rk.EXIT_I, "session"),
-    "exit_price": (rk.EXIT_PX, "price"),
-    "standing_target": (rk.STANDING, "weight"),
-    "buy_pending": (rk.PENDING, "flag"),
-    "tranches_done": (rk.TRANCHE, "count"),
-    "last_tranche_date": (rk.TRANCHE_I, "session"),
-    "last_tranche_price": (rk.TRANCHE_PX, "price"),
+    "stages_fired": ("profit_taking", pt.FIRED, "count"),
+    "base_shares": ("profit_taking", pt.BASE, "shares"),
+    "peak_close": ("profit_taking", pt.PEAK, "price"),
+    "reentry_blocked": (None, rk.BLOCKED, "flag"),
+    "reentry_cooldown": (None, rk.BLOCK_COOLDOWN, "count"),  # of the rule that exited the name
+    "reentry_pullback": (None, rk.BLOCK_PULLBACK, "weight"),
+    "exit_date": (None, rk.EXIT_I, "session"),
+    "exit_price": (None, rk.EXIT_PX, "price"),
+    "standing_target": (None, rk.STANDING, "weight"),
+    "buy_pending": (None, rk.PENDING, "flag"),
+    "tranches_done": ("staged_entry", se.TRANCHE, "count"),
+    "last_tranche_date": ("staged_entry", se.TRANCHE_I, "session"),
+    "last_tranche_price": ("staged_entry", se.TRANCHE_PX, "price"),
 }
+
+
+def _column(rule: str | None, column: int) -> int:
+    """The kernel state column: the kernel's own, or the rule's block in the registered layout."""
+    return column if rule is None else kernel_layout().state_at[rule] + column
 
 
 def empty_state(n_names: int) -> np.ndarray:
     """The kernel's state before any fill (as engine.sim.simulate starts every book)."""
-    state = np.zeros((n_names, rk.N_STATE))
-    state[:, rk.STANDING] = np.nan
-    return state
+    return kernel_layout().initial_state(n_names)
 
 
 def read_state(path: Path) -> dict:
@@ -75,8 +84,8 @@ def kernel_state(names: dict, symbols: list[str], sessions: pd.DatetimeIndex, pr
     state = empty_state(len(symbols))
     for k, symbol in enumerate(symbols):
         for field, value in names.get(symbol, {}).items():
-            column, kind = FIELDS[field]
-            state[k, column] = _to_kernel(path, symbol, field, kind, value, sessions, price_scale[k])
+            rule, column, kind = FIELDS[field]
+            state[k, _column(rule, column)] = _to_kernel(path, symbol, field, kind, value, sessions, price_scale[k])
     return state
 
 
@@ -86,10 +95,11 @@ def state_names(state: np.ndarray, symbols: list[str], sessions: pd.DatetimeInde
     names = {}
     for k, symbol in enumerate(symbols):
         row = state[k]
-        if not (row[rk.FIRED] > 0 or row[rk.BLOCKED] > 0 or row[rk.PENDING] > 0 or row[rk.TRANCHE] > 0):
+        if not any(row[_column(*FIELDS[field][:2])] > 0
+                   for field in ("stages_fired", "reentry_blocked", "buy_pending", "tranches_done")):
             continue
-        names[symbol] = {field: _from_kernel(kind, row[column], sessions, price_scale[k])
-                         for field, (column, kind) in FIELDS.items()}
+        names[symbol] = {field: _from_kernel(kind, row[_column(rule, column)], sessions, price_scale[k])
+                         for field, (rule, column, kind) in FIELDS.items()}
     return names
 
 
