@@ -100,7 +100,7 @@ def test_caps_do_not_hand_the_freed_weight_to_the_others():
 
 def test_freed_weight_reweight_makes_the_exclusion_session_a_rebalance():
     data = dataset()
-    out = run_pipeline(RulesConfig(**{"screen": {"min_interest_coverage": 5.0}, "freed_weight": "reweight",
+    out = run_pipeline(rules_model()(**{"screen": {"min_interest_coverage": 5.0}, "freed_weight": "reweight",
                                       "weighting": {"kind": "equal", "rebalance": "monthly"}}), data, data.symbols, {})
     row = out.targets.loc[FAILS_KNOWN]
     assert row["B"] == 0.0 and row["A"] == pytest.approx(0.5) and row["C"] == pytest.approx(0.5)

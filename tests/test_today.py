@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.config.run_config import load_config
-from engine.practice.state import FIELDS, kernel_state, state_names
+from engine.practice.state import FIELDS, kernel_state, state_column, state_names
 from engine.run.backtest import rule_groups, run_backtest
 from engine.sim import rule_kernels as rk
 from engine.sim.simulate import ExecutionSettings, simulate
@@ -129,7 +129,7 @@ def test_state_file_round_trips_to_the_same_kernel_state(backtest):
                         scale.to_numpy())
     remembered = [config.universe.symbols.index(s) for s in names]
     assert len(remembered) > 0
-    columns = [column for column, _ in FIELDS.values()]
+    columns = [state_column(field) for field in FIELDS]
     np.testing.assert_allclose(back[np.ix_(remembered, columns)], state[np.ix_(remembered, columns)], rtol=1e-12)
 
 

@@ -45,8 +45,9 @@ FIELDS = {
 }
 
 
-def _column(rule: str | None, column: int) -> int:
-    """The kernel state column: the kernel's own, or the rule's block in the registered layout."""
+def state_column(field: str) -> int:
+    """A file field's kernel state column: the kernel's own, or in its rule's block of the registered layout."""
+    rule, column, _ = FIELDS[field]
     return column if rule is None else kernel_layout().state_at[rule] + column
 
 
@@ -84,8 +85,8 @@ def kernel_state(names: dict, symbols: list[str], sessions: pd.DatetimeIndex, pr
     state = empty_state(len(symbols))
     for k, symbol in enumerate(symbols):
         for field, value in names.get(symbol, {}).items():
-            rule, column, kind = FIELDS[field]
-            state[k, _column(rule, column)] = _to_kernel(path, symbol, field, kind, value, sessions, price_scale[k])
+            state[k, state_column(field)] = _to_kernel(path, symbol, field, FIELDS[field][2], value, sessions,
+                                                       price_scale[k])
     return state
 
 
@@ -95,11 +96,11 @@ def state_names(state: np.ndarray, symbols: list[str], sessions: pd.DatetimeInde
     names = {}
     for k, symbol in enumerate(symbols):
         row = state[k]
-        if not any(row[_column(*FIELDS[field][:2])] > 0
+        if not any(row[state_column(field)] > 0
                    for field in ("stages_fired", "reentry_blocked", "buy_pending", "tranches_done")):
             continue
-        names[symbol] = {field: _from_kernel(kind, row[_column(rule, column)], sessions, price_scale[k])
-                         for field, (rule, column, kind) in FIELDS.items()}
+        names[symbol] = {field: _from_kernel(kind, row[state_column(field)], sessions, price_scale[k])
+                         for field, (_, _, kind) in FIELDS.items()}
     return names
 
 
