@@ -21,9 +21,8 @@ from numba import njit
 from engine.run.audit import audit
 from engine.config.run_config import RunConfig
 from engine.run.backtest import load_run_data, run_backtest
-from engine.sim import loop, simulate as simulate_module
-from strategies.baseline import EqualWeight
-from strategies.registry import STRATEGIES
+from engine.sim import loop
+from strategies.weighting import EqualWeights
 from test_lookahead import column_raw, config
 
 PERIOD = {"start": "2021-01-04", "end": "2022-12-30"}
@@ -39,21 +38,21 @@ def moved(checks) -> list:
     return [check.moved for check in checks if not check.clean]
 
 
-@dataclasses.dataclass(frozen=True)
-class TomorrowsWinners(EqualWeight):
-    """Equal weight over the names whose *next* close is higher: reads row t+1."""
+HONEST_WEIGH = EqualWeights.weigh
 
-    def target_weights(self, data, symbols):
-        weights = super().target_weights(data, symbols)
-        rises = data.close[list(symbols)].shift(-1) > data.close[list(symbols)]
-        return weights.where(rises | weights.isna(), 0.0)
+
+def tomorrows_winners(self, ctx, eligible):
+    """Equal weight over the names whose *next* close is higher: reads row t+1 (planted as the
+    equal weighting's ``weigh``, which the equal_weight baseline runs)."""
+    rises = ctx.data.close[ctx.symbols].shift(-1) > ctx.data.close[ctx.symbols]
+    return HONEST_WEIGH(self, ctx, eligible & rises)
 
 
 def test_a_rule_reading_the_next_row_is_caught(monkeypatch):
     run_config = equal_weight_config()
     data = load_run_data(run_config)
     assert not moved(audit(run_config, data, 3))  # the honest rule is clean
-    monkeypatch.setitem(STRATEGIES, "equal_weight", TomorrowsWinners)
+    monkeypatch.setattr(EqualWeights, "weigh", tomorrows_winners)
     found = moved(audit(run_config, data, 3))
     assert found and all(m.kind == "decision" for m in found)
 
@@ -65,13 +64,13 @@ def _sizing_at_the_fill_close_nb(i, size_at_decision, value, equity, val_price, 
 
 
 def _planted_loop():
-    """engine.sim.loop's serial book loop compiled with the planted sizing function in place of _sizing_nb."""
+    """engine.sim.loop's book loop compiled with the planted sizing function in place of _sizing_nb."""
     names = dict(loop.__dict__)
     names["_sizing_nb"] = njit(_sizing_at_the_fill_close_nb)
-    for name in ("_run_book_nb", "simulate_book_nb"):
+    for name in ("_run_book_nb", "simulate_books_nb"):
         function = getattr(loop, name).py_func
         names[name] = njit(types.FunctionType(function.__code__, names, name))
-    return names["simulate_book_nb"]
+    return names["simulate_books_nb"]
 
 
 @pytest.mark.parametrize("size_at", ["decision", "fill"])
@@ -79,7 +78,7 @@ def test_a_kernel_sizing_from_the_close_of_the_fill_session_is_caught(monkeypatc
     run_config = equal_weight_config(size_at=size_at)
     data = load_run_data(run_config)
     assert not moved(audit(run_config, data, 3))
-    monkeypatch.setattr(simulate_module, "simulate_book_nb", _planted_loop())
+    monkeypatch.setattr(loop, "simulate_books_nb", _planted_loop())
     checks = audit(run_config, data, 3)
     same_session = [c.moved for c in checks if c.perturbation == "same_session" and not c.clean]
     assert same_session, "the open of T+1 is kept, so only the peek at its close can move the fill"
@@ -119,7 +118,7 @@ def test_rulebook_audit_exits_0_when_clean_and_1_naming_the_first_move(tmp_path,
     clean = CliRunner().invoke(app, ["audit", str(path), "--cutoffs", "3"])
     assert clean.exit_code == 0, clean.output
     assert clean.output.count("clean") == 7  # six perturbed runs and the verdict
-    monkeypatch.setitem(STRATEGIES, "equal_weight", TomorrowsWinners)
+    monkeypatch.setattr(EqualWeights, "weigh", tomorrows_winners)
     peeking = CliRunner().invoke(app, ["audit", str(path), "--cutoffs", "3"])
     assert peeking.exit_code == 1, peeking.output
     assert "The first one: decision on" in " ".join(peeking.output.split())

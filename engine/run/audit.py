@@ -31,7 +31,7 @@ from engine.analysis.scenarios import estimate_betas
 from engine.config.run_config import RunConfig
 from engine.data.dataset import Dataset
 from engine.run.backtest import BacktestResult, run_backtest
-from engine.sim.rule_kernels import RULES as KERNEL_RULES
+from strategies.registry import kernel_layout
 
 RTOL = 1e-12
 BETA_WINDOW = 63
@@ -130,7 +130,7 @@ def _log_moved(base: pd.DataFrame | None, other: pd.DataFrame | None, cutoff, af
         return None
 
     def decided(log: pd.DataFrame) -> pd.DataFrame:
-        kernel = log["rule"].isin(KERNEL_RULES)
+        kernel = log["rule"].isin({code.rule for code in kernel_layout().codes})  # what the compiled rules log
         limit = np.where(kernel, after if after is not None else cutoff, cutoff)
         return log[(log["session"] <= limit).to_numpy()].reset_index(drop=True)
 
