@@ -108,11 +108,47 @@ def write_file_atomically(destination: Path, write: Callable[[Path], None]) -> P
                 write(tmp)
                 tmp.chmod(0o644)
                 guard.check()
-                os.replace(tmp, destination)
+                if _FILE_SETS:
+                    _FILE_SETS[-1].append((tmp, destination))
+                else:
+                    os.replace(tmp, destination)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     return destination
+
+
+_FILE_SETS: list[list[tuple[Path, Path]]] = []
+
+
+@contextlib.contextmanager
+def file_set() -> Iterator[None]:
+    """Files written with write_file_atomically inside this block appear together at its end, or none do.
+
+    For sibling files that belong together outside a folder (`rulebook today`'s orders, rule state
+    and rule check): each is written to a temporary file, and all are renamed into place at the end
+    with SIGINT held back, so Ctrl-C leaves the old set or the new one."""
+    pending: list[tuple[Path, Path]] = []
+    _FILE_SETS.append(pending)
+    try:
+        with interrupt_guard() as guard:
+            yield
+            guard.check()
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _FILE_SETS.remove(pending)
+    held = threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for tmp, destination in pending:
+            os.replace(tmp, destination)
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def sweep_stale(parent: Path) -> None:

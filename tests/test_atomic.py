@@ -153,3 +153,21 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_file_set_appears_together_or_not_at_all(tmp_path: Path) -> None:
+    orders, state = tmp_path / "orders.csv", tmp_path / "orders.state.json"
+    orders.write_text("old orders")
+    state.write_text("old state")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.file_set():
+            write_file_atomically(orders, lambda p: p.write_text("new orders"))
+            raise KeyboardInterrupt  # Ctrl-C before the state file is written
+    assert (orders.read_text(), state.read_text()) == ("old orders", "old state")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "orders.state.json"]
+    with atomic.file_set():
+        write_file_atomically(orders, lambda p: p.write_text("new orders"))
+        assert orders.read_text() == "old orders"  # not yet: the set is renamed into place at the end
+        write_file_atomically(state, lambda p: p.write_text("new state"))
+    assert (orders.read_text(), state.read_text()) == ("new orders", "new state")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "orders.state.json"]

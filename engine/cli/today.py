@@ -30,6 +30,7 @@ def today_command(
                                          "next to --out")] = False,
 ) -> None:
     """What the config's rules tell this book to do at the close of DATE."""
+    from engine.atomic import file_set
     from engine.cli.main import user_errors
     from engine.config.run_config import load_config
     from engine.practice.holdings import parse_map, read_holdings
@@ -40,14 +41,15 @@ def today_command(
         cfg = load_config(config, {"data.dir": str(data.resolve())} if data else None)
         book = read_holdings(holdings, parse_map(mapping))
         result = today(cfg, book, date=_session_date(date), state_path=state)
-        written = [result.save(out)] if out is not None else []
-        state_out = state or (default_state_path(out) if out is not None else None)
-        if state_out is not None:
-            written.append(result.write_state(state_out))
-        if report:
-            from engine.practice.rule_check import write_rule_check
+        with file_set():  # orders, rule state and rule check appear together, or none of them
+            written = [result.save(out)] if out is not None else []
+            state_out = state or (default_state_path(out) if out is not None else None)
+            if state_out is not None:
+                written.append(result.write_state(state_out))
+            if report:
+                from engine.practice.rule_check import write_rule_check
 
-            written += write_rule_check(result, (out or holdings).with_suffix(""))
+                written += write_rule_check(result, (out or holdings).with_suffix(""))
     if result.decision.data.synthetic:
         console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — orders illustrate the method, not the market.")
     console.print(f"[bold]{cfg.name}[/] at the close of {result.as_of.date()}: book {result.equity:,.0f} "
