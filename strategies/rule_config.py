@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.caps import CapsConfig
 from strategies.event_rules import EventRuleConfig
 from strategies.regime import RegimeConfig

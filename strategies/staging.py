@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field, model_validator
 
 from engine.sim.rule_kernels import KernelRules, RuleParams
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.caps import CapsConfig
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from engine.cli.console import console, user_errors
 
 
 def today_command(
@@ -31,12 +31,10 @@ def today_command(
 ) -> None:
     """What the config's rules tell this book to do at the close of DATE."""
     from engine.atomic import file_set
-    from engine.cli.main import user_errors
     from engine.config.run_config import load_config
     from engine.practice.holdings import parse_map, read_holdings
     from engine.practice.today import default_state_path, today
 
-    console = Console()
     with user_errors(), console.status("Applying the rules to the book…"):
         cfg = load_config(config, {"data.dir": str(data.resolve())} if data else None)
         book = read_holdings(holdings, parse_map(mapping))
@@ -63,7 +61,9 @@ def today_command(
         console.print(f"Wrote [bold]{path}[/]")
 
 
-def _session_date(text: str | None) -> pd.Timestamp | None:
+def _session_date(text: str | None):
+    import pandas as pd
+
     from engine.errors import ConfigError
 
     if text is None:
@@ -74,7 +74,7 @@ def _session_date(text: str | None) -> pd.Timestamp | None:
         raise ConfigError("command line", "--date", f"'{text}' is not a date", "write YYYY-MM-DD") from None
 
 
-def order_table(orders: pd.DataFrame) -> Table:
+def order_table(orders) -> Table:
     table = Table(title=f"Orders ({len(orders)}; estimated at the last close, fill at the next session)",
                   box=box.SIMPLE_HEAD)
     for column, justify in (("symbol", "left"), ("side", "left"), ("shares", "right"), ("notional", "right"),
@@ -88,7 +88,9 @@ def order_table(orders: pd.DataFrame) -> Table:
     return table
 
 
-def hedge_table(hedges: pd.DataFrame) -> Table:
+def hedge_table(hedges) -> Table:
+    import pandas as pd
+
     table = Table(title="Hedges", box=box.SIMPLE_HEAD)
     for column in ("hedge", "action", "leg", "strike", "expiry", "contracts", "reason"):
         table.add_column(column, overflow="fold")

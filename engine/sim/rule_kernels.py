@@ -38,7 +38,7 @@ import pandas as pd
 
 from engine.sim.kernel_cache import kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
-from strategies.caps import cap_row_nb
+from engine.sim.cap_kernel import cap_row_nb
 
 NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
 
