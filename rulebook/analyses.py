@@ -75,6 +75,7 @@ def scenarios(run: Run, scenario_set: ScenarioSet | dict | Path | str | None = N
     from engine.analysis.scenario_run import run_scenarios
     from engine.config.scenarios import load_scenario_set, scenario_set_from
 
+    day = _day(date)
     run = _opened(run)
     if isinstance(scenario_set, (str, Path)):
         chosen, source = load_scenario_set(Path(scenario_set)), str(scenario_set)
@@ -87,7 +88,7 @@ def scenarios(run: Run, scenario_set: ScenarioSet | dict | Path | str | None = N
     else:
         raise ConfigError("config.yaml", "scenarios", "no scenario set",
                           "give --set configs/scenarios/column_outlook.yaml or add a scenarios: block")
-    return Scenarios(run_scenarios(run, chosen, _day(date), source))
+    return Scenarios(run_scenarios(run, chosen, day, source))
 
 
 def _day(date) -> pd.Timestamp | None:

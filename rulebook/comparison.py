@@ -77,7 +77,8 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
     ``variants``: a `variants:` block (grid / zip / named, as a dict or VariantsConfig) replacing
     the config's own; default the config's. ``executor``: "local" (threads) or "dask"
     (``scheduler``: a Dask address, default a local cluster). ``chunk``: variants per simulation
-    (default: as many as fit a memory budget). ``progress(done, total)`` is called as chunks finish.
+    (default: as many as fit a memory budget). ``progress(done, total)`` is called once every variant
+    is validated (done = 0), then as chunks finish.
     Each variant's metrics equal ``rulebook.run`` of its config."""
     from engine.config.variant_set import load_variants
     from engine.run.backtest import run_backtest
@@ -95,6 +96,8 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
         if progress is not None:
             progress(done[0], len(expanded))
 
+    if progress is not None:
+        progress(0, len(expanded))  # every variant is valid: the work starts
     outcomes = run_variants(expanded, executor=runner, chunk=chunk, done=advance)
     base_result = Result(run_backtest(base, dataset(base)))  # the base's run files make the folder a report's input
     table, equity, summary = comparison_tables(expanded, outcomes)

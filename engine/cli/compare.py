@@ -40,11 +40,18 @@ def compare_command(
     with user_errors():
         if out is not None:
             check_destination(out)  # before the sweep, not after it
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("variants", total=None)
-            comparison = rulebook.compare(config, executor=executor, scheduler=scheduler, chunk=chunk,
-                                          progress=lambda done, total: progress.update(task, completed=done,
-                                                                                       total=total))
+        bar = Progress(*columns, console=console)
+
+        def show(done: int, total: int) -> None:  # first called once the variants are valid
+            if not bar.tasks:
+                bar.start()
+                bar.add_task("variants", total=total)
+            bar.update(bar.tasks[0].id, completed=done)
+
+        try:
+            comparison = rulebook.compare(config, executor=executor, scheduler=scheduler, chunk=chunk, progress=show)
+        finally:
+            bar.stop()
         base, data = comparison.config, comparison.base.data
         formats = base.report.formats if base.report.enabled and not no_report else []
         with console.status("Writing the comparison folder" + (" and its reports" if formats else "") + "…"):
