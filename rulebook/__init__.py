@@ -6,7 +6,7 @@
     comparison = rulebook.compare("configs/column.yaml", variants={"grid": {"rules.caps.name": [0.06, 0.1]}})
     result.save("reports/my-run")                           # the same run folder as `rulebook run`
 
-Public names: run, Result, compare, Comparison, validate, load_config, load_dataset, open_run,
+Public names: run, Result, audit, compare, Comparison, validate, load_config, load_dataset, open_run,
 SavedRun, event_study, scenarios. Importing this package has no side effects and loads nothing
 heavy: the engine, vectorbt, numba, plotly, matplotlib, reportlab and scipy load on first use.
 """
@@ -18,6 +18,7 @@ import importlib
 # public name -> module that defines it (imported on first access, so `import rulebook` stays fast)
 _EXPORTS = {
     "run": "rulebook.api",
+    "audit": "rulebook.api",
     "validate": "rulebook.api",
     "load_config": "rulebook.api",
     "load_dataset": "rulebook.api",

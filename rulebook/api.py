@@ -56,6 +56,16 @@ def validate(config: ConfigSource, *, data: DataSource = None, **overrides: Any)
     return Checked(cfg, dataset, resolved_data_dir(cfg))
 
 
+def audit(config: ConfigSource, *, data: DataSource = None, cutoffs: int = 3, seed: int = 0, **overrides: Any) -> list:
+    """Look-ahead audit (`rulebook audit`): the config re-run on futures redrawn after ``cutoffs``
+    sessions; each check says whether anything decided at or before its cutoff moved
+    (engine.run.audit documents the checks)."""
+    from engine.run.audit import audit as audit_config
+
+    checked = validate(config, data=data, **overrides)
+    return audit_config(checked.config, checked.data, cutoffs, seed=seed)
+
+
 def load_config(config: ConfigSource, **overrides: Any) -> RunConfig:
     """The validated config (every default filled in, relative paths resolved), with overrides."""
     return config_from(config, _dotted(overrides))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.attribute import attribute_command
@@ -106,14 +107,12 @@ def audit(
     seed: Annotated[int, typer.Option("--seed", help="seed of the perturbations")] = 0,
 ) -> None:
     """Check a config for look-ahead: perturb the future after N cutoffs; exit 1 if anything decided before moved."""
-    from engine.run.audit import audit as audit_config
-    from engine.config.run_config import load_config
-    from engine.run.backtest import load_run_data
+    import rulebook
 
     with user_errors(), console.status("Running the config and its perturbed futures…"):
-        loaded = load_config(config, _overrides(data))
-        checks = audit_config(loaded, load_run_data(loaded), cutoffs, seed=seed)
-    table = Table(title=f"look-ahead audit of {loaded.name}: {len(checks)} perturbed runs")
+        name = rulebook.load_config(config).name
+        checks = rulebook.audit(config, data=data, cutoffs=cutoffs, seed=seed)
+    table = Table(title=f"look-ahead audit of {name}: {len(checks)} perturbed runs")
     for column in ("cutoff T", "future redrawn", "result"):
         table.add_column(column)
     for check in checks:
