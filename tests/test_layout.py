@@ -25,7 +25,7 @@ LAYERS = {
     "strategies": 1,
     "engine.sim": 0, "engine.data": 0,
     "engine.atomic": -1, "engine.strict": -1,
-    "engine.errors": -2,
+    "engine.errors": -2, "engine.interrupts": -2,
 }
 
 
