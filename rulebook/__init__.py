@@ -7,7 +7,8 @@
     result.save("reports/my-run")                           # the same run folder as `rulebook run`
 
 Public names: run, Result, audit, compare, Comparison, validate, load_config, load_dataset, open_run,
-SavedRun, event_study, scenarios. Importing this package has no side effects and loads nothing
+SavedRun, event_study, scenarios, today (the rules' orders for a real book), attribute
+(what each rule earned). Importing this package has no side effects and loads nothing
 heavy: the engine, vectorbt, numba, plotly, matplotlib, reportlab and scipy load on first use.
 """
 
@@ -29,6 +30,8 @@ _EXPORTS = {
     "Comparison": "rulebook.comparison",
     "event_study": "rulebook.analyses",
     "scenarios": "rulebook.analyses",
+    "today": "rulebook.practice",
+    "attribute": "rulebook.practice",
     # plugin rules (issue 16) register here: "register_rule": "rulebook.rules",
 }
 

@@ -25,7 +25,8 @@ def attribute_command(
     from engine.report.attribution_section import add_one_in_rows, leave_one_out_rows
     from engine.report.write import reports_line, write_reports
     from engine.run.backtest import run_backtest
-    from engine.sweep.attribution import attribute, save_attribution
+    from engine.sweep.attribution import save_attribution
+    import rulebook
     from engine.sweep.compare import dataset
 
     began = time.perf_counter()
@@ -33,7 +34,7 @@ def attribute_command(
         base = load_config(config)
         if out is not None:
             check_destination(out)  # before the work, not after it
-        attribution = attribute(config)
+        attribution = rulebook.attribute(config)
         data = dataset(base)
         formats = base.report.formats if base.report.enabled and not no_report else []
 

@@ -33,12 +33,13 @@ def today_command(
     from engine.atomic import file_set
     from engine.config.run_config import load_config
     from engine.practice.holdings import parse_map, read_holdings
-    from engine.practice.today import default_state_path, today
+    from engine.practice.today import default_state_path
+    import rulebook
 
     with user_errors(), console.status("Applying the rules to the book…"):
         cfg = load_config(config, {"data.dir": str(data.resolve())} if data else None)
         book = read_holdings(holdings, parse_map(mapping))
-        result = today(cfg, book, date=_session_date(date), state_path=state)
+        result = rulebook.today(cfg, book, date=_session_date(date), state=state)
         with file_set():  # orders, rule state and rule check appear together, or none of them
             written = [result.save(out)] if out is not None else []
             state_out = state or (default_state_path(out) if out is not None else None)
