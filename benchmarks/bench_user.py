@@ -117,6 +117,9 @@ def sweep_config(folder: Path, n_variants: int, *, hedged: bool) -> Path:
     """configs/column.yaml with about n_variants grid variants (benchmarks/bench_variants.py), hedge on or off."""
     path = variant_config(n_variants, folder)
     raw = yaml.safe_load(path.read_text())
+    grid = raw["variants"]["grid"]  # 5 name caps x 4 tranche counts x n/20 trailing stops, all below 1
+    stops = max(1, n_variants // (len(grid["rules.caps.name"]) * len(grid["rules.staged_entry.tranches"])))
+    grid["rules.profit_taking.trailing_stop"] = [round(0.05 + 0.55 * k / max(1, stops - 1), 5) for k in range(stops)]
     if hedged:
         raw["hedges"] = yaml.safe_load((ROOT / "configs" / "column.yaml").read_text())["hedges"]
     named = folder / f"sweep-{n_variants}{'-hedged' if hedged else ''}.yaml"

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from engine.sweep.compare import run_variants  # noqa: E402
 from engine.config.run_config import load_config  # noqa: E402
 from engine.run.backtest import load_run_data, run_backtest  # noqa: E402
-from engine.config.variants import load_variants  # noqa: E402
+from engine.config.variant_set import load_variants  # noqa: E402
 
 SAMPLED = 3  # bt / backtrader runs timed after one warm-up run; the median is scaled to N
 

@@ -8,6 +8,7 @@ A crash, an error, a full disk or Ctrl-C while writing leaves the destination un
   other gets an error: nothing finished is ever replaced by accident.
 - An existing folder is updated as a set (``update_folder_atomically``): a copy is changed and
   swapped in with RENAME_EXCHANGE, so an interrupt leaves the old set of files or the new one.
+- Files are flushed to disk (fsync) before the rename that publishes them, and the rename after it.
 - Temporary entries are named ``.<name>.<pid>-<random>.<kind>.rulebook-tmp``: hidden, and
   recognisable by the next command in the same folder, which removes those of dead processes
   (SIGKILL, power loss) and puts back a folder a killed swap had moved aside.
@@ -23,13 +24,13 @@ import os
 import re
 import shutil
 import signal
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine.errors import RulebookError
+from engine.interrupts import interrupt_guard
 
 TMP_SUFFIX = ".rulebook-tmp"
 _TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]+\.(?P<kind>new|old|file)" + re.escape(TMP_SUFFIX) + "$")
@@ -54,8 +55,11 @@ def write_folder_atomically(destination: Path, fill: Callable[[Path], None], *, 
             with _disk_errors(destination), interrupt_guard() as guard:
                 tmp.chmod(0o755)  # mkdtemp-style privacy is wrong for a results folder
                 fill(tmp)
+                _flush(tmp)
                 guard.check()
-                return _commit(tmp, destination, replace=replace, unique=unique)
+                target = _commit(tmp, destination, replace=replace, unique=unique)
+                _flush_folder(target.parent)
+                return target
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -84,8 +88,10 @@ def update_folder_atomically(folder: Path, fill: Callable[[Path], None]) -> Path
             with _disk_errors(folder), interrupt_guard() as guard:
                 shutil.copytree(folder, tmp, dirs_exist_ok=True, copy_function=shutil.copy2)
                 fill(tmp)
+                _flush(tmp)
                 guard.check()
                 _exchange(tmp, folder)
+                _flush_folder(folder.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -107,12 +113,52 @@ def write_file_atomically(destination: Path, write: Callable[[Path], None]) -> P
             with _disk_errors(destination), interrupt_guard() as guard:
                 write(tmp)
                 tmp.chmod(0o644)
+                _flush(tmp)
                 guard.check()
-                os.replace(tmp, destination)
+                if _FILE_SETS:
+                    _FILE_SETS[-1].append((tmp, destination))
+                else:
+                    os.replace(tmp, destination)
+                    _flush_folder(destination.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     return destination
+
+
+_FILE_SETS: list[list[tuple[Path, Path]]] = []
+
+
+@contextlib.contextmanager
+def file_set() -> Iterator[None]:
+    """Files written with write_file_atomically inside this block appear together at its end, or none do.
+
+    For sibling files that belong together outside a folder (`rulebook today`'s orders, rule state
+    and rule check): each is written to a temporary file, and all are renamed into place at the end
+    with SIGINT held back, so Ctrl-C leaves the old set or the new one."""
+    pending: list[tuple[Path, Path]] = []
+    _FILE_SETS.append(pending)
+    try:
+        with interrupt_guard() as guard:
+            yield
+            guard.check()
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _FILE_SETS.remove(pending)
+    held = threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for tmp, destination in pending:
+            os.replace(tmp, destination)
+        for folder in {destination.parent for _, destination in pending}:
+            _flush_folder(folder)
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def sweep_stale(parent: Path) -> None:
@@ -134,46 +180,6 @@ def sweep_stale(parent: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-class interrupt_guard:
-    """Ctrl-C while writing aborts the write even if a library swallowed the KeyboardInterrupt.
-
-    Inside the guard (main thread only) SIGINT records itself before raising; ``check()`` before
-    the final rename raises KeyboardInterrupt if one was recorded, so nothing is committed. A
-    KeyboardInterrupt that lands in a callback Python cannot raise from (a weakref finaliser during
-    PDF rendering) is not printed as "Exception ignored": it is recorded, and acted on at the check.
-    """
-
-    def __enter__(self) -> "interrupt_guard":
-        self.interrupted, self._installed = False, False
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            if self._previous is not signal.SIG_IGN:
-                signal.signal(signal.SIGINT, self._record)
-                self._installed, self._unraisable = True, sys.unraisablehook
-                sys.unraisablehook = self._unraisable_interrupt
-        return self
-
-    def _unraisable_interrupt(self, unraisable) -> None:
-        if not (self.interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt)):
-            self._unraisable(unraisable)
-
-    def _record(self, signum, frame) -> None:
-        self.interrupted = True
-        if callable(self._previous):
-            self._previous(signum, frame)
-        raise KeyboardInterrupt
-
-    def check(self) -> None:
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc) -> bool:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.SIG_DFL)
-            sys.unraisablehook = self._unraisable
-        return False
-
-
 # ---- mechanics -----------------------------------------------------------------------------------
 
 def _temporary(destination: Path, kind: str, *, directory: bool) -> Path:
@@ -183,6 +189,33 @@ def _temporary(destination: Path, kind: str, *, directory: bool) -> Path:
     else:
         path.touch(exist_ok=False)
     return path
+
+
+def _flush(path: Path) -> None:
+    """Data on disk before the rename that publishes it (a power loss never leaves an empty file in place)."""
+    for file in (path.rglob("*") if path.is_dir() else [path]):
+        if file.is_file():
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    if path.is_dir():
+        _flush_folder(path)
+
+
+def _flush_folder(folder: Path) -> None:
+    """The rename itself on disk (fsync of the folder holding it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot sync a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 def _commit(tmp: Path, destination: Path, *, replace: bool, unique: bool) -> Path:

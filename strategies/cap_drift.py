@@ -14,7 +14,8 @@ import numpy as np
 from engine.sim.kernel_cache import kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.sim.rule_kernels import LogCode, StatefulRule, columns, record_nb
-from strategies.caps import CapsConfig, cap_row_nb
+from engine.sim.cap_kernel import cap_row_nb
+from strategies.caps import CapsConfig
 from strategies.rule_types import Rule
 
 PARAMS = ("name_cap", "band", "gross_cap")

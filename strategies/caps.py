@@ -8,9 +8,9 @@ point: at most one round per name and group) or left in cash (``cash``). The tot
 never exceeds the gross limit (min of ``gross``, ``1 - cash_floor`` and the regime
 overlay's cap for the session).
 
-``cap_row_nb`` is also the trim the simulation applies between rebalances when
-prices push a name, a group or the gross past its cap plus ``band``
-(strategies.cap_drift, which registers the caps).
+Each row is capped by ``engine.sim.cap_kernel.cap_row_nb``, the same kernel the simulation
+applies between rebalances when prices push a name, a group or the gross past its cap plus
+``band`` (see engine.sim.rule_kernels).
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine.config.strict import StrictModel
-from engine.sim.kernel_cache import kernel
+from engine.sim.cap_kernel import AT_CAP, cap_rows_nb
+from engine.strict import StrictModel
 from strategies.rule_types import RuleContext
 
-# weights closer than this to a cap count as at the cap (float noise)
-AT_CAP = 1e-12
 
 
 class CapsConfig(StrictModel):
@@ -84,99 +82,6 @@ class Caps:
         return apply_caps(standing, self.config, ctx.groups, explain=explain)
 
 
-@kernel
-def _clip_nb(out, name_cap, group_of, group_cap):
-    """Names to their caps, then every group over its cap scaled down pro rata."""
-    for k in range(out.shape[0]):
-        if out[k] > name_cap[k]:
-            out[k] = name_cap[k]
-    for g in range(group_cap.shape[0]):
-        total = 0.0
-        for k in range(out.shape[0]):
-            if group_of[k, g] and out[k] > 0:
-                total += out[k]
-        if total > group_cap[g]:
-            factor = group_cap[g] / total
-            for k in range(out.shape[0]):
-                if group_of[k, g] and out[k] > 0:
-                    out[k] *= factor
-
-
-@kernel
-def _open_mask_nb(out, name_cap, group_of, group_cap):
-    """Names that can still take weight: held (above AT_CAP), under their cap, in no group at its cap."""
-    n, n_groups = out.shape[0], group_cap.shape[0]
-    group_full = np.zeros(n_groups, dtype=np.bool_)
-    for g in range(n_groups):
-        total = 0.0
-        for k in range(n):
-            if group_of[k, g] and out[k] > 0:
-                total += out[k]
-        group_full[g] = total >= group_cap[g] * (1 - AT_CAP)
-    is_open = np.zeros(n, dtype=np.bool_)
-    for k in range(n):
-        # a weight within AT_CAP of zero takes no excess: scaling it pro rata would overflow
-        if not out[k] > AT_CAP or out[k] >= name_cap[k] * (1 - AT_CAP):
-            continue
-        is_open[k] = True
-        for g in range(n_groups):
-            if group_of[k, g] and group_full[g]:
-                is_open[k] = False
-    return is_open
-
-
-@kernel
-def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
-    """One row of weights (NaN = not decided, passed through) capped by name, group and gross.
-
-    ``group_of`` is a bool matrix names x groups (a name may sit in several groups).
-    With ``water_fill`` the weight cut is handed back pro rata to the open names (under
-    their cap, in no group at its cap) until it is used up (the row keeps min(its sum,
-    gross_limit)) or no name is open.
-    """
-    out = weights.copy()
-    decided = ~np.isnan(out)
-    out[~decided] = 0.0
-    keep = min(out.sum(), gross_limit)
-    _clip_nb(out, name_cap, group_of, group_cap)
-    if water_fill:
-        # each round raises the open names pro rata until the excess is used up or the first name or
-        # group reaches its cap (closing it): at most one round per name and group, never overshooting
-        for _ in range(out.shape[0] + group_cap.shape[0] + 1):
-            excess = keep - out.sum()
-            if excess <= AT_CAP:
-                break
-            is_open = _open_mask_nb(out, name_cap, group_of, group_cap)
-            open_total = (out * is_open).sum()
-            if open_total <= 0:
-                break
-            factor = 1.0 + excess / open_total
-            for k in range(out.shape[0]):
-                if is_open[k]:
-                    factor = min(factor, name_cap[k] / out[k])
-            for g in range(group_cap.shape[0]):
-                open_in_group = (out * is_open * group_of[:, g]).sum()
-                if open_in_group > 0:
-                    factor = min(factor, 1.0 + (group_cap[g] - (out * group_of[:, g]).sum()) / open_in_group)
-            for k in range(out.shape[0]):
-                if is_open[k]:
-                    out[k] *= factor
-    total = out.sum()
-    if total > gross_limit:
-        out *= gross_limit / total
-    out[~decided] = np.nan
-    return out
-
-
-@kernel
-def _cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill):
-    out = values.copy()
-    for t in range(values.shape[0]):
-        if not np.isnan(values[t]).all():
-            out[t] = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
-    return out
-
-
 def apply_caps(
     targets: pd.DataFrame, caps: CapsConfig, groups: dict[str, list[str]], gross_limit: pd.Series | None = None,
     explain: np.ndarray | None = None,
@@ -196,7 +101,7 @@ def apply_caps(
         limits = np.fmin(limits, regime)
     # writable and C-ordered: cap_row_nb then has the simulation kernel's signature (one compile, not two)
     before = np.array(targets.to_numpy(dtype=float, na_value=np.nan), order="C")
-    after = _cap_rows_nb(before, name_cap, group_of, group_cap, limits, caps.excess == "water_fill")
+    after = cap_rows_nb(before, name_cap, group_of, group_cap, limits, caps.excess == "water_fill")
     capped = pd.DataFrame(after, index=targets.index, columns=targets.columns)
     reasons = pd.DataFrame("", index=targets.index, columns=targets.columns, dtype=object)
     changed = np.abs(np.nan_to_num(after) - np.nan_to_num(before)) > AT_CAP

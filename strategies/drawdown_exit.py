@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.sim.rule_kernels import LogCode, State, StatefulRule, columns, exit_by_rule_nb, record_nb
 from strategies.reentry import ReentryConfig, reentry_values
 from strategies.rule_types import Rule

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from engine.errors import DataError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.rule_types import Rule, RuleContext, RuleOutput
 
 EVENT_KINDS = ("deal", "license", "capex", "earnings", "regulatory", "policy", "macro", "shock")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.sim.kernel_cache import kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.sim.rule_kernels import COST, LogCode, State, StatefulRule, columns, exit_by_rule_nb, record_nb

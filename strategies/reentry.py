@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 
 
 class ReentryConfig(StrictModel):

@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from engine.errors import ConfigError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.reasons import cell_text, compared, join_reasons
 from strategies.rule_types import Rule, RuleContext, RuleOutput
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, Field, create_model
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.sim.rule_kernels import KernelLayout
 from strategies.rule_types import STAGES, Rule
 

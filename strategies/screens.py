@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from engine.errors import DataError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.reasons import cell_text, compared, join_reasons, money
 from strategies.filed_figures import filed_figures
 from strategies.rule_types import Rule, RuleContext, RuleOutput

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from engine.data.dataset import Dataset
 from engine.errors import DataError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.reasons import cell_text, join_reasons, money
 from strategies.rule_types import Rule, RuleContext, RuleOutput
 

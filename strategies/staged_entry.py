@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.sim.rule_kernels import PENDING, LogCode, State, StatefulRule, columns, record_nb
 from strategies.rule_types import Rule

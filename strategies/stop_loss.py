@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.sim.rule_kernels import COST, LogCode, State, StatefulRule, columns, exit_by_rule_nb, record_nb
 from strategies.reentry import ReentryConfig, reentry_values

@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from engine.errors import ConfigError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.rule_types import Rule, RuleContext
 from strategies.schedule import Frequency, rebalance_sessions
 

@@ -5,21 +5,28 @@ digest of its trades.parquet and rules.parquet (row count, a few totals a reader
 compare, and a SHA-256 of the content). tests/test_golden.py checks each case against
 its file; scripts/update_golden.py rewrites them when a change is meant to move results.
 
-Cases: configs/column.yaml and configs/minimal.yaml on the bundled sample, and
-configs/minimal.yaml on a dataset built from ../shared/data with rulebook's importer
-(``shared_minimal``; only where that folder exists).
+Cases: configs/column.yaml and configs/minimal.yaml on the bundled sample; where ../shared/data
+exists, configs/minimal.yaml on its prices imported with rulebook's price importer
+(``shared_minimal``) and configs/column_real.yaml on the dataset the README's "Your own data,
+end to end" commands import (prices, VIX, DGS10, fundamentals, events: ``shared_column``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import shlex
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from test_real_data_path import expand_braces, readme_commands
+from typer.testing import CliRunner
+
+from engine.cli.main import app
 
 from engine.config.run_config import load_config
 from engine.data.importers import ImportSources, import_prices
@@ -65,6 +72,19 @@ def shared_dataset(shared: Path, out: Path) -> Path:
     return out
 
 
+def readme_dataset(shared: Path, out: Path) -> Path:
+    """The dataset the README's own-data walk-through builds, by running its `rulebook data import` lines."""
+    with contextlib.chdir(ROOT):
+        for line in readme_commands():
+            if not line.startswith("rulebook data import"):
+                continue
+            command = expand_braces(line.replace("$S", str(shared))).replace("data/mine", str(out))
+            result = CliRunner().invoke(app, shlex.split(command)[1:])
+            if result.exit_code != 0:
+                raise RuntimeError(f"{line}\n{result.output}")
+    return out
+
+
 def cases(shared: Path | None) -> dict[str, Callable[[], dict]]:
     """Golden case name -> a function computing its snapshot now."""
     found = {
@@ -76,6 +96,11 @@ def cases(shared: Path | None) -> dict[str, Callable[[], dict]]:
             with tempfile.TemporaryDirectory() as tmp:
                 return snapshot(ROOT / "configs" / "minimal.yaml", shared_dataset(shared, Path(tmp) / "shared"))
         found["shared_minimal"] = on_shared
+
+        def column_on_shared() -> dict:
+            with tempfile.TemporaryDirectory() as tmp:
+                return snapshot(ROOT / "configs" / "column_real.yaml", readme_dataset(shared, Path(tmp) / "mine"))
+        found["shared_column"] = column_on_shared
     return found
 
 

@@ -6,6 +6,7 @@ import errno
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,3 +154,42 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_file_set_appears_together_or_not_at_all(tmp_path: Path) -> None:
+    orders, state = tmp_path / "orders.csv", tmp_path / "orders.state.json"
+    orders.write_text("old orders")
+    state.write_text("old state")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.file_set():
+            write_file_atomically(orders, lambda p: p.write_text("new orders"))
+            raise KeyboardInterrupt  # Ctrl-C before the state file is written
+    assert (orders.read_text(), state.read_text()) == ("old orders", "old state")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "orders.state.json"]
+    with atomic.file_set():
+        write_file_atomically(orders, lambda p: p.write_text("new orders"))
+        assert orders.read_text() == "old orders"  # not yet: the set is renamed into place at the end
+        write_file_atomically(state, lambda p: p.write_text("new state"))
+    assert (orders.read_text(), state.read_text()) == ("new orders", "new state")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv", "orders.state.json"]
+
+
+def test_an_interrupt_inside_a_finaliser_is_neither_printed_nor_lost(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C landing in a weakref callback (as during PDF rendering) cannot be raised from there: Python
+    would print 'Exception ignored' and carry on. The guard keeps it quiet and still stops the commit."""
+    import weakref
+
+    class Node:
+        pass
+
+    def fill(folder: Path) -> None:
+        node = Node()
+        keep = weakref.ref(node, lambda ref: (os.kill(os.getpid(), signal.SIGINT), sum(range(10_000))))
+        del node  # the callback runs now, and the signal lands inside it
+        (folder / "a.txt").write_text(str(keep))
+
+    printed = []  # what Python's default hook would print as "Exception ignored in ..."
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)
+    with pytest.raises(KeyboardInterrupt):
+        write_folder_atomically(tmp_path / "run", fill)
+    assert list(tmp_path.iterdir()) == [] and printed == []

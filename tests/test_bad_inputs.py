@@ -274,6 +274,15 @@ CASES = [
     Case("events-csv-bad-date", events_file(EVENTS_HEAD + "2024-02-30,pre,deal,AAA,x\n"), ("events.csv", "date")),
     Case("events-bad-window", lambda f: [*events_file(EVENTS_HEAD + "2024-02-01,pre,deal,AAA,x\n")(f), "--window", "5"],
          ("--window", "event_study.window")),
+    # ---- holdings (rulebook today) -----------------------------------------------------------------
+    Case("holdings-semicolons", lambda f: ["today", config(f), "--holdings", _bytes(f / "h.csv", b"symbol;shares\nAAA;10\n")],
+         ("h.csv", "semicolons")),
+    Case("holdings-no-shares", lambda f: ["today", config(f), "--holdings", _bytes(f / "h.csv", b"symbol,price\nAAA,10\n")],
+         ("h.csv", "shares")),
+    Case("holdings-not-a-number", lambda f: ["today", config(f), "--holdings",
+                                             _bytes(f / "h.csv", b"symbol,shares\nAAA,ten\n")], ("h.csv", "ten")),
+    Case("today-bad-out", lambda f: ["today", config(f), "--holdings", _bytes(f / "h.csv", b"symbol,shares\nAAA,10\n"),
+                                     "--out", f / "orders.txt"], ("orders.txt", "csv")),
     # ---- run folders -------------------------------------------------------------------------------
     Case("report-equity-corrupt", run_folder(garbage("equity.parquet"), "report", "RUN"), ("equity.parquet",)),
     Case("report-trades-corrupt", run_folder(garbage("trades.parquet"), "report", "RUN"), ("trades.parquet",)),

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from strategies.caps import CapsConfig, apply_caps, cap_row_nb
+from engine.sim.cap_kernel import cap_row_nb
+from strategies.caps import CapsConfig, apply_caps
 
 TOL = 1e-12
 NO_GROUPS = (np.zeros((5, 0), dtype=bool), np.zeros(0))

@@ -17,7 +17,7 @@ from engine.cli.main import app
 from engine.config.run_config import load_config
 from engine.sweep.executors import DaskExecutor
 from engine.run.backtest import run_backtest
-from engine.config.variants import load_variants
+from engine.config.variant_set import load_variants
 
 TOL = 1e-9
 SWEEP = {

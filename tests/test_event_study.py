@@ -228,7 +228,7 @@ def test_a_bad_window_is_a_one_line_error(study_dir):
 
 @pytest.mark.parametrize("end, complete", [("2024-12-31", True), (None, False)])
 def test_an_event_near_the_runs_end_gets_its_window_from_the_data_after_it(tmp_path, end, complete):
-    from engine.cli.events import run_event_study
+    from engine.analysis.event_run import run_event_study
     from engine.config.run_config import SAMPLE_DATA_DIR, load_config
     from engine.data.loader import load_dataset
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.config.run_config import load_config
 from engine.config.scenarios import load_scenario_set
-from engine.config.variants import load_variants
+from engine.config.variant_set import load_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMN = ROOT / "configs" / "column.yaml"

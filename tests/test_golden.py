@@ -1,5 +1,6 @@
-"""Golden runs: configs/column.yaml and configs/minimal.yaml on the sample (and minimal.yaml on a dataset
-imported from ../shared/data) reproduce the metrics (1e-12 relative) and tables pinned in tests/golden/."""
+"""Golden runs: configs/column.yaml and configs/minimal.yaml on the sample (and, on datasets imported from
+../shared/data, minimal.yaml and configs/column_real.yaml) reproduce the metrics (1e-12 relative) and tables
+pinned in tests/golden/."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def test_sample_runs_reproduce_their_golden_files(case):
     check(case, cases(None)[case]())
 
 
-def test_minimal_on_the_imported_shared_data_reproduces_its_golden_file(shared_data):
-    check("shared_minimal", cases(shared_data)["shared_minimal"]())
+@pytest.mark.parametrize("case", ["shared_minimal", "shared_column"])
+def test_runs_on_the_imported_shared_data_reproduce_their_golden_files(shared_data, case):
+    check(case, cases(shared_data)[case]())
 
 
 def test_a_moved_metric_is_named_with_its_change():

@@ -71,7 +71,7 @@ def leftovers(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("where, nth", [
     ("engine.run.backtest:run_backtest", 1),  # simulating
-    ("engine.cli.events:run_event_study", 1),  # the run files are written, the event study runs
+    ("engine.analysis.event_run:run_event_study", 1),  # the event study runs (before the folder is written)
     ("matplotlib.figure:Figure.savefig", 3),  # rendering the PDF's charts
     ("engine.atomic:_rename_noreplace", 1),  # everything written, about to rename into place
 ], ids=["simulation", "event-study", "pdf-rendering", "final-rename"])
@@ -115,7 +115,7 @@ def finished(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("where, nth", [
-    ("engine.cli.events:write_file_atomically", 3),  # two of the four event files written, the third starting
+    ("engine.analysis.event_run:write_file_atomically", 3),  # two of the four event files written, the third starting
     ("engine.atomic:_exchange", 1),  # the new set complete, about to be swapped in
 ], ids=["between-files", "before-swap"])
 def test_interrupted_events_keep_the_old_set(tmp_path: Path, finished: Path, where: str, nth: int) -> None:

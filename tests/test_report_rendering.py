@@ -162,8 +162,9 @@ def test_a_long_summary_still_leaves_the_contents_on_page_two(tmp_path) -> None:
 
 def test_the_terminal_event_tables_say_what_the_report_says(report, folder) -> None:
     """One confidence-interval convention (clustered by event date) and the same event counts."""
-    from engine.cli.events import EventStudyResult, print_study
-    from engine.cli.main import console
+    from engine.analysis.event_run import EventStudyResult
+    from engine.cli.console import console
+    from engine.cli.events import print_study
 
     files = {name: pd.read_parquet(folder / f"{name}.parquet") for name in
              ("events", "event_strategy", "event_summary", "event_car")}

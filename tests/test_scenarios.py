@@ -141,7 +141,7 @@ def test_betas_use_only_returns_up_to_the_as_of_date() -> None:
 
 def test_column_outlook_names_only_groups_of_the_column_config() -> None:
     from engine.config.run_config import load_config
-    from engine.cli.scenarios import check_groups
+    from engine.analysis.scenario_run import check_groups
 
     column = load_config(ROOT / "configs/column.yaml")
     outlook = load_scenario_set(ROOT / "configs/scenarios/column_outlook.yaml")

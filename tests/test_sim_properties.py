@@ -63,7 +63,7 @@ def test_vectorbt_rebuilds_the_same_book_from_the_order_records(case):
     bookkeeping: two independent accountings of the same fills."""
     targets, open_, close, execution = case
     result = simulate(targets, open_, close, execution)
-    portfolio = result.portfolio
+    portfolio = result.portfolio()
     np.testing.assert_allclose(portfolio.value().to_numpy(), result.equity.to_numpy(), rtol=TOL)
     np.testing.assert_allclose(portfolio.assets().to_numpy(), result.positions.to_numpy(), rtol=TOL, atol=TOL)
     np.testing.assert_allclose(portfolio.cash().to_numpy(), result.cash.to_numpy(), rtol=TOL, atol=1e-6)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ConfigError
-from engine.config.variants import BASE, VariantsConfig, expand, load_variants, variant_name
+from engine.config.variant_set import load_variants
+from engine.config.variants import BASE, VariantsConfig, expand, variant_name
 
 BASE_CONFIG = {
     "name": "sweep",

@@ -5,8 +5,8 @@ many estimates, which is inflated even when no variant has any skill. These form
 it into a probability that the true Sharpe ratio beats a benchmark.
 
 Conventions. ``SR`` without "annualised" is the per-period (non-annualised) Sharpe ratio
-``mean(r) / std(r, ddof=1)``; the annualised one multiplies it by √ppy, exactly as
-``engine.analysis.metrics`` does (risk-free rate 0). ``skew`` is the sample skewness γ₃ and
+``mean(r) / std(r, ddof=1)``; the annualised one multiplies it by √ppy (both from
+``engine.analysis.ratios``, as every Sharpe in rulebook; risk-free rate 0). ``skew`` is the sample skewness γ₃ and
 ``kurtosis`` the sample (non-excess) kurtosis γ₄, 3 for Normal returns, both from
 population moments as in the papers.
 
@@ -27,24 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from engine.analysis.ratios import per_period_sharpe
+
 EULER_GAMMA = 0.5772156649015329  # Euler–Mascheroni constant γ
-
-
-def per_period_sharpe(returns: np.ndarray, axis: int = 0) -> np.ndarray:
-    """mean / std (ddof=1) along ``axis``; NaN where the returns do not vary or are fewer than two."""
-    values = np.asarray(returns, dtype=float)
-    if values.shape[axis] < 2:
-        return np.full(np.delete(values.shape, axis), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.mean(values, axis=axis) / np.std(values, axis=axis, ddof=1)
-    return np.where(np.ptp(values, axis=axis) == 0, np.nan, ratio)
-
-
-def sharpe_ratio(returns: np.ndarray | pd.Series, periods_per_year: float) -> float:
-    """Annualised Sharpe ratio mean/std(ddof=1) × √ppy of the finite returns, the same number as
-    ``engine.analysis.metrics``' ``sharpe`` on the equity curve these returns come from; NaN if they do not vary."""
-    values = _finite(returns)
-    return float(per_period_sharpe(values)) * math.sqrt(periods_per_year)
 
 
 def return_moments(returns: np.ndarray | pd.Series) -> tuple[float, float, float, int]:

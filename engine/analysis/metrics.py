@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.drawdowns import drawdown_table, equity_values, worst_episode
+from engine.analysis.ratios import sharpe_ratio
 
 __all__ = ["compute_metrics", "drawdown_table"]
 
@@ -114,7 +115,7 @@ def _curve_metrics(values: np.ndarray, returns: np.ndarray, periods: int, ppy: f
         "total_return": growth - 1.0,
         "cagr": _compound(growth, ppy / periods) - 1.0,
         "volatility": _annual_std(returns, ppy),
-        "sharpe": _annual_mean_over_std(returns - rf, ppy),
+        "sharpe": sharpe_ratio(returns - rf, ppy),
         "sortino": _sortino(returns, ppy),
     }
 
@@ -134,13 +135,6 @@ def _annual_std(returns: np.ndarray, ppy: float) -> float:
     if len(returns) < 2:
         return math.nan
     return float(np.std(returns, ddof=1)) * math.sqrt(ppy)
-
-
-def _annual_mean_over_std(returns: np.ndarray, ppy: float) -> float:
-    """mean / std × √ppy; NaN when the returns do not vary (no risk to divide by)."""
-    if len(returns) < 2 or returns.max() == returns.min():
-        return math.nan
-    return float(np.mean(returns)) / float(np.std(returns, ddof=1)) * math.sqrt(ppy)
 
 
 def _sortino(returns: np.ndarray, ppy: float) -> float:
@@ -219,7 +213,7 @@ def _benchmark_metrics(
         "alpha": _compound(1.0 + float(np.mean((strategy_returns - rf) - beta * (bench_returns - rf))), ppy) - 1.0,
         "correlation": _correlation(strategy_returns, bench_returns),
         "tracking_error": tracking_error,
-        "information_ratio": _annual_mean_over_std(active, ppy),  # = mean × ppy / tracking_error
+        "information_ratio": sharpe_ratio(active, ppy),  # = mean × ppy / tracking_error
         "active_return": cagr - curve["cagr"],
     }
 

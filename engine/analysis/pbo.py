@@ -27,6 +27,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from engine.analysis.ratios import sharpe_from_moments
+
 METRICS = ("sharpe", "mean")
 _CHUNK = 2048  # combinations evaluated at once: bounds memory at chunk × variants floats
 
@@ -112,10 +114,8 @@ def _metric(sums: np.ndarray, squares: np.ndarray, count: np.ndarray, metric: st
     if metric == "mean":
         return mean
     variance = np.maximum(squares - sums * mean, 0.0) / (count - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sharpe = mean / np.sqrt(variance)
-    flat = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))
-    return np.where(variance > 0, sharpe, flat)
+    flat = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))  # no risk: ranked by the sign of the mean
+    return sharpe_from_moments(mean, variance, flat)
 
 
 def _degradation(in_sample: np.ndarray, out_sample: np.ndarray) -> tuple[float, float]:

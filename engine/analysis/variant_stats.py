@@ -27,10 +27,9 @@ from engine.analysis.deflated_sharpe import (
     column_moments,
     deflated_sharpe_ratio,
     expected_max_sharpe,
-    per_period_sharpe,
     probabilistic_sharpe_ratio,
-    sharpe_ratio,
 )
+from engine.analysis.ratios import per_period_sharpe, sharpe_from_moments, sharpe_ratio
 from engine.analysis.pbo import PBOResult, pbo
 from engine.analysis.stationary_bootstrap import automatic_block_length, resample_counts, stationary_bootstrap_indices
 
@@ -182,9 +181,7 @@ def _resampled_sharpes(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     second = counts @ deviations**2 / n
     variance = (second - mean_deviation**2) * n / (n - 1)
     constant = np.ptp(values, axis=0) == 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sharpe = (mean_deviation + centre) / np.sqrt(variance)
-    return np.where((variance > 0) & ~constant, sharpe, np.nan)
+    return sharpe_from_moments(mean_deviation + centre, np.where(constant, 0.0, variance))
 
 
 def _variance(per_period: np.ndarray) -> float:

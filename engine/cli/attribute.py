@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-from engine.report.attribution_section import COLUMNS, add_one_in_rows, leave_one_out_rows
+from engine.cli.console import console, user_errors
 
 
 def attribute_command(
@@ -21,21 +20,21 @@ def attribute_command(
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
 ) -> None:
     """Each rule's contribution: added alone to the baseline, and left out of the full rule set."""
-    from engine.cli.main import user_errors
     from engine.config.run_config import load_config
     from engine.atomic import check_destination
+    from engine.report.attribution_section import add_one_in_rows, leave_one_out_rows
     from engine.report.write import reports_line, write_reports
     from engine.run.backtest import run_backtest
-    from engine.sweep.attribution import attribute, save_attribution
+    from engine.sweep.attribution import save_attribution
+    import rulebook
     from engine.sweep.compare import dataset
 
-    console = Console()
     began = time.perf_counter()
     with user_errors(), console.status("Running every rule on and off…") as status:
         base = load_config(config)
         if out is not None:
             check_destination(out)  # before the work, not after it
-        attribution = attribute(config)
+        attribution = rulebook.attribute(config)
         data = dataset(base)
         formats = base.report.formats if base.report.enabled and not no_report else []
 
@@ -57,6 +56,8 @@ def attribute_command(
 
 
 def rule_table(title: str, rows: list[list[str]]) -> Table:
+    from engine.report.attribution_section import COLUMNS  # the report's columns (imported late: `--help` stays fast)
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for i, column in enumerate(COLUMNS):
         table.add_column(column, justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0,

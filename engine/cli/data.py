@@ -1,19 +1,17 @@
 """`rulebook data ...`: import prices, market series, fundamentals and events, pull from yfinance, read SEC
-companyfacts, check a dataset folder. Parsing and printing only: the work is in engine.data."""
+companyfacts, check a dataset folder. Parsing and printing only: the work is in engine.data, through rulebook.data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engine.data.calendar import DEFAULT_CALENDAR
+from engine.cli.console import console, user_errors
 
 data_app = typer.Typer(no_args_is_help=True, help="Bring your own data in: import, pull, fundamentals, check.")
 import_app = typer.Typer(no_args_is_help=True, help="Import files into a dataset folder.")
@@ -22,22 +20,18 @@ fundamentals_app = typer.Typer(no_args_is_help=True, help="Write point-in-time f
 data_app.add_typer(import_app, name="import")
 data_app.add_typer(pull_app, name="pull")
 data_app.add_typer(fundamentals_app, name="fundamentals")
-console = Console()
 
 OutOpt = Annotated[Path, typer.Option("--out", help="dataset folder to write into (created if absent)")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="append: add new dates, update overlapping ones; "
                                       "replace: drop the symbol's old rows first")]
 CalendarOpt = Annotated[str, typer.Option("--calendar", help="exchange calendar the dates must be sessions of")]
+DEFAULT_CALENDAR = "XNYS"  # engine.data.calendar.DEFAULT_CALENDAR, not imported: `--help` stays fast (tests/test_api.py)
 Paths = Annotated[Optional[list[Path]], typer.Option(help="file or folder (repeatable)")]
 
 
-def _errors():
-    from engine.cli.main import user_errors
+def _day(value: str | None):
+    import pandas as pd
 
-    return user_errors()
-
-
-def _day(value: str | None) -> pd.Timestamp | None:
     return None if value is None else pd.Timestamp(value)
 
 
@@ -58,10 +52,9 @@ def import_prices_command(
     calendar: CalendarOpt = DEFAULT_CALENDAR,
 ) -> None:
     """Import price files into DIR/prices.parquet (checked, per symbol, atomically)."""
-    from engine.data.importers import ImportSources, import_prices
-    from engine.data.price_files import ReadOptions, parse_mapping
+    from rulebook.data import ImportSources, ReadOptions, import_prices, parse_mapping
 
-    with _errors():
+    with user_errors():
         options = ReadOptions(mapping=parse_mapping(mapping or []), date_format=date_format, wide_field=wide_field,
                               symbol=symbol, start=_day(start), end=_day(end))
         sources = ImportSources(tuple(files), tuple(adj_close or ()), tuple(dividends or ()), tuple(splits or ()))
@@ -97,9 +90,9 @@ def import_market_command(
     mode: ModeOpt = "append",
 ) -> None:
     """Import market series (rates, VIX, spreads) into DIR/market.parquet (atomically, per series)."""
-    from engine.data.market_import import MarketOptions, import_market
+    from rulebook.data import MarketOptions, import_market
 
-    with _errors():
+    with user_errors():
         options = MarketOptions(series=series, value_column=value_column, mapping=_pairs(mapping), lag_days=lag_days,
                                 date_format=date_format)
         reports = import_market(files, out, options, mode=mode)
@@ -122,9 +115,9 @@ def import_fundamentals_command(
     mode: ModeOpt = "append",
 ) -> None:
     """Import a fundamentals sheet into DIR/fundamentals.parquet, dated by when the figures became public."""
-    from engine.data.fundamentals_import import FundamentalsOptions, import_fundamentals
+    from rulebook.data import FundamentalsOptions, import_fundamentals
 
-    with _errors():
+    with user_errors():
         options = FundamentalsOptions(mapping=_pairs(mapping), units=units, assumed_lag=assumed_lag, date_format=date_format)
         reports = import_fundamentals(file, out, options, mode=mode)
     table = report_table(f"fundamentals → {Path(out) / 'fundamentals.parquet'}", "symbol", "rows", "first",
@@ -150,9 +143,9 @@ def import_events_command(
     calendar: CalendarOpt = DEFAULT_CALENDAR,
 ) -> None:
     """Validate an events calendar and write DIR/events.parquet."""
-    from engine.data.events_import import import_events
+    from rulebook.data import import_events
 
-    with _errors():
+    with user_errors():
         report = import_events(file, out, mode=mode, calendar=calendar)
     console.print(f"events → {Path(out) / 'events.parquet'}: {report.rows} event(s) {report.first:%Y-%m-%d}.."
                   f"{report.last:%Y-%m-%d} naming {report.symbols} ticker(s); {report.added} added, "
@@ -169,9 +162,9 @@ def pull_yfinance_command(
     calendar: CalendarOpt = DEFAULT_CALENDAR,
 ) -> None:
     """Download daily bars with yfinance (pip install 'rulebook[yfinance]') into DIR/prices.parquet."""
-    from engine.data.yf_pull import pull_yfinance
+    from rulebook.data import pull_yfinance
 
-    with _errors():
+    with user_errors():
         reports = pull_yfinance(symbols, start, end, out, mode=mode, calendar=calendar)
     print_import(reports, out)
 
@@ -183,10 +176,10 @@ def edgar_command(
     symbol: Annotated[Optional[list[str]], typer.Option("--symbol", help="FILE_STEM_OR_CIK=TICKER, e.g. CIK0001341439=ORCL")] = None,
 ) -> None:
     """SEC EDGAR companyfacts → DIR/fundamentals.parquet, point in time by filing date."""
-    from engine.data.edgar import import_companyfacts
+    from rulebook.data import import_companyfacts
     from engine.errors import DataError
 
-    with _errors():
+    with user_errors():
         pairs = [item.partition("=") for item in symbol or []]
         bad = next((item for item, (_, sep, ticker) in zip(symbol or [], pairs) if not sep or not ticker), None)
         if bad is not None:
@@ -209,9 +202,9 @@ def check_command(
     max_fill_sessions: Annotated[int, typer.Option("--max-fill-sessions", help="longest hole the load fills")] = 3,
 ) -> None:
     """Data-quality report; exits 1 when there are errors, 0 with warnings only."""
-    from engine.data.check import check_dataset
+    from rulebook.data import check_dataset
 
-    with _errors():
+    with user_errors():
         report = check_dataset(folder, calendar=calendar, max_fill_sessions=max_fill_sessions)
     if len(report.coverage):
         table = Table(title=f"coverage vs {calendar} sessions: {folder}")

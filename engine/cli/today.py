@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from engine.cli.console import console, user_errors
 
 
 def today_command(
@@ -30,24 +30,25 @@ def today_command(
                                          "next to --out")] = False,
 ) -> None:
     """What the config's rules tell this book to do at the close of DATE."""
-    from engine.cli.main import user_errors
+    from engine.atomic import file_set
     from engine.config.run_config import load_config
     from engine.practice.holdings import parse_map, read_holdings
-    from engine.practice.today import default_state_path, today
+    from engine.practice.today import default_state_path
+    import rulebook
 
-    console = Console()
     with user_errors(), console.status("Applying the rules to the book…"):
         cfg = load_config(config, {"data.dir": str(data.resolve())} if data else None)
         book = read_holdings(holdings, parse_map(mapping))
-        result = today(cfg, book, date=_session_date(date), state_path=state)
-        written = [result.save(out)] if out is not None else []
-        state_out = state or (default_state_path(out) if out is not None else None)
-        if state_out is not None:
-            written.append(result.write_state(state_out))
-        if report:
-            from engine.practice.rule_check import write_rule_check
+        result = rulebook.today(cfg, book, date=_session_date(date), state=state)
+        with file_set():  # orders, rule state and rule check appear together, or none of them
+            written = [result.save(out)] if out is not None else []
+            state_out = state or (default_state_path(out) if out is not None else None)
+            if state_out is not None:
+                written.append(result.write_state(state_out))
+            if report:
+                from engine.practice.rule_check import write_rule_check
 
-            written += write_rule_check(result, (out or holdings).with_suffix(""))
+                written += write_rule_check(result, (out or holdings).with_suffix(""))
     if result.decision.data.synthetic:
         console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — orders illustrate the method, not the market.")
     console.print(f"[bold]{cfg.name}[/] at the close of {result.as_of.date()}: book {result.equity:,.0f} "
@@ -61,7 +62,9 @@ def today_command(
         console.print(f"Wrote [bold]{path}[/]")
 
 
-def _session_date(text: str | None) -> pd.Timestamp | None:
+def _session_date(text: str | None):
+    import pandas as pd
+
     from engine.errors import ConfigError
 
     if text is None:
@@ -72,7 +75,7 @@ def _session_date(text: str | None) -> pd.Timestamp | None:
         raise ConfigError("command line", "--date", f"'{text}' is not a date", "write YYYY-MM-DD") from None
 
 
-def order_table(orders: pd.DataFrame) -> Table:
+def order_table(orders) -> Table:
     table = Table(title=f"Orders ({len(orders)}; estimated at the last close, fill at the next session)",
                   box=box.SIMPLE_HEAD)
     for column, justify in (("symbol", "left"), ("side", "left"), ("shares", "right"), ("notional", "right"),
@@ -86,7 +89,9 @@ def order_table(orders: pd.DataFrame) -> Table:
     return table
 
 
-def hedge_table(hedges: pd.DataFrame) -> Table:
+def hedge_table(hedges) -> Table:
+    import pandas as pd
+
     table = Table(title="Hedges", box=box.SIMPLE_HEAD)
     for column in ("hedge", "action", "leg", "strike", "expiry", "contracts", "reason"):
         table.add_column(column, overflow="fold")

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.schedule import Frequency
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 
 ReportFormat = Literal["html", "pdf"]
 

@@ -7,6 +7,7 @@ ConfigError naming the file, the dotted path of the bad key and the fix.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 from pathlib import Path
@@ -19,11 +20,11 @@ from pydantic.fields import FieldInfo
 
 from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
-from engine.data.events import EventStudyConfig
+from engine.config.event_study import EventStudyConfig
 from engine.config.hedges import Hedges
 from engine.config.report import ReportConfig
 from engine.config.scenarios import ScenarioSet
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from engine.config.variants import VariantsConfig
 from strategies.registry import rules_model, weighting_union
 
@@ -149,20 +150,55 @@ EMPTY_MEANS_DEFAULTS = ("data", "period", "execution", "event_study", "report", 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read, override (dotted keys, e.g. {"period.start": "2020-01-02"}) and validate a YAML config."""
     path = Path(path)
+    return validate_raw(read_mapping(path), str(path), path, overrides)
+
+
+ConfigSource = Path | str | dict | RunConfig
+
+
+def config_from(source: ConfigSource, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """A validated config from a YAML path, a plain dict or a RunConfig, with dotted-key overrides.
+
+    Relative paths in a YAML file are relative to the file; in a dict or model, to the working folder."""
+    return validate_raw(*raw_config(source), overrides)
+
+
+def raw_config(source: ConfigSource) -> tuple[dict, str, Path]:
+    """(the config as a plain, editable tree, the name errors cite, the path relative paths resolve
+    against) of a YAML path, a dict or a model."""
+    if isinstance(source, (str, Path)):
+        return read_mapping(Path(source)), str(source), Path(source)
+    if isinstance(source, RunConfig):
+        return source.model_dump(mode="json", by_alias=True), f"<config {source.name}>", Path.cwd() / "<config>"
+    if isinstance(source, dict):
+        return copy.deepcopy(source), "<dict>", Path.cwd() / "<dict>"
+    raise ConfigError("<config>", "<root>", f"a config is a YAML path, a dict or a RunConfig, not "
+                      f"{type(source).__name__}", "pass e.g. 'configs/column.yaml'")
+
+
+def read_mapping(path: Path) -> dict:
+    """The YAML mapping of a config file (engine.config.yaml_file's safe reader); anything else is a
+    ConfigError naming the file."""
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, "<file>", "the config must be a mapping of keys", "see configs/minimal.yaml")
+    return raw
+
+
+def validate_raw(raw: dict, label: str | Path, anchor: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Validate a config tree (after overrides); relative paths resolve against ``anchor``'s folder."""
+    raw = copy.deepcopy(raw)
     for section in EMPTY_MEANS_DEFAULTS:
         if section in raw and raw[section] is None:  # `period:` with nothing under it
             del raw[section]
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value, path)
+        set_dotted(raw, dotted, value, label)
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise config_error(path, exc) from None
-    check_references(config, path)
-    return resolve_paths(config, path)
+        raise config_error(label, exc) from None
+    check_references(config, label)
+    return resolve_paths(config, anchor)
 
 
 def check_references(config: RunConfig, path: Path | str) -> None:
@@ -203,17 +239,27 @@ def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
                                      "event_study": config.event_study.model_copy(update={"file": events_file})})
 
 
-def _set_dotted(raw: dict, dotted: str, value: Any, path: Path) -> None:
+def set_dotted(tree: dict, dotted: str, value: Any, label: str | Path, context: str = "") -> None:
+    """Set a dotted path (list items by index: rules.profit_taking.stages.0.gain); missing mappings are
+    created. A path through a value or past a list's end is a ConfigError (``context`` prefixes it)."""
+    node: Any = tree
     keys = dotted.split(".")
-    node = raw
-    for key in keys[:-1]:
-        if node.get(key) is None:  # absent, or an empty section (`period:` with nothing under it)
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            if not (key.isdigit() and int(key) < len(node)):
+                raise ConfigError(label, dotted, f"{context}'{key}' is not an index of the "
+                                  f"{len(node)}-item list at '{'.'.join(keys[:depth])}'", "use 0, 1, ...")
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ConfigError(label, dotted, f"{context}'{'.'.join(keys[:depth])}' is a value, "
+                              "not a section", "check the path against the config reference")
+        elif not last and node.get(key) is None:
             node[key] = {}
-        node = node[key]
-        if not isinstance(node, dict):
-            raise ConfigError(path, key, f"is a value, not a section, so '{dotted}' cannot be set",
-                              f"write '{key}:' as a section")
-    node[keys[-1]] = value
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
 
 
 def config_error(path: Path, exc: ValidationError) -> ConfigError:

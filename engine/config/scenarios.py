@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 
 PROBABILITY_TOLERANCE = 1e-6
 
@@ -107,10 +107,15 @@ def load_scenario_set(path: Path) -> ScenarioSet:
     """Read and validate a scenario-set YAML file; errors name the file and the key's dotted path."""
     path = Path(path)
     raw = read_yaml(path, "scenario-set file")
+    return scenario_set_from(raw, path)
+
+
+def scenario_set_from(raw, source: Path | str) -> ScenarioSet:
+    """Validate a scenario-set tree; errors name ``source`` and the key's dotted path."""
     try:
         return ScenarioSet.model_validate(raw)
     except ValidationError as exc:
-        raise _error(path, exc) from None
+        raise _error(source, exc) from None
 
 
 def _error(path: Path, exc: ValidationError) -> ConfigError:

@@ -10,7 +10,6 @@ so a bad path or value fails before anything runs, naming the variant and the ke
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import json
@@ -18,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from engine.config.yaml_file import read_yaml
 from engine.errors import ConfigError
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 
 BASE = "base"
 MAX_VARIANTS = 20_000  # one sweep's variants (README "Comparing variants"); split a larger sweep into configs
@@ -58,7 +56,7 @@ class VariantsConfig(StrictModel):
 class Variant:
     name: str
     overrides: dict[str, Any]  # dotted path -> value, applied to the base YAML
-    config: Any  # engine.config.run_config.RunConfig (imported lazily: engine.config.run_config imports this module)
+    config: Any  # engine.config.run_config.RunConfig (this module is imported by it, so it is not named here)
 
 
 def expand(variants: VariantsConfig | None, source: Path | str = "<variants>") -> list[tuple[str, dict[str, Any]]]:
@@ -93,63 +91,6 @@ def expand(variants: VariantsConfig | None, source: Path | str = "<variants>") -
 def variant_name(overrides: dict[str, Any]) -> str:
     """A stable, readable name: 'caps.name=0.06,profit_taking.trailing_stop=0.1' (the 'rules.' prefix dropped)."""
     return ",".join(f"{path.removeprefix('rules.')}={_text(value)}" for path, value in overrides.items())
-
-
-def load_variants(path: Path, variants: VariantsConfig | None = None) -> list[Variant]:
-    """The base config and every variant of its `variants:` block (or of ``variants``, which then
-    replaces the block), each validated (base first)."""
-    from engine.config.run_config import load_config
-
-    path = Path(path)
-    base = load_config(path)  # the YAML's own errors, reported as for `rulebook run`
-    raw = read_yaml(path)
-    raw.pop("variants", None)
-    out = []
-    for name, overrides in expand(variants if variants is not None else base.variants, path):
-        config = base if name == BASE else _validated(path, raw, name, overrides)
-        out.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
-    return out
-
-
-def _validated(path: Path, raw: dict, name: str, overrides: dict[str, Any]):
-    from engine.config.run_config import RunConfig, check_references, config_error, resolve_paths
-
-    tree = copy.deepcopy(raw)
-    for dotted, value in overrides.items():
-        _set_path(tree, dotted, value, path, name)
-    try:
-        config = RunConfig.model_validate(tree)
-    except ValidationError as exc:
-        error = config_error(path, exc)
-        raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}",
-                          error.fix or "fix the value in the variants block") from None
-    try:
-        check_references(config, path)
-    except ConfigError as error:
-        raise ConfigError(path, error.path, f"in variant '{name}': {error.problem}", error.fix) from None
-    return resolve_paths(config, path)
-
-
-def _set_path(tree: dict, dotted: str, value: Any, path: Path, name: str) -> None:
-    """Set a dotted path (list items by index: rules.profit_taking.stages.0.gain); missing mappings are created."""
-    node: Any = tree
-    keys = dotted.split(".")
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        if isinstance(node, list):
-            if not (key.isdigit() and int(key) < len(node)):
-                raise ConfigError(path, dotted, f"in variant '{name}': '{key}' is not an index of the "
-                                  f"{len(node)}-item list at '{'.'.join(keys[:depth])}'", "use 0, 1, ...")
-            key = int(key)
-        elif not isinstance(node, dict):
-            raise ConfigError(path, dotted, f"in variant '{name}': '{'.'.join(keys[:depth])}' is a value, "
-                              "not a section", "check the path against the config reference")
-        elif not last and node.get(key) is None:
-            node[key] = {}
-        if last:
-            node[key] = value
-        else:
-            node = node[key]
 
 
 def _text(value: Any) -> str:

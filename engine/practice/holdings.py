@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.data.schema import check_delimiter
 from engine.errors import DataError
 
 FIELDS = ("symbol", "shares", "avg_cost", "cost_basis", "opened", "value")
@@ -66,6 +67,7 @@ def read_holdings(path: Path, mapping: dict[str, str] | None = None) -> Holdings
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise DataError(path, None, f"not a readable CSV ({str(error).splitlines()[0]})",
                         "export the holdings as CSV with a header row") from None
+    check_delimiter(path, raw)
     columns = _columns(path, raw, mapping or {})
     frame = pd.DataFrame({field: raw[column].str.strip() for field, column in columns.items()})
     frame["line"] = np.arange(len(frame)) + 2  # the header is line 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from engine.report.formatting import MISSING, number, percent
-from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.model import Chart, Paragraph, Section, Table
+from engine.run.folder import RunFolder
 from engine.config.report import ReportConfig
 
 COLUMNS = ("step", "CAGR", "volatility", "Sharpe", "Sharpe 95% CI", "max DD", "event DD", "turnover", "costs/yr")

@@ -13,7 +13,8 @@ from engine.config.report import ReportConfig
 from engine.report.attribution_section import attribution_section
 from engine.report.glossary import glossary_section
 from engine.report.headline import metrics_section, summary_section
-from engine.report.model import Report, RunFolder, Section, report_settings
+from engine.report.model import Report, Section, report_settings
+from engine.run.folder import RunFolder
 from engine.report.event_section import events_section
 from engine.report.optional_sections import hedges_section, rules_section
 from engine.report.scenario_section import scenarios_section

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from engine.report.formatting import integer, percent
-from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.model import Chart, Paragraph, Section, Table
+from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
 from engine.config.report import ReportConfig
 

@@ -15,7 +15,8 @@ from engine.analysis.drawdowns import drawdown_table
 from engine.report import performance as perf
 from engine.report.formatting import FORMATTERS, HEADLINE, integer, percent
 from engine.report.glossary import anchor
-from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.model import Chart, Paragraph, Section, Table
+from engine.run.folder import RunFolder
 from engine.config.report import ReportConfig
 
 BLANK = ""

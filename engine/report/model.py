@@ -12,24 +12,17 @@ a section whose file is absent is left out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import ValidationError
 
-from engine.data.schema import RERUN_FIX, read_parquet_file
-from engine.errors import ConfigError, DataError
+from engine.errors import ConfigError
 from engine.config.report import ReportConfig
+from engine.run.folder import RunFolder
 
-REQUIRED_FILES = ("config.yaml", "manifest.json", "metrics.json", "equity.parquet", "weights.parquet",
-                  "trades.parquet")
-OPTIONAL_FILES = ("rules.parquet", "hedges.parquet", "events.parquet", "event_summary.parquet",
-                  "event_car.parquet", "event_strategy.parquet", "variants.parquet", "variant_equity.parquet",
-                  "scenarios.parquet", "stress.parquet", "scorecard.parquet", "attribution.parquet")
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
 
 ChartKind = Literal["lines", "area", "stacked_area", "heatmap", "stacked_bars", "bars", "band", "scatter",
@@ -128,55 +121,6 @@ class Report:
         return next((section for section in self.sections if section.key == key), None)
 
 
-@dataclass(frozen=True)
-class RunFolder:
-    """The files of one run folder, read once (optional ones are None when absent)."""
-
-    path: Path
-    config: dict
-    config_text: str
-    manifest: dict
-    metrics: dict
-    equity: pd.DataFrame  # indexed by date: equity, cash, benchmark (optional)
-    weights: pd.DataFrame  # date × symbol
-    trades: pd.DataFrame
-    optional: dict[str, pd.DataFrame]
-
-    @classmethod
-    def read(cls, path: Path) -> "RunFolder":
-        path = Path(path)
-        missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
-        if missing:
-            raise DataError(path / missing[0], None, "not found: this is not a complete run folder",
-                            "pass the folder `rulebook run` wrote (reports/<name>-<time>)")
-        config_text = (path / "config.yaml").read_text()
-        return cls(
-            path=path,
-            config=_readable(path / "config.yaml", yaml.safe_load, config_text),
-            config_text=config_text,
-            manifest=_readable(path / "manifest.json", json.loads),
-            metrics=_readable(path / "metrics.json", json.loads),
-            equity=_by_date(path / "equity.parquet", "date"),
-            weights=_by_date(path / "weights.parquet", "date"),
-            trades=read_parquet_file(path / "trades.parquet"),
-            optional={name.removesuffix(".parquet"): read_parquet_file(path / name)
-                      for name in OPTIONAL_FILES if (path / name).is_file()},
-        )
-
-    @property
-    def event_window(self) -> tuple[int, int] | None:
-        """(first, last) session offset of the event study files' windows (None without them): the window
-        `rulebook events` used, which --window may have set apart from the config's event_study.window."""
-        car = self.optional.get("event_car")
-        if car is None or car.empty:
-            return None
-        return int(car["offset"].min()), int(car["offset"].max())
-
-    @property
-    def has_benchmark(self) -> bool:
-        return "benchmark" in self.equity.columns and self.equity["benchmark"].notna().any()
-
-
 def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfig:
     """The run config's `report:` block (defaults for runs made before it existed)."""
     raw = dict(run.config.get("report") or {}) | ({"page_size": page_size} if page_size else {})
@@ -186,22 +130,3 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
         where = ("command line", "--page-size") if page_size else (run.path / "config.yaml", "report")
         raise ConfigError(*where, str(exc.errors()[0]["msg"]),
                           "page size is A4 or Letter; formats are html and pdf") from None
-
-
-def _readable(path: Path, parse, text: str | None = None) -> dict:
-    """A run folder's YAML/JSON file as a mapping; a damaged one is a DataError naming it."""
-    try:
-        value = parse(path.read_text() if text is None else text)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
-        raise DataError(path, None, f"not readable ({str(error).splitlines()[0][:120]})",
-                        RERUN_FIX) from None
-    if not isinstance(value, dict):
-        raise DataError(path, None, "not a mapping", RERUN_FIX)
-    return value
-
-
-def _by_date(path: Path, column: str) -> pd.DataFrame:
-    frame = read_parquet_file(path)
-    if column not in frame.columns:
-        raise DataError(path, column, "column missing", "re-run the backtest to rewrite the run folder")
-    return frame.set_index(pd.DatetimeIndex(frame.pop(column), name=column))

@@ -11,7 +11,8 @@ import pandas as pd
 
 from engine.analysis.drawdowns import drawdown_fractions
 from engine.report.formatting import integer, money, percent
-from engine.report.model import Chart, Paragraph, RunFolder, Section, Table
+from engine.report.model import Chart, Paragraph, Section, Table
+from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
 from engine.config.report import ReportConfig
 

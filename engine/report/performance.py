@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.data.calendar import sessions_per_year
 from engine.analysis.drawdowns import drawdown_fractions
+from engine.analysis.ratios import rolling_sharpe
 from engine.analysis.return_stats import period_returns, rolling_sortino, session_returns
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -46,8 +47,7 @@ def rolling_statistics(equity: pd.Series, benchmark: pd.Series | None, ppy: floa
     curves = {"strategy": equity} | ({"benchmark": benchmark} if benchmark is not None else {})
     returns = pd.DataFrame({name: curve.pct_change() for name, curve in curves.items()}).iloc[1:]
     excess = returns - rf
-    std = excess.rolling(window).std(ddof=1)
-    sharpe = (excess.rolling(window).mean() / std.where(std > 0)) * math.sqrt(ppy)
+    sharpe = rolling_sharpe(excess, window, ppy)
     sortino = returns.apply(lambda column: rolling_sortino(column, window, ppy))
     volatility = returns.rolling(window).std(ddof=1) * math.sqrt(ppy)
     result = {"sharpe": sharpe.dropna(how="all"), "sortino": sortino.dropna(how="all"),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from engine.report.formatting import percent
-from engine.report.model import Chart, Paragraph, RunFolder, Section
+from engine.report.model import Chart, Paragraph, Section
+from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
 from engine.config.report import ReportConfig
 

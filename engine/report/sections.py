@@ -12,7 +12,8 @@ from engine.report import performance as perf
 from engine.report.config_diff import non_default_yaml
 from engine.report.formatting import FORMATTERS, MISSING, day, format_column, integer, money, percent
 from engine.report.headline import benchmark_name
-from engine.report.model import Chart, Code, Paragraph, RunFolder, Section, Table
+from engine.report.model import Chart, Code, Paragraph, Section, Table
+from engine.run.folder import RunFolder
 from engine.config.report import ReportConfig
 
 WORST_DRAWDOWNS = 10

@@ -9,7 +9,8 @@ import json
 import pandas as pd
 
 from engine.analysis.variant_stats import verdict_label
-from engine.report.model import Chart, Paragraph, RunFolder, Section
+from engine.report.model import Chart, Paragraph, Section
+from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
 from engine.config.report import ReportConfig
 

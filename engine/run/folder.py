@@ -1,6 +1,9 @@
-"""The run folder: every file a backtest leaves behind, written atomically.
+"""The run folder contract: its file names and columns, its one writer and its one reader.
 
-Analyses and reports read these files only; they never re-run a backtest.
+A backtest leaves a run folder behind; analyses and reports read these files only, they never
+re-run a backtest. ``run_tables`` gives the frames a backtest writes (also what ``rulebook.Result``
+shows), ``write_run_files`` writes them, and ``RunFolder.read`` reads them back, indexed the same
+way, so a notebook, the CLI and a report see the same tables.
 """
 
 from __future__ import annotations
@@ -10,17 +13,40 @@ import json
 import platform
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+import yaml
 
 from engine.atomic import write_folder_atomically
 from engine.config.run_config import resolved_data_dir, to_yaml
 from engine.data.loader import fingerprint
-from engine.run.backtest import BacktestResult
+from engine.data.schema import RERUN_FIX, read_parquet_file
+from engine.errors import DataError
+
+if TYPE_CHECKING:  # the writer's input; importing it here would load the simulator into every reader
+    from engine.run.backtest import BacktestResult
 
 PACKAGES = ("rulebook", "vectorbt", "pandas", "numpy", "numba", "pyarrow", "pandas-market-calendars", "pydantic")
+
+# file -> columns every run folder has (equity and weights are indexed by `date` in memory)
+REQUIRED = {
+    "equity.parquet": ("date", "equity", "cash"),  # + hedge_value, hedge_cash with hedges; + benchmark
+    "weights.parquet": ("date",),  # + one column per symbol
+    "trades.parquet": ("session", "decided", "symbol", "side", "shares", "price", "notional", "fees"),
+}
+DOCUMENTS = ("config.yaml", "manifest.json", "metrics.json")
+RULES = "rules.parquet"  # session, symbol, rule, before, after, reason (a rule pipeline)
+HEDGES = "hedges.parquet"  # engine.hedges.book.HEDGE_COLUMNS (with hedges:)
+EVENT_FILES = ("events.parquet", "event_summary.parquet", "event_car.parquet", "event_strategy.parquet")
+SCENARIO_FILES = ("scenarios.parquet", "stress.parquet", "scorecard.parquet")
+COMPARE_FILES = ("variants.parquet", "variant_equity.parquet", "ranking.csv", "statistics.json")
+OPTIONAL = (RULES, HEDGES, *EVENT_FILES, "variants.parquet", "variant_equity.parquet", *SCENARIO_FILES,
+            "attribution.parquet")  # parquet tables a reader loads
+INDEXED = ("equity.parquet", "weights.parquet")
 
 
 REPORTS_DIR = Path("reports")
@@ -30,6 +56,25 @@ def default_run_dir(reports_dir: Path, name: str, now: dt.datetime | None = None
     """``reports/<name>-<UTC time>``; the writer appends -2, -3… if another run took it this second."""
     stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     return Path(reports_dir) / f"{name}-{stamp}"
+
+
+# ---- writer -------------------------------------------------------------------------------------
+
+def run_tables(result: BacktestResult) -> dict[str, pd.DataFrame]:
+    """The tables of a backtest by file name, as held in memory (equity and weights indexed by date)."""
+    equity = pd.DataFrame({"equity": result.equity, "cash": result.strategy.cash})
+    if result.hedges is not None:  # equity is the total: stock book + hedge_cash + hedge_value
+        equity["hedge_value"], equity["hedge_cash"] = result.hedges.value, result.hedges.cash
+    if result.benchmark is not None:
+        equity["benchmark"] = result.benchmark.equity
+    tables = {"equity.parquet": equity.rename_axis("date"),
+              "weights.parquet": result.strategy.weights.rename_axis("date"),
+              "trades.parquet": result.strategy.orders}
+    if result.activity is not None:
+        tables[RULES] = result.activity
+    if result.hedges is not None:
+        tables[HEDGES] = result.hedges.legs
+    return tables
 
 
 def save_run(result: BacktestResult, out_dir: Path | None, *, wall_seconds: float,
@@ -51,19 +96,18 @@ def save_run(result: BacktestResult, out_dir: Path | None, *, wall_seconds: floa
 
 
 def write_run_files(result: BacktestResult, folder: Path, *, wall_seconds: float) -> None:
-    """config.yaml, manifest.json, metrics.json, equity/weights/trades.parquet (and rules.parquet for a
-    rule pipeline, hedges.parquet with hedges) into an existing folder."""
+    """config.yaml, manifest.json, metrics.json and the tables of ``run_tables`` into an existing folder."""
+    folder = Path(folder)
     (folder / "config.yaml").write_text(to_yaml(result.config))
     (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
     (folder / "manifest.json").write_text(json.dumps(manifest(result, wall_seconds), indent=2) + "\n")
-    _equity_frame(result).to_parquet(folder / "equity.parquet", index=False)
-    weights = result.strategy.weights.rename_axis("date").reset_index()
-    weights.to_parquet(folder / "weights.parquet", index=False)
-    result.strategy.orders.to_parquet(folder / "trades.parquet", index=False)
-    if result.activity is not None:
-        result.activity.to_parquet(folder / "rules.parquet", index=False)
-    if result.hedges is not None:
-        result.hedges.legs.to_parquet(folder / "hedges.parquet", index=False)
+    for name, table in run_tables(result).items():
+        write_table(folder, name, table)
+
+
+def write_table(folder: Path, name: str, table: pd.DataFrame) -> None:
+    """One table of the contract into ``folder`` (an indexed table gets its index back as a column)."""
+    (table.reset_index() if name in INDEXED else table).to_parquet(Path(folder) / name, index=False)
 
 
 def manifest(result: BacktestResult, wall_seconds: float) -> dict:
@@ -98,17 +142,87 @@ def _assumed_dates(fundamentals: pd.DataFrame) -> int:
     return int(fundamentals["filed_assumed"].fillna(False).astype(bool).sum())
 
 
-def _equity_frame(result: BacktestResult) -> pd.DataFrame:
-    frame = pd.DataFrame({"equity": result.equity, "cash": result.strategy.cash})
-    if result.hedges is not None:  # equity is the total: stock book + hedge_cash + hedge_value
-        frame["hedge_value"], frame["hedge_cash"] = result.hedges.value, result.hedges.cash
-    if result.benchmark is not None:
-        frame["benchmark"] = result.benchmark.equity
-    return frame.rename_axis("date").reset_index()
-
-
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+# ---- reader -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one run folder, read once (optional tables are absent from ``optional``)."""
+
+    path: Path
+    config: dict  # config.yaml as written (engine.config.run_config.load_config validates it)
+    config_text: str
+    manifest: dict
+    metrics: dict
+    equity: pd.DataFrame  # indexed by date: equity, cash[, hedge_value, hedge_cash][, benchmark]
+    weights: pd.DataFrame  # date × symbol
+    trades: pd.DataFrame
+    optional: dict[str, pd.DataFrame]  # by file stem: rules, hedges, events, ... (OPTIONAL)
+
+    @classmethod
+    def read(cls, path: Path) -> "RunFolder":
+        """Read a run folder; a missing file or column is a DataError naming it."""
+        path = Path(path)
+        missing = [name for name in (*DOCUMENTS, *REQUIRED) if not (path / name).is_file()]
+        if missing:
+            raise DataError(path / missing[0], None, "not found: this is not a complete run folder",
+                            "pass the folder `rulebook run` wrote (reports/<name>-<time>)")
+        config_text = (path / "config.yaml").read_text()
+        tables = {name: _table(path / name, columns) for name, columns in REQUIRED.items()}
+        return cls(
+            path=path,
+            config=_readable(path / "config.yaml", yaml.safe_load, config_text),
+            config_text=config_text,
+            manifest=_readable(path / "manifest.json", json.loads),
+            metrics=_readable(path / "metrics.json", json.loads),
+            equity=tables["equity.parquet"],
+            weights=tables["weights.parquet"],
+            trades=tables["trades.parquet"],
+            optional={name.removesuffix(".parquet"): read_parquet_file(path / name)
+                      for name in OPTIONAL if (path / name).is_file()},
+        )
+
+    @property
+    def event_window(self) -> tuple[int, int] | None:
+        """(first, last) session offset of the event study files' windows (None without them): the window
+        `rulebook events` used, which --window may have set apart from the config's event_study.window."""
+        car = self.optional.get("event_car")
+        if car is None or car.empty:
+            return None
+        return int(car["offset"].min()), int(car["offset"].max())
+
+    @property
+    def has_benchmark(self) -> bool:
+        return "benchmark" in self.equity.columns and self.equity["benchmark"].notna().any()
+
+    @property
+    def hedges(self) -> pd.DataFrame | None:
+        """hedges.parquet, or None for a run without hedges."""
+        return self.optional.get("hedges")
+
+
+def _readable(path: Path, parse, text: str | None = None) -> dict:
+    """A run folder's YAML/JSON file as a mapping; a damaged one is a DataError naming it."""
+    try:
+        value = parse(path.read_text() if text is None else text)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise DataError(path, None, f"not readable ({str(error).splitlines()[0][:120]})", RERUN_FIX) from None
+    if not isinstance(value, dict):
+        raise DataError(path, None, "not a mapping", RERUN_FIX)
+    return value
+
+
+def _table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = read_parquet_file(path)
+    absent = [column for column in columns if column not in frame.columns]
+    if absent:
+        raise DataError(path, absent[0], "column missing", "re-run the backtest to rewrite the run folder")
+    if path.name in INDEXED:
+        frame = frame.set_index(pd.DatetimeIndex(frame.pop("date"), name="date"))
+    return frame

@@ -109,13 +109,15 @@ class SimResult:
             columns=KERNEL_LOG_COLUMNS,
         )
 
-    @cached_property
-    def portfolio(self) -> vbt.Portfolio:
+    def portfolio(self, periods_per_year: float = 365.0) -> vbt.Portfolio:
         """The book as a vectorbt Portfolio (one group, shared cash), for vectorbt's analytics:
-        trades, drawdowns, ``stats()``. Built from the order records. Its index is sessions at a
-        1-day frequency, so pass ``year_freq="252 days"`` to vectorbt's ratios (it assumes 365);
-        rulebook's own metrics use the exchange's sessions per year."""
+        trades, drawdowns, ``stats()``. Built from the order records. vectorbt annualises by
+        ``year_freq / freq`` with ``year_freq`` = 365 days, so the index's frequency is set to
+        365 / ``periods_per_year`` days: its ratios then annualise by ``periods_per_year`` sessions,
+        as rulebook's metrics do (pass the exchange's sessions per year); durations read in
+        calendar days on average."""
         group_by = np.zeros(self.marks.shape[1], dtype=int)
-        wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq="1D")
+        freq = pd.Timedelta(days=365.0 / periods_per_year)
+        wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq=freq)
         return vbt.Portfolio(wrapper, self.marks, self.order_records, np.zeros(0, dtype=vbt_enums.log_dt),
                              init_cash=np.array([self.init_cash]), cash_sharing=True)

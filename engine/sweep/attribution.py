@@ -29,7 +29,8 @@ import yaml
 from engine.analysis.event_study import Windows, study_books
 from engine.analysis.variant_stats import compare_statistics
 from engine.config.run_config import RunConfig, load_config
-from engine.config.variants import BASE, Variant, VariantsConfig, load_variants
+from engine.config.variant_set import load_variants
+from engine.config.variants import BASE, Variant, VariantsConfig
 from engine.data.calendar import sessions_per_year
 from engine.data.events import read_events_file
 from engine.errors import ConfigError

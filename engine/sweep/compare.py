@@ -18,19 +18,16 @@ Each variant's metrics equal a single ``run_backtest`` of its config (tests/test
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
 
 import numpy as np
 import pandas as pd
-import typer
 
-from engine.atomic import check_destination
 from engine.data.calendar import sessions_per_year
-from engine.config.run_config import RunConfig, to_yaml
+from engine.config.run_config import RunConfig, resolved_data_dir, to_yaml
+from engine.data.loader import dataset_files, fingerprint
 from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
 from engine.hedges.book import HedgeBook, total_equity
@@ -47,6 +44,7 @@ CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by de
 _DATASETS: dict[str, Dataset] = {}
 _PIPELINES: dict[str, PipelineResult] = {}
 _BENCHMARKS: dict[str, SimResult | None] = {}
+_FINGERPRINTS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -136,9 +134,24 @@ def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
 
 
 def data_key(config: RunConfig) -> str:
-    """Everything engine.run.backtest.load_run_data reads."""
+    """Everything engine.run.backtest.load_run_data reads, and the fingerprint of the files it reads: every
+    cache above is keyed by it, so an edited data file is never served from a cache."""
     return _key(config.data.model_dump(mode="json"), config.period.model_dump(mode="json"),
-                config.universe.symbols, config.benchmark, [h.model_dump(mode="json") for h in config.hedges])
+                config.universe.symbols, config.benchmark, [h.model_dump(mode="json") for h in config.hedges],
+                data_fingerprint(resolved_data_dir(config)))
+
+
+def data_fingerprint(data_dir: Path) -> str:
+    """engine.data.loader.fingerprint of a dataset folder's files (the manifest's), hashed again only when
+    a file's size, modification time or inode changes (a sweep asks once per variant)."""
+    files = dataset_files(data_dir)
+    stamp = tuple((str(path), *_stat(path)) for path in files)
+    return _cached(_FINGERPRINTS, _key(stamp), lambda: fingerprint(files))
+
+
+def _stat(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def batch_key(item: Variant | RunConfig) -> str:
@@ -174,7 +187,7 @@ def _key(*parts) -> str:
 def clear_caches() -> None:
     """Forget cached datasets, pipelines and benchmarks (tests; a long-lived worker between
     jobs)."""
-    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS):
+    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS, _FINGERPRINTS):
         cache.clear()
 
 
@@ -220,15 +233,16 @@ def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | N
 
 def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: list[VariantOutcome], *,
                     base_config: RunConfig, base_result: BacktestResult, wall_seconds: float, executor: str,
-                    chunk: int | None, extras: Sequence[Callable[[Path], object]] = ()) -> tuple[Path, pd.DataFrame, dict]:
+                    chunk: int | None, tables: tuple[pd.DataFrame, pd.DataFrame, dict] | None = None,
+                    extras: Sequence[Callable[[Path], object]] = ()) -> tuple[Path, pd.DataFrame, dict]:
     """Write the base config's run files (so the folder is a run folder a report can read) plus
     variants.parquet, variant_equity.parquet, ranking.csv and statistics.json, then ``extras``
     (the reports), into ``out_dir`` (None: a fresh reports/<name>-compare-<UTC time>) atomically:
-    an interrupted or failed compare leaves no folder."""
-    table, equity, summary = comparison_tables(variants, outcomes)
-    ranking = table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
+    an interrupted or failed compare leaves no folder. ``tables``: comparison_tables' result, if made."""
+    table, equity, summary = tables or comparison_tables(variants, outcomes)
+    ranking = ranking_of(table)
 
-    def tables(tmp: Path) -> None:
+    def comparison_files(tmp: Path) -> None:
         table.to_parquet(tmp / "variants.parquet", index=False)
         equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
         ranking.to_csv(tmp / "ranking.csv", index=False)
@@ -238,8 +252,14 @@ def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: lis
         info.update(variants=len(variants), executor=executor, chunk=chunk)
         (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
 
-    folder = save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[tables, *extras], kind="-compare")
+    folder = save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[comparison_files, *extras],
+                      kind="-compare")
     return folder, ranking, summary
+
+
+def ranking_of(table: pd.DataFrame) -> pd.DataFrame:
+    """ranking.csv: the variants best first, with the columns a reader compares."""
+    return table.sort_values("rank", kind="stable")[[c for c in RANKING_COLUMNS if c in table.columns]]
 
 
 RANKING_COLUMNS = ("rank", "variant", "sharpe", "cagr", "max_drawdown", "sharpe_diff", "diff_lower", "diff_upper",
@@ -260,87 +280,3 @@ def _lookup(tree, dotted: str):
 def _scalar(value):
     """Parquet columns need one type: lists and sections become JSON text."""
     return json.dumps(value) if isinstance(value, (list, dict)) else value
-
-
-# ---- command line -------------------------------------------------------------------------------
-
-def compare_command(
-    config: Annotated[Path, typer.Argument(help="YAML config with a variants: block")],
-    executor: Annotated[str, typer.Option("--executor", help="local, or dask to shard chunks over a cluster")] = "local",
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. "
-                                                     "tcp://10.0.0.5:8786 (default: a local cluster)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="output folder (default: "
-                                                "reports/<name>-compare-<UTC time>)")] = None,
-    chunk: Annotated[Optional[int], typer.Option("--chunk", min=1, help="variants per simulation (default: "
-                                                 "as many as fit a memory budget)")] = None,
-    no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html / report.pdf")] = False,
-) -> None:
-    """Run every variant of a config, rank them and test them against the base config."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
-    from engine.cli.main import user_errors
-    from engine.cli.progress import RateColumn, peak_memory_gb
-    from engine.config.run_config import load_config
-    from engine.sweep.executors import make_executor
-    from engine.report.write import reports_line, write_reports
-    from engine.config.variants import load_variants
-
-    console = Console()
-    began = time.perf_counter()
-    with user_errors():
-        if out is not None:
-            check_destination(out)  # before the sweep, not after it
-        variants = load_variants(config)
-        runner = make_executor(executor, scheduler)
-        base = variants[0].config
-        data = dataset(base)
-        console.print(f"{len(variants)} variants of {base.name} on {len(base.universe.symbols)} names × "
-                      f"{len(data.sessions)} sessions" + (" [bold red](SYNTHETIC SAMPLE DATA)[/]" if data.synthetic else ""))
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("variants", total=len(variants))
-            outcomes = run_variants(variants, executor=runner, chunk=chunk,
-                                    done=lambda n: progress.advance(task, n))
-        base_result = run_backtest(base, data)  # the base's own run files make the folder a report's input
-        formats = base.report.formats if base.report.enabled and not no_report else []
-        folder, ranking, summary = save_comparison(out, variants, outcomes, base_config=load_config(config),
-                                                   base_result=base_result,
-                                                   wall_seconds=time.perf_counter() - began, executor=runner.name,
-                                                   chunk=chunk, extras=[lambda tmp: write_reports(tmp, formats)] if formats else [])
-        console.print(_ranking_table(base.name, ranking))
-        for sentence in summary["summary"]:
-            console.print(sentence)
-        if formats:
-            console.print(reports_line(folder, formats))
-        console.print(f"Comparison folder: [bold]{folder}[/] ({time.perf_counter() - began:.1f} s, "
-                      f"peak memory {peak_memory_gb():.2f} GB)")
-
-
-TOP_PRINTED = 15
-
-
-def _ranking_table(name: str, ranking: pd.DataFrame):
-    """The top of the ranking, narrow enough for an 80-column terminal (ranking.csv has the sentences)."""
-    from rich.table import Table
-
-    from engine.analysis.variant_stats import BASE_VERDICT, verdict_label
-
-    table = Table(title=f"{name}: variants ranked by Sharpe (top {TOP_PRINTED}; sentences in ranking.csv)")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("variant", min_width=16, overflow="fold")  # long names wrap at commas, never vanish
-    for column in ("Sharpe", "CAGR", "max DD"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("ΔSharpe [95% CI]", justify="right")
-    table.add_column("DSR", justify="right", no_wrap=True)
-    table.add_column("verdict")
-    for row in ranking.head(TOP_PRINTED).itertuples(index=False):
-        base = row.verdict == BASE_VERDICT
-        table.add_row(
-            str(row.rank), row.variant.replace(",", ", "), f"{row.sharpe:.2f}", f"{row.cagr:+.1%}", f"{row.max_drawdown:.1%}",
-            "" if base else f"{row.sharpe_diff:+.2f} [{row.diff_lower:+.2f}, {row.diff_upper:+.2f}]",
-            "" if base else f"{row.dsr:.2f}",
-            "base" if base else verdict_label(row.diff_lower, row.diff_upper, row.dsr),
-        )
-    return table

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from engine.config.strict import StrictModel
+from engine.strict import StrictModel
 from strategies.reasons import cell_text
 from strategies.rule_types import Rule, RuleContext, RuleOutput
 
