@@ -201,9 +201,8 @@ def simulate_many(
 
 def _layout(rules: list[KernelRules] | None) -> rule_kernels.KernelLayout:
     """The books' common kernel layout; without rules, the registry's (one compiled loop serves both)."""
-    if rules is None:
-        from strategies.registry import kernel_layout  # the registered rules decide the loop's signature
-        return kernel_layout()
+    if rules is None:  # the registered rules decide the loop's signature
+        return rule_kernels.registered_layout()
     if any(rule.layout != rules[0].layout for rule in rules):
         raise ValueError("simulate_many: the books' rules were compiled for different rule registries; "
                          "fix: compile every book's rules after registering all rules")
