@@ -276,3 +276,25 @@ def test_the_readme_worked_example_of_one_rebalance():
     at_fill = simulate(targets, open_, close, ExecutionSettings(**{**execution.__dict__, "size_at": "fill"}))
     np.testing.assert_allclose(at_fill.orders.set_index("symbol").shares[["A", "B", "C"]],
                                [480.77, 612.24, 926.83], atol=0.005)
+
+
+def test_simulation_runs_before_any_rule_is_registered(tmp_path):
+    """engine.sim alone (no strategies imported, so no stateful rule registered) still simulates: a phase
+    without rules gets a placeholder step (numba cannot type a loop over an empty tuple)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from engine.sim.simulate import ExecutionSettings, simulate\n"
+        "assert 'strategies' not in sys.modules\n"
+        "idx = pd.bdate_range('2024-01-01', periods=5)\n"
+        "px = pd.DataFrame({'A': [10.0, 11, 12, 13, 14]}, index=idx)\n"
+        "targets = pd.DataFrame({'A': [1.0] + [np.nan] * 4}, index=idx)\n"
+        "r = simulate(targets, px, px, ExecutionSettings(fill='next_open', fees_bps=0.0, slippage_bps=0.0,"
+        " min_trade_weight=0.0, init_cash=1000.0))\n"
+        "print(round(float(r.equity.iloc[-1]), 6))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip()) == pytest.approx(1000.0 / 11 * 14)  # bought at the open of day 2 (11), marked at 14

@@ -136,6 +136,25 @@ class StatefulRule:
 _COMPILED: dict[int, Any] = {}
 
 
+def _name_placeholder(i, col, k, pos, price, w_fill, equity, wanted, target, marks, rules, p, state, s, log,
+                      log_count, c):
+    return np.inf, np.nan
+
+
+def _book_placeholder(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, p, members, group_cap, log,
+                      log_count, c, target, forced, scratch, group_scratch):
+    return None
+
+
+_PLACEHOLDERS = {"exit": _name_placeholder, "entry": _name_placeholder, "book": _book_placeholder}
+
+
+def _placeholder(phase: str):
+    """The step a phase without rules passes the loop (never called: its parameter column is -1)."""
+    return compiled(StatefulRule(name=f"no {phase} rule", phase=phase, params=(), state=(), log=(),
+                                 step=_PLACEHOLDERS[phase], values=lambda block, symbols: {}))
+
+
 def compiled(rule: StatefulRule):
     """The rule's step compiled with its phase's signature (once per process; numba caches it on disk)."""
     if id(rule.step) not in _COMPILED:
@@ -195,10 +214,14 @@ class KernelLayout:
         return state
 
     def steps(self, phase: str) -> tuple[tuple, np.ndarray]:
-        """(compiled steps, their (parameter, state, code) offsets) for one phase."""
+        """(compiled steps, their (parameter, state, code) offsets) for one phase. numba cannot type a
+        loop over an empty tuple, so a phase no rule uses gets one placeholder step at parameter -1,
+        which the loop never calls."""
         chosen = [r for r in self.rules if r.phase == phase]
+        if not chosen:
+            return (_placeholder(phase),), np.array([[-1, 0, 0]], dtype=np.int64)
         at = np.array([[self.param_at[r.name], self.state_at[r.name], self.code_at[r.name]] for r in chosen],
-                      dtype=np.int64).reshape(len(chosen), 3)
+                      dtype=np.int64)
         return tuple(compiled(r) for r in chosen), at
 
     def describe(self, record: np.ndarray, group_names: tuple[str, ...]) -> str:
@@ -307,7 +330,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
             j = 0
             for step in exit_steps:
                 p = exit_at[j, 0]
-                if rules[col, p] > 0 and acted != 0.0:
+                if p >= 0 and rules[col, p] > 0 and acted != 0.0:
                     cap, forces = step(i, col, k, pos, price, w_fill[k], equity, wanted, target[k], marks, rules, p,
                                        state, exit_at[j, 1], log, log_count, exit_at[j, 2])
                     limit = min(limit, cap)
@@ -341,7 +364,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
         j = 0
         for step in entry_steps:
             p = entry_at[j, 0]
-            if rules[col, p] > 0 and not np.isnan(target[k]):
+            if p >= 0 and rules[col, p] > 0 and not np.isnan(target[k]):
                 _, buy_to = step(i, col, k, pos, price, w_fill[k], equity, wanted, target[k], marks, rules, p, state,
                                  entry_at[j, 1], log, log_count, entry_at[j, 2])
                 if buy_to != target[k]:
@@ -350,7 +373,7 @@ def session_targets_nb(i, from_col, to_col, position, val_price, fill_price, mar
     j = 0
     for step in book_steps:
         p = book_at[j, 0]
-        if rules[from_col, p] > 0:
+        if p >= 0 and rules[from_col, p] > 0:
             step(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, p, members, group_cap, log,
                  log_count, book_at[j, 2], target, forced, scratch, group_scratch)
         j += 1
