@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from engine.cli.main import app
-from tests.data_builders import folder_state, write_random_dataset
+from data_builders import folder_state, write_random_dataset
 
 runner = CliRunner()
 BASE = {"name": "bad", "data": {"dir": "data"}, "period": {"start": "2024-01-02", "end": "2024-03-28"},

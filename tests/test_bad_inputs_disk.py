@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.data.calendar import get_sessions
-from tests.data_builders import folder_state, random_prices, write_random_dataset
+from data_builders import folder_state, random_prices, write_random_dataset
 
 runner = CliRunner()
 

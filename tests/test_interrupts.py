@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from engine.atomic import TMP_SUFFIX
-from tests.data_builders import folder_state
+from data_builders import folder_state
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = """
