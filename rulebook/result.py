@@ -8,6 +8,7 @@ the result that wrote it.
 from __future__ import annotations
 
 import html
+from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence
@@ -38,14 +39,15 @@ REPR_METRICS = (("total return", "total_return", "{:+.1%}"), ("CAGR", "cagr", "{
                 ("max drawdown", "max_drawdown", "{:.1%}"), ("turnover / yr", "turnover", "{:.1f}"))
 
 
-class _Tables:
+class _Tables(ABC):
     """The run-folder tables shared by a Result and a SavedRun (see engine.run.folder)."""
 
     config: RunConfig
     metrics: dict
 
+    @abstractmethod
     def _table(self, name: str) -> pd.DataFrame | None:
-        raise NotImplementedError
+        """The named run-folder table (None when the run has none)."""
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -95,8 +97,9 @@ class _Tables:
                 f"total return {m['total_return']:+.1%}, Sharpe {m['sharpe'] if m['sharpe'] is None else round(m['sharpe'], 2)}>")
 
     @property
+    @abstractmethod
     def _synthetic(self) -> bool:
-        raise NotImplementedError
+        """Whether the run read the synthetic sample."""
 
 
 class Result(_Tables):
