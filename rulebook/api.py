@@ -29,7 +29,8 @@ def run(config: ConfigSource, *, data: DataSource = None, **overrides: Any) -> R
     whose sessions are then the ones simulated. Same config and data give the same metrics as
     ``rulebook run``: both call this function.
     """
-    from engine.run.backtest import load_run_data, run_backtest
+    from engine.run.backtest import run_backtest
+    from engine.run.run_data import load_run_data
 
     began = time.perf_counter()
     cfg, dataset = _config_and_data(config, data, overrides)
@@ -50,7 +51,7 @@ def validate(config: ConfigSource, *, data: DataSource = None, **overrides: Any)
     """Check a config and load the data it needs, without simulating; raises the first problem."""
     cfg, dataset = _config_and_data(config, data, overrides)
     if dataset is None:
-        from engine.run.backtest import load_run_data
+        from engine.run.run_data import load_run_data
 
         dataset = load_run_data(cfg)
     return Checked(cfg, dataset, resolved_data_dir(cfg))
@@ -85,7 +86,7 @@ def load_dataset(source: ConfigSource | None = None, *, symbols: list[str] | Non
 
         return read_folder(Path(source or SAMPLE_DATA_DIR), symbols=symbols, start=start, end=end,
                            calendar=calendar, max_fill_sessions=max_fill_sessions)
-    from engine.run.backtest import load_run_data
+    from engine.run.run_data import load_run_data
 
     return load_run_data(config_from(source))
 

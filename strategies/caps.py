@@ -22,10 +22,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine.sim.cap_kernel import AT_CAP, cap_rows_nb
 from engine.strict import StrictModel
 from strategies.rule_types import RuleContext
-
 
 
 class CapsConfig(StrictModel):
@@ -92,6 +90,8 @@ def apply_caps(
     is min'ed with ``caps.gross`` and ``1 - caps.cash_floor``. Reasons are written only
     on the rows where ``explain`` is True (default: every row): wording them is the slow part.
     """
+    from engine.sim.cap_kernel import AT_CAP, cap_rows_nb  # numba, loaded when a run caps (not by the config)
+
     symbols = list(targets.columns)
     name_cap = caps.name_caps(symbols)
     group_names, group_of, group_cap = caps.group_arrays(symbols, groups)

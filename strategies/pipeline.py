@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from engine.data.dataset import Dataset
-from engine.sim.rule_kernels import KernelRules
+from engine.sim.rule_layout import KernelRules
 from strategies.activity import ActivityLog
 from strategies.reasons import join_reasons
 from strategies.registry import configured, rules_model

@@ -15,9 +15,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
 from engine.strict import StrictModel
-from engine.sim.kernel_cache import kernel
-from engine.sim.orders import FLOAT_NOISE_WEIGHT
-from engine.sim.rule_kernels import COST, LogCode, State, StatefulRule, columns, exit_by_rule_nb, record_nb
+from engine.sim.rule_layout import LogCode, State, StatefulRule, columns
 from strategies.reentry import ReentryConfig, reentry_values
 from strategies.rule_types import Rule
 
@@ -83,74 +81,6 @@ def _values(cfg: ProfitTakingConfig, symbols: list[str]) -> dict:
     }
 
 
-@kernel
-def surge_nb(marks, prev, col, sessions, threshold):
-    """The return over the last ``sessions`` closes reached ``threshold``."""
-    if sessions <= 0 or prev - sessions < 0:
-        return False
-    return marks[prev, col] / marks[prev - sessions, col] - 1.0 >= threshold
-
-
-@kernel
-def surge_z_nb(marks, prev, col, sessions, z, window):
-    """The ``sessions``-close return over (daily volatility of ``window`` returns x sqrt(sessions)) reached z."""
-    if sessions <= 0 or prev - max(sessions, window) < 0:
-        return False
-    daily = marks[prev - window + 1 : prev + 1, col] / marks[prev - window : prev, col] - 1.0
-    vol = np.std(daily) * np.sqrt(window / (window - 1.0))
-    if not vol > 0:
-        return False
-    return (marks[prev, col] / marks[prev - sessions, col] - 1.0) / (vol * np.sqrt(sessions)) >= z
-
-
-def profit_taking_step(i, col, k, pos, price, w_fill, equity, due, target, marks, rules, p, state, s, log,
-                       log_count, c):
-    """Stop or stages for one held name: (weight cap left by fired stages (inf = none), the name's
-    new target where profit-taking acted, else NaN)."""
-    mark = marks[i - 1, k]
-    fired = int(state[col, s + FIRED])
-    if fired > 0:
-        state[col, s + PEAK] = max(state[col, s + PEAK], mark)
-        peak = state[col, s + PEAK]
-        if mark <= peak * (1.0 - rules[col, p + TRAILING_STOP]):  # NaN stop never triggers
-            record_nb(log, log_count, i, col, c + STOP, w_fill, 0.0, mark / peak - 1.0, peak)
-            exit_by_rule_nb(state, col, i, price, rules[col, p + COOLDOWN], rules[col, p + PULLBACK])
-            return 0.0, 0.0
-    gain = mark * pos / state[col, COST] - 1.0
-    n_stages = rules[col, p + N_STAGES]
-    count, code = 0, BY_GAIN
-    while fired + count < n_stages and gain >= rules[col, p + STAGE_GAIN + fired + count]:
-        count += 1
-    if count == 0 and fired < n_stages:
-        if surge_nb(marks, i - 1, k, int(rules[col, p + SURGE_SESSIONS]), rules[col, p + SURGE_RETURN]):
-            count, code = 1, BY_SURGE
-        elif surge_z_nb(marks, i - 1, k, int(rules[col, p + SURGE_Z_SESSIONS]), rules[col, p + SURGE_Z],
-                        int(rules[col, p + SURGE_Z_WINDOW])):
-            count, code = 1, BY_SURGE_Z
-    if count > 0:
-        if fired == 0:
-            state[col, s + BASE] = pos
-        fired += count
-        state[col, s + FIRED] = fired
-        state[col, s + PEAK] = mark
-    if fired == 0:
-        return np.inf, np.nan
-    sold = 0.0
-    for stage in range(fired):
-        sold += rules[col, p + STAGE_SELL + stage]
-    left = max(1.0 - sold, 0.0)
-    limit = w_fill * (min(state[col, s + BASE] * left, pos) / pos) if left > 1e-12 else 0.0  # at the sizing price
-    if count > 0:
-        record_nb(log, log_count, i, col, c + code, w_fill, limit, fired, gain)
-        if limit == 0.0:
-            exit_by_rule_nb(state, col, i, price, rules[col, p + COOLDOWN], rules[col, p + PULLBACK])
-        return limit, limit if np.isnan(due) else min(due, limit)
-    if due > limit + FLOAT_NOISE_WEIGHT and due > w_fill + FLOAT_NOISE_WEIGHT:
-        record_nb(log, log_count, i, col, c + CAPPED, due, limit, fired, left)
-        return limit, limit
-    return limit, np.nan
-
-
 PROFIT_TAKING = StatefulRule(
     "profit_taking", "exit", PARAMS, (State("fired"), State("base"), State("peak")),
     (LogCode("profit_taking", "stage {a:.0f} (gain {b:+.1%} over average cost): {move}"),
@@ -158,7 +88,7 @@ PROFIT_TAKING = StatefulRule(
      LogCode("profit_taking", "stage {a:.0f} (volatility-scaled surge, gain {b:+.1%} over average cost): {move}"),
      LogCode("profit_taking", "target capped at the {b:.1%} of the position left after {a:.0f} stage(s): {move}"),
      LogCode("trailing_stop", "close {a:.1%} from the peak close {b:.2f} since the last stage: exit {move}")),
-    profit_taking_step, _values, arrays={"stage_gain": MAX_STAGES, "stage_sell": MAX_STAGES})
+    "strategies.steps.profit_taking:profit_taking_step", _values, arrays={"stage_gain": MAX_STAGES, "stage_sell": MAX_STAGES})
 
 RULES = (Rule("profit_taking", "path", ProfitTakingConfig, "sell in stages after gains or surges",
               {"stages": [{"gain": 0.15, "sell": 0.3}, {"gain": 0.3, "sell": 0.3}], "trailing_stop": 0.1,

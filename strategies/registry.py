@@ -3,15 +3,17 @@
 A rule is registered once, as a ``Rule``: its name (the key under ``rules:``, or for a
 weighting the ``kind``), its stage, its config model (a StrictModel whose ``build()`` returns
 the object implementing the stage's protocol, strategies.rule_types) and, for a path-dependent
-rule, its kernel declaration (engine.sim.rule_kernels.StatefulRule). The config's ``rules:``
+rule, its kernel declaration (engine.sim.rule_layout.StatefulRule). The config's ``rules:``
 model (``rules_model()``), the README's config reference and the pipeline's stage lists are all
 read from here, so a registered rule is configurable, documented and run without editing core
 files. A config names a registered rule; it never imports a module or evaluates code.
 
 Rules come from three places: the shipped ones (``SHIPPED_MODULES``, each module's ``RULES``),
 the ``rulebook.rules`` entry-point group (each entry point is a callable, called once with no
-arguments, that calls ``register_rule``), and ``register_rule`` itself. Importing this module
-compiles nothing (numba kernels compile on first use).
+arguments, that calls ``register_rule``), and ``register_rule`` itself. Importing this module or
+the shipped rules imports neither numba nor vectorbt (tests/test_import_boundary.py): a
+path-dependent rule names its compiled step by module (strategies.steps), loaded when a
+simulation first needs it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, Field, create_model
 
 from engine.strict import StrictModel
-from engine.sim.rule_kernels import KernelLayout, use_layout
+from engine.sim.rule_layout import KernelLayout, use_layout
 from strategies.rule_types import STAGES, Rule
 
 ENTRY_POINT_GROUP = "rulebook.rules"

@@ -16,7 +16,7 @@ and goes into rules.parquet.
 | weighting | ``weigh(ctx, eligible) -> DataFrame`` | weights on ``ctx.rebalance`` rows (eligible names sum to 1, others 0), all-NaN rows elsewhere |
 | overlay | ``apply(ctx) -> RuleOutput`` | a multiplier frame (several overlays: they multiply; within a list, the smallest wins) and optionally ``no_buy``; or a Series of gross-exposure caps per session |
 | caps | ``cap(ctx, standing, explain) -> (capped, reasons)`` | the standing targets capped; reasons worded on the ``explain`` rows only |
-| path | (compiled; engine.sim.rule_kernels.StatefulRule) | decided inside the simulation, every session |
+| path | (compiled; engine.sim.rule_layout.StatefulRule) | decided inside the simulation, every session |
 
 A weighting's config subclasses strategies.weighting.WeightingRule (``kind``, ``rebalance``).
 """
@@ -85,7 +85,7 @@ class Rule:
     the stage's implementation. ``example``: a small valid config block (tests and the look-ahead
     harness run every registered rule with it). ``many``: the key holds a list of blocks (events).
     ``log_name``: the rule column of rules.parquet for what the stateless part did (default: name).
-    ``kernel``: the path-dependent part's declaration (engine.sim.rule_kernels.StatefulRule), run
+    ``kernel``: the path-dependent part's declaration (engine.sim.rule_layout.StatefulRule), run
     inside the simulation with the block's values (``kernel.values(block, symbols)``).
     ``needs_kernel``: whether a block needs the simulation's kernel (default: it declares one)."""
 

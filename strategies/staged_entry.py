@@ -12,8 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from engine.strict import StrictModel
-from engine.sim.orders import FLOAT_NOISE_WEIGHT
-from engine.sim.rule_kernels import PENDING, LogCode, State, StatefulRule, columns, record_nb
+from engine.sim.rule_layout import LogCode, State, StatefulRule, columns
 from strategies.rule_types import Rule
 
 NEAR_ZERO_WEIGHT = 1e-6  # a name below this weight is flat for staged entry
@@ -33,35 +32,11 @@ def _values(cfg: StagedEntryConfig, symbols: list[str]) -> dict:
     return {"tranches": cfg.tranches, "every": cfg.every, "pullback": np.nan if cfg.pullback is None else cfg.pullback}
 
 
-def staged_entry_step(i, col, k, pos, price, w_fill, equity, due, target, marks, rules, p, state, s, log,
-                      log_count, c):
-    """(unused, the weight to buy to this session; NaN = wait for the next tranche)."""
-    mark = marks[i - 1, k]
-    tranches = rules[col, p + TRANCHES]
-    done = state[col, s + TRANCHE]
-    if done == 0 and w_fill >= NEAR_ZERO_WEIGHT:
-        return np.inf, target  # not an entry from zero: an ordinary top-up
-    if done > 0:
-        next_due = i - state[col, s + TRANCHE_I] >= rules[col, p + EVERY] or mark <= state[col, s + TRANCHE_PX] * (
-            1.0 - rules[col, p + PULLBACK])
-        if not next_due:
-            state[col, PENDING] = 1.0
-            return np.inf, np.nan
-    done += 1
-    step = target if done >= tranches else min(target, w_fill + target / tranches)
-    record_nb(log, log_count, i, col, c, w_fill, step, done, tranches)
-    if step >= target - FLOAT_NOISE_WEIGHT:
-        state[col, s + TRANCHE] = 0.0
-    else:
-        state[col, s + TRANCHE], state[col, s + TRANCHE_I], state[col, s + TRANCHE_PX] = done, i, price
-        state[col, PENDING] = 1.0
-    return np.inf, step
-
-
 STAGED_ENTRY = StatefulRule(
     "staged_entry", "entry", PARAMS, (State("tranche", "satisfied"), State("tranche_i", "never"),
                                       State("tranche_px", "never")),
-    (LogCode("staged_entry", "tranche {a:.0f} of {b:.0f}: {move}"),), staged_entry_step, _values)
+    (LogCode("staged_entry", "tranche {a:.0f} of {b:.0f}: {move}"),),
+    "strategies.steps.staged_entry:staged_entry_step", _values)
 
 RULES = (Rule("staged_entry", "path", StagedEntryConfig, "build new positions in tranches",
               {"tranches": 3, "every": 2}, kernel=STAGED_ENTRY),)

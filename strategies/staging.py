@@ -1,6 +1,6 @@
 """Compile the path-dependent rules of a config into what the simulation kernel reads.
 
-Each registered rule with a kernel declaration (engine.sim.rule_kernels.StatefulRule) gets its
+Each registered rule with a kernel declaration (engine.sim.rule_layout.StatefulRule) gets its
 block of the packed parameter matrix from its config block (zeros = off), in the registry's
 layout; the capped groups come from ``rules.caps``. These rules depend on the path the book
 took (average cost, stages fired, the exit price), so they cannot be decided before the
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from engine.sim.rule_kernels import KernelRules
+from engine.sim.rule_layout import KernelRules
 from strategies import registry
 from strategies.caps import CapsConfig
 

@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from test_import_boundary import heavy_modules_after
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "examples" / "plugin"
 
@@ -68,6 +70,14 @@ def test_an_unknown_key_inside_a_plugin_rule_is_rejected_with_its_path(env, tmp_
     assert "Traceback" not in done.stderr
     without = rulebook({**os.environ, "PYTHONPATH": str(ROOT)}, "validate", str(PLUGIN / "config.yaml"), cwd=tmp_path)
     assert without.returncode == 2 and "'rules.fcf_margin': unknown key" in without.stderr
+
+
+def test_validating_with_the_plugin_loads_no_compiled_code(env):
+    """The plugin names its step by module (time_stop_step.py), so its rules register without numba."""
+    code = ("from engine.cli.main import app\nfrom strategies import registry\n"
+            f"app(['validate', {str(PLUGIN / 'config.yaml')!r}], standalone_mode=False)\n"
+            "assert registry.rule('time_stop').kernel.step.endswith(':time_stop_step')\n")
+    assert heavy_modules_after(code, env=env) == []
 
 
 def test_the_example_config_runs_and_its_rules_act(env, tmp_path):

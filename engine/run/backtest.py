@@ -12,17 +12,14 @@ import numpy as np
 import pandas as pd
 
 from engine.data.calendar import sessions_per_year
-from engine.config.run_config import RunConfig, resolved_data_dir
-from engine.data.loader import load_dataset
+from engine.config.run_config import RunConfig
 from engine.data.dataset import Dataset
-from engine.errors import DataError
 from engine.hedges.book import HedgeBook, simulate_hedges, total_equity
 from engine.analysis.metrics import compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
-from engine.sim.rule_kernels import KernelRules
-from engine.run.requirements import check_inputs
+from engine.sim.rule_layout import KernelRules
+from engine.run.run_data import load_run_data, rule_groups
 from strategies.pipeline import run_pipeline
-from strategies.selection import groups_from_data
 
 
 @dataclass(frozen=True)
@@ -40,24 +37,6 @@ class BacktestResult:
     def equity(self) -> pd.Series:
         """Total equity, on which every metric is computed: the stock book plus any hedge book."""
         return total_equity(self.strategy.equity, self.hedges)
-
-
-def load_run_data(config: RunConfig) -> Dataset:
-    """The dataset a config needs: its universe, the benchmark and the hedges' underlyings, over its period;
-    every input the run will read is checked first (engine.run.requirements), so none is found missing later."""
-    check_inputs(config)
-    hedged = [symbol for hedge in config.hedges for symbol in hedge.symbols]
-    symbols = list(dict.fromkeys(config.universe.symbols + ([config.benchmark] if config.benchmark else []) + hedged))
-    data = load_dataset(
-        resolved_data_dir(config), symbols=symbols, start=config.period.start, end=config.period.end,
-        calendar=config.data.calendar, max_fill_sessions=config.data.max_fill_sessions,
-    )
-    if len(data.sessions) < 2:
-        raise DataError(data.files[0], "date", f"only {len(data.sessions)} session between period.start and "
-                        "period.end: a backtest needs two (one return)", "widen period.start/period.end (--start/--end)")
-    if config.rules is not None:
-        rule_groups(config, data)  # data-defined groups named by caps exist (checked before simulating)
-    return data
 
 
 def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResult:
@@ -95,21 +74,6 @@ def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark:
         traded_notional=result.traded_notional, weights=result.weights, risk_free=config.risk_free,
     )
     return metrics, hedges
-
-
-def rule_groups(config: RunConfig, data: Dataset) -> dict[str, list[str]]:
-    """The config's named groups; without any, the data's themes or sectors if selection asks for them."""
-    selection = config.rules.selection if config.rules else None
-    if config.universe.groups or selection is None or selection.group_by is None:
-        return dict(config.universe.groups)
-    groups = groups_from_data(data, selection.group_by, config.universe.symbols)
-    caps = getattr(config.rules, "caps", None)
-    unknown = sorted(set(caps.groups) - set(groups)) if caps is not None else []
-    if unknown:
-        raise DataError("symbols.parquet", selection.group_by, f"rules.caps.groups names {', '.join(unknown)}, "
-                        f"which no universe symbol has as its {selection.group_by}",
-                        f"cap one of: {', '.join(groups) or '(none)'}, or list universe.groups in the config")
-    return groups
 
 
 def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,8 @@ import numpy as np
 
 from engine.sim.kernel_cache import kernel
 
-from engine.sim.rule_kernels import N_SCRATCH, record_fill_nb, session_targets_nb
+from engine.sim.rule_kernels import record_fill_nb, session_targets_nb
+from engine.sim.rule_layout import N_SCRATCH
 from engine.sim.orders import buy_scale_nb, execute_nb, rebalance_shares_nb, sells_first_nb
 
 
@@ -57,7 +58,7 @@ def simulate_books_nb(books, n_names, due, due_from, fill_price, marks, init_cas
     columns ``b * n_names`` onwards of the per-column inputs (``rules``: the packed parameters of the books'
     KernelRules, ``members``, ``no_buy``, ``state``) and of ``position``. ``resets``: the state columns reset
     when a name goes flat and when a decision is satisfied; ``steps``: the compiled rule steps and their
-    offsets per phase (engine.sim.rule_kernels.KernelLayout). Fills ``records``/``record_counts``,
+    offsets per phase (engine.sim.rule_layout.KernelLayout). Fills ``records``/``record_counts``,
     ``logs``/``log_counts``, ``state`` and the per-close outputs ``equity``, ``cash``, ``buy_scale``
     (books x sessions) and ``position`` (books x sessions x names): book-major,
     so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:

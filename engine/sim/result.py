@@ -15,7 +15,7 @@ import pandas as pd
 import vectorbt as vbt
 from vectorbt.portfolio import enums as vbt_enums
 
-from engine.sim import rule_kernels
+from engine.sim import rule_layout
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 
 ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
@@ -32,11 +32,11 @@ class SimResult:
     order_records: np.ndarray  # the fills as vectorbt order records (col = position in ``marks``' columns)
     cash_values: np.ndarray  # cash at each close
     held_values: np.ndarray  # shares held at each close (sessions x symbols)
-    log_records: np.ndarray  # engine.sim.rule_kernels.LOG_FIELDS rows (col = position in ``marks``' columns)
+    log_records: np.ndarray  # engine.sim.rule_layout.LOG_FIELDS rows (col = position in ``marks``' columns)
     group_names: tuple[str, ...] = ()  # capped groups, for the kernel log's reasons
     buy_scale: np.ndarray | None = None  # per session, the factor all buys were cut by for lack of cash (1 = none)
-    rule_state: np.ndarray | None = None  # the stateful rules' per-name state after the last session (rule_kernels)
-    layout: rule_kernels.KernelLayout | None = None  # decodes the kernel log
+    rule_state: np.ndarray | None = None  # the stateful rules' per-name state after the last session (rule_layout)
+    layout: rule_layout.KernelLayout | None = None  # decodes the kernel log
 
     @cached_property
     def cash(self) -> pd.Series:
@@ -96,7 +96,7 @@ class SimResult:
     def kernel_log(self) -> pd.DataFrame:
         """What the stateful rules did (KERNEL_LOG_COLUMNS); empty without rules."""
         records = self.log_records
-        fields = dict(zip(rule_kernels.LOG_FIELDS, records.T))
+        fields = dict(zip(rule_layout.LOG_FIELDS, records.T))
         return pd.DataFrame(
             {
                 "session": self.marks.index[fields["i"].astype(int)],

@@ -1,11 +1,7 @@
-"""Path-dependent rules by declaration, and the per-session step of the compiled loop that runs them.
+"""The per-session step of the compiled loop that runs the path-dependent rules.
 
-A path-dependent rule is declared once (``StatefulRule``): its phase, its parameter names, its
-per-name state columns and when they reset, its log codes and their wording, and one small
-numba step with its phase's signature. From the declarations of the registered rules
-(``KernelLayout``) the kernel derives the packed parameter matrix's columns (each rule's block
-starts with an ``enabled`` flag), the state matrix's columns (the kernel's own columns first),
-the resets and the log decoding; no core file names a rule.
+The rules are declared in engine.sim.rule_layout (parameters, state, log codes, where the step
+is); this module compiles their steps and runs them inside the simulation.
 
 At session t (decision information = the close of t-1; weights are of the equity the loop sizes
 orders on: the close of t-1 with ``execution.size_at: decision``, the fill prices of t with
@@ -23,7 +19,7 @@ orders on: the close of t-1 with ``execution.size_at: decision``, the fill price
 Rule-made orders ignore the execution band. State columns declared ``reset="flat"`` reset
 when a fill leaves the name flat; ``reset="satisfied"`` ones when a decision asks for no more
 than is held. Every action is written to a preallocated log buffer as (i, col, code, before,
-after, a, b); ``describe`` words a record from its code's declaration.
+after, a, b); KernelLayout.describe words a record from its code's declaration.
 
 Steps are compiled on first use with their phase's signature (engine.sim.kernel_cache.kernel)
 and passed to the loop as first-class functions, so the loop compiles (and caches) once per
@@ -32,32 +28,21 @@ number of rules per phase, whatever the rules are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import warnings
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from numba import types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from engine.sim.kernel_cache import kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
+from engine.sim.rule_layout import (BLOCK_COOLDOWN, BLOCK_PULLBACK, BLOCKED, COST, EXIT_I, EXIT_PX, NO_BUY, PENDING,
+                                    REENTRY_BLOCK, STANDING, KernelLayout, StatefulRule)
 
 # first-class functions are how the loop calls the rules' steps; numba flags the feature on every call
 warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)
 
-# the kernel's own state columns; rules' columns follow
-COST, STANDING, PENDING, BLOCKED, EXIT_I, EXIT_PX, BLOCK_COOLDOWN, BLOCK_PULLBACK = range(8)
-N_CORE_STATE = 8
-# the kernel's own log codes; rules' codes follow
-REENTRY_BLOCK, NO_BUY = range(2)
-LOG_FIELDS = ("i", "col", "code", "before", "after", "a", "b")
-N_SCRATCH = 6  # rows of the per-book scratch buffer: 0-2 the kernel's, 3-5 free for book rules
-
-Phase = Literal["exit", "entry", "book"]
 _M, _V, _I = types.float64[:, ::1], types.float64[::1], types.int64[::1]
 _f8, _i8 = types.float64, types.int64
 # exit / entry: (i, col, k, position, fill price, weight at fill, equity, decided target (NaN = none),
@@ -68,69 +53,6 @@ NAME_STEP = types.UniTuple(_f8, 2)(_i8, _i8, _i8, _f8, _f8, _f8, _f8, _f8, _f8, 
 BOOK_STEP = types.void(_i8, _i8, _i8, _V, _V, _V, _f8, _M, _i8, types.boolean[:, ::1], _V, _M, _I, _i8, _V,
                        types.boolean[::1], _M, _V)
 SIGNATURES = {"exit": NAME_STEP, "entry": NAME_STEP, "book": BOOK_STEP}
-
-
-@dataclass(frozen=True)
-class State:
-    name: str
-    reset: Literal["flat", "satisfied", "never"] = "flat"
-
-
-@dataclass(frozen=True)
-class LogCode:
-    """One kind of record: ``rule`` is its name in rules.parquet; ``wording`` a format string over
-    before, after, a, b, move ('12.0% → 8.0%') and group (the capped group named by int(b))."""
-
-    rule: str
-    wording: str
-
-
-def columns(names: tuple[str, ...], first: int = 0) -> range:
-    """Column numbers of ``names`` in a block (parameters start at 1: column 0 is ``enabled``)."""
-    return range(first, first + len(names))
-
-
-@dataclass(frozen=True)
-class StatefulRule:
-    """A path-dependent rule's declaration. ``params``: scalar parameter names (columns 1..);
-    ``arrays``: fixed-length parameter arrays after them ({name: length}); ``values(block, symbols)``
-    returns {param: number, per-symbol array, or list for an array} for a config block;
-    ``step``: a plain Python function numba compiles with SIGNATURES[phase]."""
-
-    name: str
-    phase: Phase
-    params: tuple[str, ...]
-    state: tuple[State, ...]
-    log: tuple[LogCode, ...]
-    step: Callable
-    values: Callable[[Any, list[str]], dict[str, Any]]
-    arrays: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def width(self) -> int:
-        return 1 + len(self.params) + sum(self.arrays.values())
-
-    def block(self, block_config: Any, symbols: list[str]) -> np.ndarray:
-        """This rule's parameter block (names x width) for a config block; None = rule off (zeros)."""
-        out = np.zeros((len(symbols), self.width))
-        if block_config is None:
-            return out
-        values = self.values(block_config, symbols)
-        unknown = set(values) - set(self.params) - set(self.arrays)
-        if unknown:
-            raise ValueError(f"{self.name}.values returned unknown parameters {sorted(unknown)}")
-        out[:, 0] = 1.0
-        for j, name in enumerate(self.params, start=1):
-            out[:, j] = values.get(name, 0.0)
-        at = 1 + len(self.params)
-        for name, length in self.arrays.items():
-            given = np.asarray(values.get(name, []), dtype=float)
-            if len(given) > length:
-                raise ValueError(f"{self.name}.{name}: {len(given)} values, at most {length}")
-            out[:, at:at + len(given)] = given
-            out[:, at + len(given):at + length] = np.nan
-            at += length
-        return out
 
 
 _COMPILED: dict[int, Any] = {}
@@ -157,106 +79,25 @@ def _placeholder(phase: str):
 
 def compiled(rule: StatefulRule):
     """The rule's step compiled with its phase's signature (once per process; numba caches it on disk)."""
-    if id(rule.step) not in _COMPILED:
-        step = kernel(rule.step)  # cached like every kernel (a step outside rulebook: stamped by its own file too)
+    function = rule.step_function()
+    if id(function) not in _COMPILED:
+        step = kernel(function)  # cached like every kernel (a step outside rulebook: stamped by its own file too)
         step.compile(SIGNATURES[rule.phase])
         step.disable_compile()  # one signature: the loop passes it as a first-class function
-        _COMPILED[id(rule.step)] = step
-    return _COMPILED[id(rule.step)]
+        _COMPILED[id(function)] = step
+    return _COMPILED[id(function)]
 
 
-@dataclass(frozen=True)
-class KernelLayout:
-    """Where each registered path-dependent rule lives in the packed parameters, the state and the log codes."""
-
-    rules: tuple[StatefulRule, ...]
-
-    @cached_property
-    def param_at(self) -> dict[str, int]:
-        starts = np.cumsum([0] + [r.width for r in self.rules])
-        return {r.name: int(s) for r, s in zip(self.rules, starts)}
-
-    @property
-    def n_params(self) -> int:
-        return sum(r.width for r in self.rules)
-
-    @cached_property
-    def state_at(self) -> dict[str, int]:
-        starts = N_CORE_STATE + np.cumsum([0] + [len(r.state) for r in self.rules])
-        return {r.name: int(s) for r, s in zip(self.rules, starts)}
-
-    @property
-    def n_state(self) -> int:
-        return N_CORE_STATE + sum(len(r.state) for r in self.rules)
-
-    @cached_property
-    def codes(self) -> tuple[LogCode, ...]:
-        core = (LogCode("reentry_block", "re-entry blocked: {a:.0f} of {b:.0f} cooldown sessions since the exit, "
-                        "no pullback yet"), LogCode("no_buy", "event rule blocks new buying"))
-        return core + tuple(code for r in self.rules for code in r.log)
-
-    @cached_property
-    def code_at(self) -> dict[str, int]:
-        starts = 2 + np.cumsum([0] + [len(r.log) for r in self.rules])
-        return {r.name: int(s) for r, s in zip(self.rules, starts)}
-
-    def resets(self, when: str) -> np.ndarray:
-        mask = np.zeros(self.n_state, dtype=np.bool_)
-        mask[COST] = when == "flat"
-        for r in self.rules:
-            for j, column in enumerate(r.state):
-                mask[self.state_at[r.name] + j] = column.reset == when
-        return mask
-
-    def initial_state(self, n_columns: int) -> np.ndarray:
-        state = np.zeros((n_columns, self.n_state))
-        state[:, STANDING] = np.nan
-        return state
-
-    def steps(self, phase: str) -> tuple[tuple, np.ndarray]:
-        """(compiled steps, their (parameter, state, code) offsets) for one phase. numba cannot type a
-        loop over an empty tuple, so a phase no rule uses gets one placeholder step at parameter -1,
-        which the loop never calls."""
-        chosen = [r for r in self.rules if r.phase == phase]
-        if not chosen:
-            return (_placeholder(phase),), np.array([[-1, 0, 0]], dtype=np.int64)
-        at = np.array([[self.param_at[r.name], self.state_at[r.name], self.code_at[r.name]] for r in chosen],
-                      dtype=np.int64)
-        return tuple(compiled(r) for r in chosen), at
-
-    def describe(self, record: np.ndarray, group_names: tuple[str, ...]) -> str:
-        """The reason a kernel log record shows a reader."""
-        _, _, code, before, after, a, b = record
-        group = group_names[int(b)] if 0 <= int(b) < len(group_names) else ""
-        return self.codes[int(code)].wording.format(before=before, after=after, a=a, b=b, group=group,
-                                                    move=f"{before:.1%} → {after:.1%}")
-
-
-_REGISTERED: list[KernelLayout] = [KernelLayout(())]
-
-
-def registered_layout() -> KernelLayout:
-    """The layout of every registered rule (strategies.registry keeps it current): what a run without
-    rules passes the loop, so one compiled loop serves runs with and without rules."""
-    return _REGISTERED[0]
-
-
-def use_layout(layout: KernelLayout) -> None:
-    _REGISTERED[0] = layout
-
-
-@dataclass(frozen=True)
-class KernelRules:
-    """What the simulation needs to run the path-dependent rules of one book (strategies.staging.compile_rules)."""
-
-    layout: KernelLayout
-    params: np.ndarray  # names x layout.n_params
-    group_members: np.ndarray  # bool, names x capped groups
-    group_cap: np.ndarray  # float per capped group
-    group_names: tuple[str, ...]  # name of each capped group, for the log
-    gross_limit: pd.Series | None = None  # regime cap per decision session (NaN = none)
-    no_buy: pd.DataFrame | None = None  # True where the decision session blocks new buying
-    log_capacity: int | None = None  # kernel log records; default sessions x columns
+def phase_steps(layout: KernelLayout, phase: str) -> tuple[tuple, np.ndarray]:
+    """(compiled steps, their (parameter, state, code) offsets) for one phase of ``layout``. numba
+    cannot type a loop over an empty tuple, so a phase no rule uses gets one placeholder step at
+    parameter -1, which the loop never calls."""
+    chosen = [r for r in layout.rules if r.phase == phase]
+    if not chosen:
+        return (_placeholder(phase),), np.array([[-1, 0, 0]], dtype=np.int64)
+    at = np.array([[layout.param_at[r.name], layout.state_at[r.name], layout.code_at[r.name]] for r in chosen],
+                  dtype=np.int64)
+    return tuple(compiled(r) for r in chosen), at
 
 
 @kernel

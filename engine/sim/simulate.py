@@ -28,7 +28,7 @@ the fee is fees_bps/1e4 of the notional at that slipped price. The book is marke
 each close at the last known price (the close, else that session's open, else the
 previous mark); that frame is ``SimResult.marks`` (engine.sim.result).
 
-With ``rules`` (engine.sim.rule_kernels.KernelRules) every session runs through the
+With ``rules`` (engine.sim.rule_layout.KernelRules) every session runs through the
 stateful rules (profit-taking, re-entry, staged entry, cap drift trims), which decide
 on the close of t-1 and fill at t like any order; what they did is ``kernel_log``.
 
@@ -49,10 +49,10 @@ import numpy as np
 import pandas as pd
 from vectorbt.portfolio import enums as vbt_enums
 
-from engine.sim import rule_kernels
+from engine.sim import rule_kernels, rule_layout
 from engine.sim.loop import simulate_books
 from engine.sim.result import SimResult
-from engine.sim.rule_kernels import KernelRules
+from engine.sim.rule_layout import KernelRules
 
 FILL_MODES = ("next_open", "next_close")
 SIZE_AT = ("decision", "fill")
@@ -156,8 +156,8 @@ def simulate_many(
     if rules is not None and start is not None and start.state is not None:
         state[:] = np.tile(np.asarray(start.state, dtype=float), (n_books, 1))
     resets = np.vstack([layout.resets("flat"), layout.resets("satisfied")])
-    steps = (*layout.steps("exit"), *layout.steps("entry"), *layout.steps("book"))
-    logs = np.zeros((n_books, capacity, len(rule_kernels.LOG_FIELDS)))
+    steps = tuple(part for phase in ("exit", "entry", "book") for part in rule_kernels.phase_steps(layout, phase))
+    logs = np.zeros((n_books, capacity, len(rule_layout.LOG_FIELDS)))
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
     records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
     record_counts = np.zeros(n_books, dtype=np.int64)
@@ -199,17 +199,17 @@ def simulate_many(
     return results
 
 
-def _layout(rules: list[KernelRules] | None) -> rule_kernels.KernelLayout:
+def _layout(rules: list[KernelRules] | None) -> rule_layout.KernelLayout:
     """The books' common kernel layout; without rules, the registry's (one compiled loop serves both)."""
     if rules is None:  # the registered rules decide the loop's signature
-        return rule_kernels.registered_layout()
+        return rule_layout.registered_layout()
     if any(rule.layout != rules[0].layout for rule in rules):
         raise ValueError("simulate_many: the books' rules were compiled for different rule registries; "
                          "fix: compile every book's rules after registering all rules")
     return rules[0].layout
 
 
-def _no_rules(n_columns: int, layout: rule_kernels.KernelLayout) -> tuple:
+def _no_rules(n_columns: int, layout: rule_layout.KernelLayout) -> tuple:
     """Rule inputs of the right numba types for a run without rules (the kernel never reads them)."""
     return np.zeros((n_columns, layout.n_params)), np.zeros((n_columns, 0), dtype=np.bool_), np.zeros(0), ()
 

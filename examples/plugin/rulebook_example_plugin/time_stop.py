@@ -3,16 +3,17 @@
 The holding counts from the session its entry filled; at session t (on what is known at the
 close of t-1) a name held for ``sessions`` sessions or more is sold at t's fill. Buying may
 start again after ``cooldown`` sessions. The declaration below is all rulebook needs: its
-parameters, one state column (reset when the name is flat), one log code and the step.
+parameters, one state column (reset when the name is flat), one log code and where the step is
+(time_stop_step.py, compiled with numba only when a simulation runs the rule, so reading a
+config never imports numba).
 """
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field
 
 from engine.strict import StrictModel
-from engine.sim.rule_kernels import LogCode, State, StatefulRule, columns, exit_by_rule_nb, record_nb
+from engine.sim.rule_layout import LogCode, State, StatefulRule, columns
 from strategies.rule_types import Rule
 
 PARAMS = ("sessions", "cooldown")
@@ -25,23 +26,11 @@ class TimeStopConfig(StrictModel):
     cooldown: int = Field(0, ge=0, description="sessions after the exit before it may be bought again")
 
 
-def time_stop_step(i, col, k, pos, price, w_fill, equity, due, target, marks, rules, p, state, s, log,
-                   log_count, c):
-    """(weight cap, forced target): (0, 0) once the name has been held long enough, else (inf, NaN)."""
-    if state[col, s + ENTERED] == 0.0:
-        state[col, s + ENTERED] = i  # first session seen held: the entry filled at i - 1
-    held_for = i - (state[col, s + ENTERED] - 1.0)
-    if held_for < rules[col, p + SESSIONS]:
-        return np.inf, np.nan
-    record_nb(log, log_count, i, col, c, w_fill, 0.0, held_for, rules[col, p + SESSIONS])
-    exit_by_rule_nb(state, col, i, price, rules[col, p + COOLDOWN], np.nan)
-    return 0.0, 0.0
-
-
 TIME_STOP = StatefulRule(
     "time_stop", "exit", PARAMS, (State("entered", reset="flat"),),
     (LogCode("time_stop", "held {a:.0f} sessions ≥ {b:.0f}: exit {move}"),),
-    time_stop_step, lambda cfg, symbols: {"sessions": cfg.sessions, "cooldown": cfg.cooldown})
+    "rulebook_example_plugin.time_stop_step:time_stop_step",
+    lambda cfg, symbols: {"sessions": cfg.sessions, "cooldown": cfg.cooldown})
 
 RULE = Rule("time_stop", "path", TimeStopConfig, "sell a name after a holding period (example plugin)",
             {"sessions": 60, "cooldown": 5}, kernel=TIME_STOP)
