@@ -10,6 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pandas_market_calendars as mcal
+
+from engine.data import calendar
 from engine.data.calendar import closure_reason, early_closes, get_sessions, sessions_per_year
 from engine.errors import ConfigError
 
@@ -87,3 +90,52 @@ def test_sessions_split_and_join(start, first_len, second_len):
     assert whole.equals(joined)
     assert (whole.dayofweek < 5).all()
     assert whole.empty or (whole[0] >= pd.Timestamp(start) and whole[-1] <= pd.Timestamp(end))
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty user cache, and no sessions remembered by this process."""
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(tmp_path))
+    calendar._span_sessions.cache_clear()
+    calendar._sessions.cache_clear()
+    yield tmp_path
+    calendar._span_sessions.cache_clear()
+    calendar._sessions.cache_clear()
+
+
+def _computed(name: str, start: str, end: str) -> pd.DatetimeIndex:
+    days = mcal.get_calendar(name).valid_days(start, end)
+    return pd.DatetimeIndex(days.tz_localize(None).normalize().as_unit("ns"))
+
+
+@pytest.mark.parametrize("name, start, end", [("XNYS", "2016-01-01", "2025-12-31"), ("XNYS", "1990-01-01", "1990-01-31"),
+                                              ("XNYS", "2045-12-01", "2045-12-31"), ("XLON", "2008-12-20", "2009-01-10"),
+                                              ("XNYS", "1985-01-01", "1991-06-30")])  # the last one starts before the span
+def test_sessions_from_the_cache_file_equal_the_calendars_own(fresh_cache, name, start, end):
+    computed = get_sessions(start, end, name)  # computes (and saves the span)
+    calendar._sessions.cache_clear()
+    calendar._span_sessions.cache_clear()
+    cached = get_sessions(start, end, name)  # read from the file
+    assert (fresh_cache / calendar.sessions_file(name)).exists() == (start >= "1990")  # outside the span: computed every time
+    assert computed.equals(_computed(name, start, end)) and cached.equals(computed)
+
+
+def test_a_damaged_cache_file_is_computed_again(fresh_cache):
+    get_sessions("2020-01-01", "2020-12-31")
+    (fresh_cache / calendar.sessions_file("XNYS")).write_bytes(b"not a numpy file")
+    calendar._sessions.cache_clear()
+    calendar._span_sessions.cache_clear()
+    assert get_sessions("2020-01-01", "2020-12-31").equals(_computed("XNYS", "2020-01-01", "2020-12-31"))
+    assert len(np.load(fresh_cache / calendar.sessions_file("XNYS"))) > 10_000  # and written again whole
+
+
+def test_the_cache_file_is_per_calendar_version(fresh_cache, monkeypatch):
+    before = calendar.sessions_file("XNYS")
+    monkeypatch.setattr(mcal, "__version__", "0.0.1")
+    assert calendar.sessions_file("XNYS") != before  # an upgrade with new holidays never reads the old list
+
+
+def test_without_a_writable_cache_the_sessions_are_computed(fresh_cache, monkeypatch):
+    (fresh_cache / "a-file").write_text("")
+    monkeypatch.setenv("RULEBOOK_CACHE_DIR", str(fresh_cache / "a-file" / "cache"))  # cannot be created
+    assert get_sessions("2020-01-01", "2020-12-31").equals(_computed("XNYS", "2020-01-01", "2020-12-31"))

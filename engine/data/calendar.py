@@ -8,12 +8,15 @@ open and close only matter to say which sessions close early.
 from __future__ import annotations
 
 import difflib
+import io
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pandas_market_calendars as mcal
 
 from engine.errors import ConfigError
+from engine.user_cache import cached
 
 DEFAULT_CALENDAR = "XNYS"
 
@@ -39,12 +42,48 @@ def _calendar(name: str) -> mcal.MarketCalendar:
     return mcal.get_calendar(name)
 
 
+# sessions of this span are computed once per calendar and pandas-market-calendars version and kept in
+# the user's cache: computing any range first derives the calendar's whole holiday list (~0.2 s a process)
+CACHED_SPAN = (pd.Timestamp("1990-01-01"), pd.Timestamp("2045-12-31"))
+
+
+def _valid_days(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    days = _calendar(name).valid_days(start, end)
+    return pd.DatetimeIndex(days.tz_localize(None).normalize().as_unit("ns"), freq=None)
+
+
+def sessions_file(name: str) -> str:
+    """The cache file of a calendar's CACHED_SPAN sessions (engine.user_cache)."""
+    return f"sessions-{name}-mcal-{mcal.__version__}.npy"
+
+
+@lru_cache(maxsize=None)
+def _span_sessions(name: str) -> pd.DatetimeIndex:
+    """Every session of CACHED_SPAN, from the user's cache (computed and saved the first time)."""
+    _calendar(name)  # an unknown name is a ConfigError, cached or not
+
+    def computed() -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, _valid_days(name, *CACHED_SPAN).to_numpy(dtype="datetime64[ns]"), allow_pickle=False)
+        return buffer.getvalue()
+
+    def loaded(data: bytes) -> pd.DatetimeIndex:  # a damaged file raises ValueError: computed again
+        days = np.load(io.BytesIO(data), allow_pickle=False)
+        if days.dtype != np.dtype("datetime64[ns]") or days.ndim != 1:
+            raise ValueError("not a session list")
+        return pd.DatetimeIndex(days, freq=None)
+
+    return cached(sessions_file(name), computed, loaded)
+
+
 @lru_cache(maxsize=256)
 def _sessions(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     if end < start:
         return pd.DatetimeIndex([], dtype="datetime64[ns]")
-    days = _calendar(name).valid_days(start, end)
-    return pd.DatetimeIndex(days.tz_localize(None).normalize().as_unit("ns"), freq=None)
+    if not (CACHED_SPAN[0] <= start and end <= CACHED_SPAN[1]):
+        return _valid_days(name, start, end)
+    days = _span_sessions(name)
+    return days[days.searchsorted(start):days.searchsorted(end, side="right")]
 
 
 def get_sessions(start, end, calendar: str = DEFAULT_CALENDAR) -> pd.DatetimeIndex:

@@ -1,8 +1,8 @@
 """The report as one self-contained HTML file: no network, no web fonts.
 
-plotly.js is inlined once, gzip-compressed and base64-encoded (4.8 MB → 2 MB; the page
-decompresses it with the browser's DecompressionStream), and each chart is a JSON
-figure drawn by one script at the end of the page.
+plotly.js is inlined once, gzip-compressed and base64-encoded (4.8 MB → 2 MB, once per plotly
+version, kept in engine.user_cache; the page decompresses it with the browser's DecompressionStream),
+and each chart is a JSON figure drawn by one script at the end of the page.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import base64
 import gzip
 import json
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import jinja2
 
 from engine.atomic import write_file_atomically
+from engine.user_cache import cached
 from engine.report.model import SYNTHETIC_WARNING, Chart, Code, Paragraph, Report, Table
 from engine.report.plotly_charts import BASE_HEIGHT_PX, plotly_spec
 
@@ -24,9 +26,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @lru_cache(maxsize=1)
 def plotly_js_gzip_base64() -> str:
-    """plotly.js of the installed plotly package, gzip + base64 (computed once per process)."""
-    from plotly.offline import get_plotlyjs
-    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    """plotly.js of the installed plotly package, gzip + base64: compressed once per plotly version and
+    kept in the user's cache (compressing 4.8 MB costs more than rendering the rest of the page)."""
+    def packed() -> bytes:
+        from plotly.offline import get_plotlyjs
+        return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=6, mtime=0))
+
+    return cached(f"plotly-{metadata.version('plotly')}.js.gz.b64", packed, lambda data: data.decode("ascii"))
 
 
 def chart_json(chart: Chart) -> str:

@@ -8,7 +8,6 @@ import json
 
 import pandas as pd
 
-from engine.analysis.variant_stats import verdict_label
 from engine.report.model import Chart, Paragraph, Section
 from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
@@ -77,6 +76,8 @@ def _ranking(ranked: pd.DataFrame, label: str | None, params: list[str]) -> pd.D
         if name in ranked.columns:
             table[name] = ranked[name]
     if {"diff_lower", "diff_upper", "dsr"} <= set(ranked.columns):
+        from engine.analysis.variant_stats import verdict_label  # scipy: loaded for a sweep's report only
+
         known = ranked["diff_lower"].notna() & ranked["diff_upper"].notna() & (
             ranked[label] != "base" if label else True)
         table["Sharpe vs base (95% CI)"] = [f"{low:+.2f} to {high:+.2f}" if ok else "" for low, high, ok in

@@ -13,37 +13,28 @@ doing that for an installed package:
 ``kernel`` compiles a function like ``njit`` and caches it in ``cache_dir() / <digest>``, where the
 digest covers every file in KERNEL_SOURCES (and numba's version): an edit to any of them starts a
 fresh folder, so a stale kernel is never loaded, and nothing is deleted (nothing happens at import).
-The folder is ``$RULEBOOK_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rulebook``, else the user's cache
-folder (``~/.cache/rulebook`` on Linux). If it cannot be written the kernels still run, compiled in
-every process.
+The folder is engine.user_cache.cache_dir() (``$RULEBOOK_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rulebook``,
+else ``~/.cache/rulebook`` on Linux). If it cannot be written the kernels still run, compiled in every
+process.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import numba
 from numba import njit
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
-from numba.misc.appdirs import AppDirs
+
+from engine.user_cache import cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every file with code compiled into the simulation loop (tests/test_kernel_cache.py checks the list);
 # a rule's step compiled from any other file (a plugin's) is stamped with that file's own bytes too.
 KERNEL_SOURCES = ("engine/sim/loop.py", "engine/sim/orders.py", "engine/sim/rule_kernels.py", "engine/sim/cap_kernel.py",
                   "strategies/steps/cap_drift.py", "strategies/steps/profit_taking.py")
-
-
-def cache_dir() -> Path:
-    """The folder holding every version's compiled kernels (one sub-folder per sources digest)."""
-    if os.environ.get("RULEBOOK_CACHE_DIR"):
-        return Path(os.environ["RULEBOOK_CACHE_DIR"])
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return Path(os.environ["NUMBA_CACHE_DIR"]) / "rulebook"
-    return Path(AppDirs(appname="rulebook", appauthor=False).user_cache_dir)
 
 
 @lru_cache(maxsize=None)
