@@ -103,28 +103,32 @@ def apply_caps(
     before = np.array(targets.to_numpy(dtype=float, na_value=np.nan), order="C")
     after = cap_rows_nb(before, name_cap, group_of, group_cap, limits, caps.excess == "water_fill")
     capped = pd.DataFrame(after, index=targets.index, columns=targets.columns)
-    reasons = pd.DataFrame("", index=targets.index, columns=targets.columns, dtype=object)
     changed = np.abs(np.nan_to_num(after) - np.nan_to_num(before)) > AT_CAP
     if explain is not None:
         changed &= np.asarray(explain, dtype=bool)[:, None]
-    for t, k in zip(*np.nonzero(changed)):
-        row = np.nan_to_num(after[t])
-        reasons.iat[t, k] = cap_reason(before[t, k], after[t, k], name_cap[k],
-                                       [(group_names[g], group_cap[g], row[group_of[:, g]].sum())
-                                        for g in np.flatnonzero(group_of[k])], limits[t])
-    return capped, reasons
+    reasons = cap_reasons(before, after, changed, name_cap, group_names, group_of, group_cap, limits)
+    return capped, pd.DataFrame(reasons, index=targets.index, columns=targets.columns, dtype=object)
 
 
-def cap_reason(before: float, after: float, name_cap: float, groups: list[tuple[str, float, float]],
-               gross_limit: float) -> str:
-    """Why a cap moved one weight: the binding name cap, else a full group, else the gross cap;
-    a raise is water-filling. ``groups``: (name, cap, the group's weight after capping)."""
-    move = f"{before:.1%} → {after:.1%}"
-    if after > before:
-        return f"excess from capped names: {move}"
-    if after >= name_cap * (1 - 1e-9):
-        return f"name cap {name_cap:.0%}: {move}"
-    for group, cap, total in groups:
-        if total >= cap * (1 - 1e-9):
-            return f"group {group} {cap:.0%}: {move}"
-    return f"gross cap {gross_limit:.0%}: {move}"
+def cap_reasons(before: np.ndarray, after: np.ndarray, changed: np.ndarray, name_cap: np.ndarray,
+                group_names: list[str], group_of: np.ndarray, group_cap: np.ndarray, limits: np.ndarray
+                ) -> np.ndarray:
+    """Why a cap moved each ``changed`` weight ('' elsewhere), worded over the changed cells at once: the binding
+    name cap, else the first full group the name is in (its weight after capping at the cap), else the gross
+    cap; a raise is water-filling."""
+    reasons = np.full(changed.shape, "", dtype=object)
+    t, k = np.nonzero(changed)
+    if not len(t):
+        return reasons
+    was, now = before[t, k], after[t, k]
+    group_weight = np.nan_to_num(after) @ group_of.astype(float)  # sessions x groups, after capping
+    full = group_of[k] & (group_weight[t] >= group_cap * (1 - 1e-9))
+    names = np.array([f"name cap {cap:.0%}: " for cap in name_cap], dtype=object)
+    groups = np.array([f"group {g} {cap:.0%}: " for g, cap in zip(group_names, group_cap)] + [""], dtype=object)
+    gross = np.array([f"gross cap {limit:.0%}: " for limit in limits], dtype=object)  # per session
+    first_full = np.column_stack([full, np.ones(len(t), dtype=bool)]).argmax(axis=1)  # len(group_names): none
+    why = np.where(now > was, "excess from capped names: ",
+                   np.where(now >= name_cap[k] * (1 - 1e-9), names[k],
+                            np.where(first_full < len(group_names), groups[first_full], gross[t])))
+    reasons[t, k] = why + np.array([f"{b:.1%} → {a:.1%}" for b, a in zip(was.tolist(), now.tolist())], dtype=object)
+    return reasons

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from engine.sim.cap_kernel import cap_row_nb
-from strategies.caps import CapsConfig, apply_caps
+from strategies.caps import CapsConfig, apply_caps, cap_reasons
 
 TOL = 1e-12
 NO_GROUPS = (np.zeros((5, 0), dtype=bool), np.zeros(0))
@@ -120,3 +120,37 @@ def test_caps_hold_and_water_fill_keeps_the_sum_until_everything_is_capped(row, 
         full_groups = (out[:, None] * members).sum(axis=0) >= group_cap * (1 - 1e-9)
         boxed = (out >= name_cap * (1 - 1e-9)) | (members & full_groups).any(axis=1) | (out <= 1e-12)
         assert boxed.all()
+
+
+def reference_cap_reason(before, after, name_cap, groups, gross_limit):
+    """The reasons' rule cell by cell, as the caps stage worded them before it was vectorised."""
+    move = f"{before:.1%} → {after:.1%}"
+    if after > before:
+        return f"excess from capped names: {move}"
+    if after >= name_cap * (1 - 1e-9):
+        return f"name cap {name_cap:.0%}: {move}"
+    for group, cap, total in groups:
+        if total >= cap * (1 - 1e-9):
+            return f"group {group} {cap:.0%}: {move}"
+    return f"gross cap {gross_limit:.0%}: {move}"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(capped_rows(), min_size=1, max_size=4), st.booleans(), st.data())
+def test_cap_reasons_word_every_changed_cell_as_the_cell_by_cell_rule_does(rows, water_fill, data):
+    n = min(len(r[0]) for r in rows)  # one universe: every row cut to the fewest names, the first row's caps
+    _, name_cap, members, group_cap, _ = rows[0]
+    name_cap, members = name_cap[:n], members[:n]
+    before = np.array([r[0][:n] for r in rows])
+    before[data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))] = np.nan  # undecided rows
+    limits = np.array([r[4] for r in rows])
+    after = np.array([cap_row_nb(np.nan_to_num(b), name_cap, members, group_cap, g, water_fill) if not np.isnan(b).all()
+                      else b for b, g in zip(before, limits)])
+    changed = np.abs(np.nan_to_num(after) - np.nan_to_num(before)) > 1e-12
+    names = [f"g{g}" for g in range(len(group_cap))]
+    got = cap_reasons(before, after, changed, name_cap, names, members, group_cap, limits)
+    for t, k in np.ndindex(changed.shape):
+        row = np.nan_to_num(after[t])
+        groups = [(names[g], group_cap[g], row[members[:, g]].sum()) for g in np.flatnonzero(members[k])]
+        want = reference_cap_reason(before[t, k], after[t, k], name_cap[k], groups, limits[t]) if changed[t, k] else ""
+        assert got[t, k] == want
