@@ -7,8 +7,10 @@
     result.save("reports/my-run")                           # the same run folder as `rulebook run`
 
 Public names: run, Result, audit, compare, Comparison, validate, load_config, load_dataset, open_run,
-SavedRun, event_study, scenarios, today (the rules' orders for a real book), attribute
-(what each rule earned). Importing this package has no side effects and loads nothing
+SavedRun, event_study, scenarios, today (the rules' orders for a real book), attribute,
+Attribution (what each rule earned), check_destination, and the errors a user can fix:
+RulebookError with its ConfigError and DataError (each one line: the file, the key or column,
+the fix). Importing this package has no side effects and loads nothing
 heavy: the engine, vectorbt, numba, plotly, matplotlib, reportlab and scipy load on first use.
 """
 
@@ -31,7 +33,12 @@ _EXPORTS = {
     "event_study": "rulebook.analyses",
     "scenarios": "rulebook.analyses",
     "today": "rulebook.practice",
-    "attribute": "rulebook.practice",
+    "attribute": "rulebook.attribution",
+    "Attribution": "rulebook.attribution",
+    "check_destination": "rulebook.api",
+    "RulebookError": "engine.errors",
+    "ConfigError": "engine.errors",
+    "DataError": "engine.errors",
     "register_rule": "strategies.registry",  # your own rules (README: Writing your own rule)
 }
 

@@ -17,6 +17,7 @@ from engine.analysis.event_run import EventStudyResult, run_event_study
 from engine.atomic import write_file_atomically
 from engine.config.scenarios import ScenarioSet
 from engine.errors import ConfigError
+from rulebook.api import session_date
 from rulebook.result import Analysis, Result, SavedRun
 
 Run = Result | SavedRun | Path | str
@@ -75,7 +76,7 @@ def scenarios(run: Run, scenario_set: ScenarioSet | dict | Path | str | None = N
     from engine.analysis.scenario_run import run_scenarios
     from engine.config.scenarios import load_scenario_set, scenario_set_from
 
-    day = _day(date)
+    day = session_date(date)
     run = _opened(run)
     if isinstance(scenario_set, (str, Path)):
         chosen, source = load_scenario_set(Path(scenario_set)), str(scenario_set)
@@ -89,13 +90,6 @@ def scenarios(run: Run, scenario_set: ScenarioSet | dict | Path | str | None = N
         raise ConfigError("config.yaml", "scenarios", "no scenario set",
                           "give --set configs/scenarios/column_outlook.yaml or add a scenarios: block")
     return Scenarios(run_scenarios(run, chosen, day, source))
-
-
-def _day(date) -> pd.Timestamp | None:
-    try:
-        return pd.Timestamp(date) if date is not None else None
-    except ValueError:
-        raise ConfigError("command line", "--date", f"'{date}' is not a date", "write it as YYYY-MM-DD") from None
 
 
 def _opened(run: Run) -> Result | SavedRun:

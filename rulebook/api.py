@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from engine.config.run_config import ConfigSource, RunConfig, config_from, resolved_data_dir
 from engine.data.dataset import Dataset
 from engine.errors import ConfigError
@@ -97,6 +99,14 @@ def open_run(folder: Path | str) -> SavedRun:
     return SavedRun.read(Path(folder))
 
 
+def check_destination(folder: Path | str) -> None:
+    """Refuse an output folder that exists (or lies inside a file) before any work: the savers
+    refuse it too, but only once the work is done."""
+    from engine.atomic import check_destination as refuse
+
+    refuse(Path(folder))
+
+
 def _config_and_data(config: ConfigSource, data: DataSource, overrides: dict) -> tuple[RunConfig, Dataset | None]:
     overrides = _dotted(overrides)
     if isinstance(data, (str, Path)):
@@ -111,6 +121,16 @@ def _config_and_data(config: ConfigSource, data: DataSource, overrides: dict) ->
                               "load it with rulebook.load_dataset(config) or add the symbols")
         return cfg, data
     return cfg, None
+
+
+def session_date(value) -> pd.Timestamp | None:
+    """A date argument (a date, or YYYY-MM-DD text) as a midnight Timestamp; None stays None."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except ValueError:
+        raise ConfigError("command line", "--date", f"'{value}' is not a date", "write it as YYYY-MM-DD") from None
 
 
 def _dotted(overrides: dict[str, Any]) -> dict[str, Any]:

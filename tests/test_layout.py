@@ -115,14 +115,47 @@ def test_the_checks_see_a_cycle_hidden_in_a_function():
     assert package_graph({"engine.sim.loop": {"strategies.caps"}}) == {"engine.sim": {"strategies"}}
 
 
+# what a command may take from the engine directly: the printing helpers it shares with the report,
+# so the terminal and the report print the same cells; everything else comes through rulebook
+PRINTING = {
+    "engine.report.formatting": {"FORMATTERS", "HEADLINE"},
+    "engine.report.write": {"reports_line", "parse_formats"},
+    "engine.report.attribution_section": {"COLUMNS", "add_one_in_rows", "leave_one_out_rows"},
+    "engine.report.event_section": {"event_counts"},
+    "engine.analysis.variant_stats": {"BASE_VERDICT", "verdict_label"},
+}
+
+
+def engine_names_used(source: str) -> set[str]:
+    """``module:name`` for every engine name a module imports (``module:*`` for a plain import),
+    engine.cli's own modules left out."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {f"{node.module}:{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {f"{alias.name}:*" for alias in node.names}
+    return {name for name in found if name.startswith(("engine", "strategies")) and not name.startswith("engine.cli")}
+
+
+def command_violations(sources: dict[str, str]) -> list[str]:
+    return sorted(f"{module} imports {name}" for module, source in sources.items() for name in engine_names_used(source)
+                  if name.partition(":")[2] not in PRINTING.get(name.partition(":")[0], ()))
+
+
 def test_command_modules_hold_no_library_code():
-    """engine/cli parses and prints: it reaches the engine through rulebook/, except for printing
-    helpers (formatting, report file names, verdict labels) and the commands other issues own."""
-    printing = {"engine.report.formatting", "engine.report.write", "engine.analysis.variant_stats",
-                "engine.errors", "engine.report.attribution_section", "engine.report.event_section",
-                "engine.atomic"}  # check_destination: an --out that exists is refused before the work
-    pending = {"engine.cli.attribute", "engine.cli.today"}  # issue 20: call the engine until rulebook.attribute/today exist
-    graph = module_graph()
-    reached = {dep for module, deps in graph.items() if module.startswith("engine.cli.") and module not in pending
-               for dep in deps if not dep.startswith(("engine.cli", "rulebook"))}
-    assert reached <= printing, sorted(reached - printing)
+    """engine/cli parses and prints: every command reaches the engine through rulebook/, and takes from
+    the engine itself only the printing helpers it shares with the report (PRINTING)."""
+    sources = {".".join(p.relative_to(ROOT).with_suffix("").parts): p.read_text()
+               for p in (ROOT / "engine" / "cli").glob("*.py")}
+    assert len(sources) >= 8
+    assert command_violations(sources) == []
+
+
+def test_the_command_check_sees_engine_work_in_a_command():
+    sneaky = "def today_command():\n    from engine.practice.today import today\n    import engine.atomic\n"
+    assert command_violations({"engine.cli.today": sneaky}) == [
+        "engine.cli.today imports engine.atomic:*", "engine.cli.today imports engine.practice.today:today"]
+    fine = "import rulebook\nfrom engine.cli.console import console\nfrom engine.report.write import reports_line\n"
+    assert command_violations({"engine.cli.run": fine}) == []
+    assert command_violations({"engine.cli.x": "from engine.report.write import write_reports"}) != []

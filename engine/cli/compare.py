@@ -30,7 +30,6 @@ def compare_command(
         TimeRemainingColumn
 
     import rulebook
-    from engine.atomic import check_destination
     from engine.cli.progress import RateColumn, peak_memory_gb
     from engine.report.write import reports_line
 
@@ -39,7 +38,7 @@ def compare_command(
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with user_errors():
         if out is not None:
-            check_destination(out)  # before the sweep, not after it
+            rulebook.check_destination(out)  # before the sweep, not after it
         bar = Progress(*columns, console=console)
 
         def show(done: int, total: int) -> None:  # first called once the variants are valid

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from engine.errors import RulebookError
+from rulebook import RulebookError
 
 console = Console()
 err_console = Console(stderr=True)

@@ -67,7 +67,7 @@ DateFormatOpt = Annotated[Optional[str], typer.Option("--date-format", help="str
 
 
 def _pairs(items: list[str] | None) -> dict[str, str]:
-    from engine.errors import DataError
+    from rulebook import DataError
 
     mapping = {}
     for item in items or []:
@@ -177,7 +177,7 @@ def edgar_command(
 ) -> None:
     """SEC EDGAR companyfacts → DIR/fundamentals.parquet, point in time by filing date."""
     from rulebook.data import import_companyfacts
-    from engine.errors import DataError
+    from rulebook import DataError
 
     with user_errors():
         pairs = [item.partition("=") for item in symbol or []]

@@ -48,13 +48,12 @@ def run(
 ) -> None:
     """Run a backtest and write its run folder."""
     import rulebook
-    from engine.atomic import check_destination
     from engine.cli.events import print_study
     from engine.report.write import reports_line
 
     with user_errors(), console.status("Running the backtest…") as status:
         if out is not None:
-            check_destination(out)  # before the work, not after it
+            rulebook.check_destination(out)  # before the work, not after it
         result = rulebook.run(config, data=data, **_period(start, end))
         study = None
         if result.config.event_study.enabled:

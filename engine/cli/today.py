@@ -1,4 +1,4 @@
-"""`rulebook today`: the rules' orders for a real book at the close of a session (engine.practice.today)."""
+"""`rulebook today`: parse, call rulebook.today and save_today, print the orders (work: engine.practice)."""
 
 from __future__ import annotations
 
@@ -30,28 +30,16 @@ def today_command(
                                          "next to --out")] = False,
 ) -> None:
     """What the config's rules tell this book to do at the close of DATE."""
-    from engine.atomic import file_set
-    from engine.config.run_config import load_config
-    from engine.practice.holdings import parse_map, read_holdings
-    from engine.practice.today import default_state_path
     import rulebook
+    from rulebook.practice import save_today
 
     with user_errors(), console.status("Applying the rules to the book…"):
-        cfg = load_config(config, {"data.dir": str(data.resolve())} if data else None)
-        book = read_holdings(holdings, parse_map(mapping))
-        result = rulebook.today(cfg, book, date=_session_date(date), state=state)
-        with file_set():  # orders, rule state and rule check appear together, or none of them
-            written = [result.save(out)] if out is not None else []
-            state_out = state or (default_state_path(out) if out is not None else None)
-            if state_out is not None:
-                written.append(result.write_state(state_out))
-            if report:
-                from engine.practice.rule_check import write_rule_check
-
-                written += write_rule_check(result, (out or holdings).with_suffix(""))
+        result = rulebook.today(config, holdings, date=date, state=state, mapping=mapping,
+                                **({"data.dir": str(data.resolve())} if data else {}))
+        written = save_today(result, out, state=state, rule_check=(out or holdings).with_suffix("") if report else None)
     if result.decision.data.synthetic:
         console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — orders illustrate the method, not the market.")
-    console.print(f"[bold]{cfg.name}[/] at the close of {result.as_of.date()}: book {result.equity:,.0f} "
+    console.print(f"[bold]{result.config.name}[/] at the close of {result.as_of.date()}: book {result.equity:,.0f} "
                   f"({result.cash:,.0f} cash)")
     console.print(order_table(result.orders))
     if len(result.hedges):
@@ -60,19 +48,6 @@ def today_command(
         console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for path in written:
         console.print(f"Wrote [bold]{path}[/]")
-
-
-def _session_date(text: str | None):
-    import pandas as pd
-
-    from engine.errors import ConfigError
-
-    if text is None:
-        return None
-    try:
-        return pd.Timestamp(text).normalize()
-    except ValueError:
-        raise ConfigError("command line", "--date", f"'{text}' is not a date", "write YYYY-MM-DD") from None
 
 
 def order_table(orders) -> Table:

@@ -167,13 +167,13 @@ def worst_event_drawdowns(config: RunConfig, equity: pd.DataFrame) -> pd.Series:
     return rows.groupby("book")["drawdown"].min().reindex(equity.columns)
 
 
-def save_attribution(out_dir: Path | None, attribution: Attribution, base_result: BacktestResult, *,
+def save_attribution(out_dir: Path | None, table: pd.DataFrame, equity: pd.DataFrame, base_result: BacktestResult, *,
                      wall_seconds: float, extras: Sequence[Callable[[Path], object]] = ()) -> Path:
     """The full config's run files (so a report can read the folder) plus attribution.parquet and
     attribution_equity.parquet (sessions x variants), then ``extras`` (the reports), written into
     ``out_dir`` (None: a fresh reports/<name>-attribute-<UTC time>) atomically."""
     def tables(tmp: Path) -> None:
-        attribution.table.to_parquet(tmp / "attribution.parquet", index=False)
-        attribution.equity.reset_index().to_parquet(tmp / "attribution_equity.parquet", index=False)
+        table.to_parquet(tmp / "attribution.parquet", index=False)
+        equity.reset_index().to_parquet(tmp / "attribution_equity.parquet", index=False)
 
     return save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[tables, *extras], kind="-attribute")
