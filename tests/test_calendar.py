@@ -131,7 +131,7 @@ def test_a_damaged_cache_file_is_computed_again(fresh_cache):
 
 def test_the_cache_file_is_per_calendar_version(fresh_cache, monkeypatch):
     before = calendar.sessions_file("XNYS")
-    monkeypatch.setattr(mcal, "__version__", "0.0.1")
+    monkeypatch.setattr(calendar, "calendar_library_version", lambda: "0.0.1")
     assert calendar.sessions_file("XNYS") != before  # an upgrade with new holidays never reads the old list
 
 

@@ -38,6 +38,15 @@ def test_validate_loads_no_compiled_code():
     assert heavy_modules_after(VALIDATE) == []
 
 
+def test_validate_with_cached_sessions_loads_no_calendar_library(tmp_path):
+    """pandas-market-calendars (0.2-0.4 s to import) is needed only to compute sessions not yet cached."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RULEBOOK_CACHE_DIR": str(tmp_path)}
+    probe = VALIDATE + "import sys\nprint('loaded:' + str('pandas_market_calendars' in sys.modules))\n"
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True,
+                           check=True, timeout=600).stdout.rsplit("loaded:", 1)[1].strip() for _ in range(2)]
+    assert runs == ["True", "False"]  # the first run computes and caches the sessions, the second reads them
+
+
 def test_the_check_catches_a_rule_that_imports_its_step(tmp_path):
     """The regression the split prevents: a shipped rule importing its compiled step at the top
     (as every path-dependent rule did before) pulls numba and vectorbt into every config read."""

@@ -24,7 +24,7 @@ LAYERS = {
     "engine.config": 2,
     "strategies": 1,
     "engine.sim": 0, "engine.data": 0,
-    "engine.atomic": -1, "engine.strict": -1,
+    "engine.atomic": -1, "engine.strict": -1, "engine.user_cache": -1,
     "engine.errors": -2, "engine.interrupts": -2,
 }
 

@@ -13,12 +13,12 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import pandas_market_calendars as mcal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from engine.config.yaml_file import read_yaml
+from engine.data.calendar import calendar_names, known_calendar
 from engine.errors import ConfigError
 from engine.config.event_study import EventStudyConfig
 from engine.config.hedges import Hedges
@@ -44,9 +44,8 @@ class DataConfig(StrictModel):
     @field_validator("calendar")
     @classmethod
     def _known_calendar(cls, name: str) -> str:
-        names = mcal.get_calendar_names()
-        if name not in names:
-            close = difflib.get_close_matches(name, names, n=3)
+        if not known_calendar(name):
+            close = difflib.get_close_matches(name, calendar_names(), n=3)
             raise ValueError(f"unknown exchange calendar; did you mean {', '.join(close) or 'XNYS'}?")
         return name
 

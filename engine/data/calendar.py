@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 from functools import lru_cache
+from importlib import metadata
 
 import numpy as np
 import pandas as pd
-import pandas_market_calendars as mcal
 
 from engine.errors import ConfigError
-from engine.user_cache import cached
+from engine.user_cache import cache_dir, cached
 
 DEFAULT_CALENDAR = "XNYS"
 
@@ -30,8 +31,12 @@ def _day(value) -> pd.Timestamp:
 
 
 @lru_cache(maxsize=None)
-def _calendar(name: str) -> mcal.MarketCalendar:
-    valid = sorted(mcal.get_calendar_names())
+def _calendar(name: str):
+    """The pandas-market-calendars calendar (imported here: 0.2-0.4 s that a process reading cached
+    sessions never spends)."""
+    import pandas_market_calendars as mcal
+
+    valid = calendar_names()
     if name not in valid:
         close = difflib.get_close_matches(name, valid, n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""
@@ -42,9 +47,22 @@ def _calendar(name: str) -> mcal.MarketCalendar:
     return mcal.get_calendar(name)
 
 
+def calendar_names() -> list[str]:
+    import pandas_market_calendars as mcal
+
+    return sorted(mcal.get_calendar_names())
+
+
+def known_calendar(name: str) -> bool:
+    """``name`` is a pandas-market-calendars calendar (its cached sessions say so without importing it)."""
+    return (CACHEABLE.fullmatch(name) is not None and (cache_dir() / sessions_file(name)).is_file()) or (
+        name in calendar_names())
+
+
 # sessions of this span are computed once per calendar and pandas-market-calendars version and kept in
 # the user's cache: computing any range first derives the calendar's whole holiday list (~0.2 s a process)
 CACHED_SPAN = (pd.Timestamp("1990-01-01"), pd.Timestamp("2045-12-31"))
+CACHEABLE = re.compile(r"[A-Za-z0-9_-]+")  # names safe in a file name (others, "24/7", are computed each time)
 
 
 def _valid_days(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
@@ -53,15 +71,18 @@ def _valid_days(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.Datetim
 
 
 def sessions_file(name: str) -> str:
-    """The cache file of a calendar's CACHED_SPAN sessions (engine.user_cache)."""
-    return f"sessions-{name}-mcal-{mcal.__version__}.npy"
+    """The cache file of a calendar's CACHED_SPAN sessions (engine.user_cache), per library version."""
+    return f"sessions-{name}-mcal-{calendar_library_version()}.npy"
+
+
+def calendar_library_version() -> str:
+    return metadata.version("pandas-market-calendars")
 
 
 @lru_cache(maxsize=None)
 def _span_sessions(name: str) -> pd.DatetimeIndex:
-    """Every session of CACHED_SPAN, from the user's cache (computed and saved the first time)."""
-    _calendar(name)  # an unknown name is a ConfigError, cached or not
-
+    """Every session of CACHED_SPAN, from the user's cache (computed and saved the first time; only
+    a known calendar's are ever saved)."""
     def computed() -> bytes:
         buffer = io.BytesIO()
         np.save(buffer, _valid_days(name, *CACHED_SPAN).to_numpy(dtype="datetime64[ns]"), allow_pickle=False)
@@ -80,7 +101,7 @@ def _span_sessions(name: str) -> pd.DatetimeIndex:
 def _sessions(name: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     if end < start:
         return pd.DatetimeIndex([], dtype="datetime64[ns]")
-    if not (CACHED_SPAN[0] <= start and end <= CACHED_SPAN[1]):
+    if not (CACHED_SPAN[0] <= start and end <= CACHED_SPAN[1] and CACHEABLE.fullmatch(name)):
         return _valid_days(name, start, end)
     days = _span_sessions(name)
     return days[days.searchsorted(start):days.searchsorted(end, side="right")]
