@@ -72,7 +72,7 @@ def profile_top(command: list[str], env: dict[str, str], cwd: Path, lines: int =
 
 class Bench:
     def __init__(self, repeat: int, folder: Path, profile: bool):
-        from engine.sim.kernel_cache import cache_dir
+        from engine.user_cache import cache_dir
 
         self.repeat, self.folder, self.profile = repeat, folder, profile
         self.warm_cache = cache_dir()  # the user's own cache: warm rows run as a user's second run does

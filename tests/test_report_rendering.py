@@ -15,11 +15,11 @@ from pypdf import PdfReader
 
 from engine.analysis import return_stats as rs
 from engine.report import pdf as pdf_report
-from engine.report.config_diff import non_default
+from engine.report.config_diff import non_default, non_default_yaml
 from engine.report.formatting import HEADLINE, parse_number
 from engine.report.glossary import GLOSSARY, anchor
 from engine.report.headline import EXTRA
-from engine.report.model import Report, Section, Table
+from engine.report.model import Code, Report, Section, Table
 from engine.report.contents import build_report
 from engine.report.pdf_charts import _figure
 from engine.report.plotly_charts import plotly_spec
@@ -136,6 +136,19 @@ def test_the_overflow_check_catches_a_squeezed_number_and_an_overflowing_word(mo
     monkeypatch.setattr(pdf_report, "_styles", lambda: {name: style.clone(style.name, splitLongWords=0)
                                                          for name, style in styles().items()})
     assert overflowing_cells(path, 120) == [token]  # without splitting, the word runs out of its cell
+
+
+def test_config_lines_wrap_inside_the_pdf_page_and_keep_their_characters() -> None:
+    """The config appendix is one long YAML line per key; a line wider than the page ran off its edge,
+    and YAML's default escaped '–' as '\\u2013'."""
+    text = non_default_yaml({"description": "S&P 500 +1–3%", "universe": {"symbols": [f"SYM{i}" for i in range(90)]}})
+    assert "+1–3%" in text and "\\u" not in text
+    pdf_report._register_fonts()
+    styles, width = pdf_report._styles(), 400.0
+    code = pdf_report._block_flowables(Code("config", text), width, styles, {})[1]
+    widest = max(pdf_report.pdfmetrics.stringWidth(line, "Mono", styles["code"].fontSize) for line in code.lines)
+    assert len(code.lines) > 3 and widest <= width
+    assert all(line.startswith(pdf_report.CODE_INDENT) for line in code.lines[2:])  # continuations are indented
 
 
 def test_pdf_page_one_is_the_summary_and_page_two_the_contents(folder, report, tmp_path) -> None:

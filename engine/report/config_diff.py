@@ -38,7 +38,7 @@ def non_default_yaml(config: dict) -> str:
     for key, value in non_default(config):
         if key.startswith("variants"):
             continue
-        text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000).strip()
+        text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10_000, allow_unicode=True).strip()
         lines.append(f"{key}: {text.removesuffix('...').strip()}")
     return "\n".join(lines)
 

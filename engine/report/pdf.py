@@ -42,6 +42,7 @@ MUTED = colors.HexColor("#5f6b7a")
 CELL_PADDING = 12.0  # left + right padding of a table cell, points
 FONT_SIZES = (7.5, 7.0, 6.5, 6.0, 5.5)  # table text, largest that fits first
 HEADER_WORD_CAP = 34.0  # a header word wider than this (a dotted config path) breaks rather than widen its column
+CODE_INDENT = "    "  # before the continuation of a code line too long for the page
 FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono": "DejaVuSansMono.ttf"}
 
 
@@ -256,7 +257,10 @@ def _block_flowables(block: model.Block, width: float, styles, charts: dict) -> 
     if isinstance(block, model.Table):
         return [Paragraph(escape(block.title), styles["h2"]), _table_flowable(block, width, styles),
                 Spacer(1, 3 * mm)]
-    return [Paragraph(escape(block.title), styles["h2"]), Preformatted(block.text, styles["code"])]
+    code = styles["code"]
+    per_line = int(width // pdfmetrics.stringWidth("M", code.fontName, code.fontSize)) - len(CODE_INDENT)
+    return [Paragraph(escape(block.title), styles["h2"]),  # long lines wrap after a space, indented
+            Preformatted(block.text, code, maxLineLength=per_line, splitChars=" ", newLineChars=CODE_INDENT)]
 
 
 def render_pdf(report: model.Report, destination: Path) -> None:
