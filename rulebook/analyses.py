@@ -1,8 +1,8 @@
 """Analyses of one run, in memory or saved: the event study and the scenario set.
 
 Each takes a ``rulebook.Result``, a ``rulebook.SavedRun`` or a run folder's path, returns the
-tables `rulebook events` / `rulebook scenarios` write into the run folder, and writes them there
-with ``.write(folder)`` (each file atomically).
+tables `rulebook events` / `rulebook scenarios` write into the run folder (``.tables``, by file name;
+``Result.save(also=[...])`` or ``add_to_run`` writes them through engine.run.files).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 
 from engine.analysis.event_run import EventStudyResult, run_event_study
-from engine.atomic import write_file_atomically
 from engine.config.scenarios import ScenarioSet
 from engine.errors import ConfigError
 from rulebook.api import session_date
@@ -59,15 +58,6 @@ class Scenarios:
     def scorecard(self) -> pd.DataFrame | None:
         return self.tables.get("scorecard.parquet")
 
-    def write(self, folder: Path) -> list[Path]:
-        """Add the tables to a run folder (each file atomically); they replace an earlier set whole, so a
-        set without stress windows leaves no old stress.parquet behind."""
-        from engine.run.folder import SCENARIO_FILES
-
-        for name in SCENARIO_FILES:
-            (Path(folder) / name).unlink(missing_ok=True)
-        return [write_file_atomically(Path(folder) / name, lambda tmp, t=table: t.to_parquet(tmp, index=False))
-                for name, table in self.tables.items()]
 
 
 def scenarios(run: Run, scenario_set: ScenarioSet | dict | Path | str | None = None, date=None) -> Scenarios:
@@ -103,10 +93,11 @@ def add_to_run(target: Path | str, analyse: Callable[[Result | SavedRun], Analys
     from rulebook.api import run as run_config
 
     from engine.atomic import update_folder_atomically
+    from engine.run.files import write_tables
 
     if Path(target).is_dir():
         analysis = analyse(SavedRun.read(Path(target)))
-        update_folder_atomically(Path(target), analysis.write)  # a changed copy, swapped in whole
+        update_folder_atomically(Path(target), lambda copy: write_tables(copy, analysis.tables))  # swapped in whole
         return analysis, Path(target)
     result = run_config(target)
     analysis = analyse(result)

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 
 class Analysis(Protocol):
-    """Tables that add their files to a run folder (an event study, scenarios)."""
+    """Tables that add their files to a run folder (an event study, scenarios), by file name."""
 
-    def write(self, folder: Path) -> list[Path]: ...
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]: ...
 
 
 REPR_METRICS = (("total return", "total_return", "{:+.1%}"), ("CAGR", "cagr", "{:+.1%}"),
@@ -176,7 +177,10 @@ class Result(_Tables):
             from engine.analysis.event_run import run_event_study
 
             event_study = run_event_study(config, self.equity, self.data)
-        extras = [analysis.write for analysis in ([event_study] if event_study else []) + list(also)]
+        from engine.run.files import write_tables
+
+        extras = [lambda tmp, tables=analysis.tables: write_tables(tmp, tables)
+                  for analysis in ([event_study] if event_study else []) + list(also)]
         if formats:
             from engine.report.write import write_reports
 
@@ -191,7 +195,7 @@ class Result(_Tables):
         (default reports/<name>-<UTC time>) with the reports in it."""
         from engine.report.write import FILE_NAMES, rewrite_reports
 
-        if folder is not None and (Path(folder) / "manifest.json").is_file():
+        if folder is not None and contract.is_run_folder(Path(folder)):
             rewrite_reports(Path(folder), list(formats), page_size)
             return [Path(folder) / FILE_NAMES[name] for name in formats]
         saved = self.save(folder, reports=formats)
@@ -216,10 +220,12 @@ class SavedRun(_Tables):
 
     @cached_property
     def config(self) -> RunConfig:
-        """The run's resolved config, validated from config.yaml."""
-        from engine.config.run_config import load_config
+        """The run's resolved config, validated from config.yaml (as the run-folder reader read it)."""
+        from engine.config.run_config import validate_raw
+        from engine.run.files import path_of
 
-        return load_config(self.path / "config.yaml")
+        where = path_of(self.path, "config.yaml")
+        return validate_raw(self.files.config, where, where)
 
     @property
     def metrics(self) -> dict:

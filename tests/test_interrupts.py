@@ -115,7 +115,7 @@ def finished(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("where, nth", [
-    ("engine.analysis.event_run:write_file_atomically", 3),  # two of the four event files written, the third starting
+    ("engine.run.files:write_file", 3),  # two of the four event files written, the third starting
     ("engine.atomic:_exchange", 1),  # the new set complete, about to be swapped in
 ], ids=["between-files", "before-swap"])
 def test_interrupted_events_keep_the_old_set(tmp_path: Path, finished: Path, where: str, nth: int) -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from engine.cli.main import app
 from engine.config.run_config import RunConfig, to_yaml
 from engine.hedges.options import bsm_price
-from engine.run.folder import REQUIRED
+from engine.run.files import FILES
 
 SESSIONS = pd.to_datetime(["2025-06-26", "2025-06-27", "2025-06-30"])
 PUT = {"spot": 600.0, "strike": 570.0, "tau": 0.2, "vol": 0.18, "rate": 0.04, "contracts": 30.0}
@@ -38,12 +38,13 @@ def run_folder(tmp_path, scenarios: dict | None = OUTLOOK):
                   "VRT": [0.0, 0.0, 0.0]}).to_parquet(folder / "weights.parquet")
     price = float(bsm_price(PUT["spot"], PUT["strike"], PUT["tau"], PUT["vol"], PUT["rate"], 0.013, False))
     legs = pd.DataFrame([{"date": d, "hedge": "puts", "underlying": "SPY", "right": "put", "price": price, **PUT,
+                          "expiry": SESSIONS[-1] + pd.Timedelta(days=73),
                           "contracts": PUT["contracts"] if d == SESSIONS[-1] else 0.0} for d in SESSIONS])
     legs.to_parquet(folder / "hedges.parquet")
     # the rest of the run-folder contract (engine.run.folder), which the scenarios do not read
     (folder / "manifest.json").write_text("{}")
     (folder / "metrics.json").write_text('{"start": "2025-06-26", "end": "2025-06-30"}')
-    pd.DataFrame(columns=list(REQUIRED["trades.parquet"])).to_parquet(folder / "trades.parquet")
+    pd.DataFrame(columns=list(FILES["trades.parquet"].columns)).to_parquet(folder / "trades.parquet")
     return folder, price
 
 

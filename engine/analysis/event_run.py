@@ -22,7 +22,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from engine.atomic import write_file_atomically
 from engine.config.run_config import RunConfig, resolved_data_dir
 from engine.data.loader import load_dataset
 from engine.data.dataset import Dataset
@@ -30,6 +29,7 @@ from engine.errors import ConfigError, DataError
 from engine.analysis.event_stats import BOOK_METRICS, PATH_MEASURES, SUMMARY_METRICS, car_table, flag_overlaps, summarise
 from engine.analysis.event_study import BENCHMARK_GROUP, StudyTables, Windows, study_books, study_symbols
 from engine.config.event_study import EventStudyConfig
+from engine.data.schema import EVENTS
 from engine.data.events import absent_symbol_warnings, check_kinds, event_symbols, read_events_file
 
 
@@ -41,11 +41,11 @@ class EventStudyResult:
     car: pd.DataFrame
     warnings: list[str]
 
-    def write(self, folder: Path) -> list[Path]:
-        tables = {"events.parquet": self.events, "event_summary.parquet": self.summary,
-                  "event_car.parquet": self.car, "event_strategy.parquet": self.strategy}
-        return [write_file_atomically(Path(folder) / name, lambda tmp, t=table: t.to_parquet(tmp, index=False))
-                for name, table in tables.items()]
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's run-folder files by name (written by engine.run.files.write_tables)."""
+        return {"events.parquet": self.events, "event_summary.parquet": self.summary,
+                "event_car.parquet": self.car, "event_strategy.parquet": self.strategy}
 
 
 def study_settings(config: RunConfig, window: str | None = None) -> EventStudyConfig:
@@ -111,7 +111,7 @@ def _events(config: RunConfig, data: Dataset, file: Path | None, kinds: list[str
     if file is not None:
         events = read_events_file(file, config.data.calendar)
     else:
-        source = resolved_data_dir(config) / "events.parquet"
+        source = resolved_data_dir(config) / EVENTS.file
         if data.events.empty:
             raise DataError(source, None, "the dataset has no events",
                             "set event_study.file in the config (or --events) to an events CSV/Parquet")

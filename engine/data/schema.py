@@ -221,16 +221,6 @@ def check_events(path, frame: pd.DataFrame) -> None:
 RERUN_FIX = "re-run the backtest (`rulebook run CONFIG`) for a new run folder"
 
 
-def read_parquet_file(path: Path, fix: str = RERUN_FIX) -> pd.DataFrame:
-    """A Parquet file rulebook wrote earlier (a run folder's tables); a damaged one is a DataError naming it."""
-    try:
-        return pd.read_parquet(path)
-    except (pa.ArrowException, OSError, ValueError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise DataError(path, None, f"not readable Parquet ({str(error).splitlines()[0][:120]})", fix) from None
-
-
 def read_existing(target: Path, spec: TableSpec) -> pd.DataFrame | None:
     """An importer's target file, checked against ``spec`` and conformed (None when absent), so a
     new import can be merged into it; an unreadable file is an error, never silently replaced."""

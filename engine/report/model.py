@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from engine.errors import ConfigError
 from engine.config.report import ReportConfig
+from engine.run.files import path_of
 from engine.run.folder import RunFolder
 
 SYNTHETIC_WARNING = "SYNTHETIC SAMPLE DATA"
@@ -127,6 +128,6 @@ def report_settings(run: RunFolder, page_size: str | None = None) -> ReportConfi
     try:
         return ReportConfig.model_validate(raw)
     except ValidationError as exc:
-        where = ("command line", "--page-size") if page_size else (run.path / "config.yaml", "report")
+        where = ("command line", "--page-size") if page_size else (path_of(run.path, "config.yaml"), "report")
         raise ConfigError(*where, str(exc.errors()[0]["msg"]),
                           "page size is A4 or Letter; formats are html and pdf") from None

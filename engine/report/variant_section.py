@@ -4,7 +4,6 @@ ratio and the probability of backtest overfitting say about this run, in words."
 
 from __future__ import annotations
 
-import json
 
 import pandas as pd
 
@@ -97,7 +96,7 @@ def luck_words(run: RunFolder, ranked: pd.DataFrame, label: str | None, rank_by:
             f"With {len(ranked)} variants tried, a best {rank_by} of {best[rank_by]:.2f} ({name}) is what luck alone "
             f"would give {1 - float(best['dsr']):.0%} of the time: its deflated Sharpe ratio is {float(best['dsr']):.2f}, "
             "the probability that its true Sharpe is above zero once the number of variants tried is allowed for.")
-    pbo = _statistics(run).get("pbo")
+    pbo = (run.statistics or {}).get("pbo")
     if pbo is not None:
         sentences.append(
             f"Probability of backtest overfitting {float(pbo):.0%}: splitting the sessions into halves every way, the "
@@ -106,16 +105,10 @@ def luck_words(run: RunFolder, ranked: pd.DataFrame, label: str | None, rank_by:
     return sentences
 
 
-def _statistics(run: RunFolder) -> dict:
-    path = run.path / "statistics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def _base_best_worst(run: RunFolder, ranked: pd.DataFrame, label: str | None) -> Chart | None:
     equity = run.optional.get("variant_equity")
     if equity is None or label is None:
         return None
-    equity = equity.set_index(pd.DatetimeIndex(equity.pop("date"))) if "date" in equity.columns else equity
     names = list(dict.fromkeys([name for name in ("base", ranked[label].iloc[0], ranked[label].iloc[-1])
                                 if name in equity.columns]))
     if not names:

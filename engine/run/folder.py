@@ -1,15 +1,15 @@
-"""The run folder contract: its file names and columns, its one writer and its one reader.
+"""A run folder: what a backtest writes into one, and the whole folder read back.
 
 A backtest leaves a run folder behind; analyses and reports read these files only, they never
 re-run a backtest. ``run_tables`` gives the frames a backtest writes (also what ``rulebook.Result``
-shows), ``write_run_files`` writes them, and ``RunFolder.read`` reads them back, indexed the same
-way, so a notebook, the CLI and a report see the same tables.
+shows), ``write_run_files`` writes them, and ``RunFolder.read`` reads every file back, indexed the
+same way, so a notebook, the CLI and a report see the same tables. Each file's name, columns and
+dtypes, and the one writer and reader of a single file, are in engine.run.files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import sys
 from collections.abc import Callable, Sequence
@@ -19,34 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import yaml
 
 from engine.atomic import write_folder_atomically
 from engine.config.run_config import resolved_data_dir, to_yaml
 from engine.data.loader import fingerprint
-from engine.data.schema import RERUN_FIX, read_parquet_file
 from engine.errors import DataError
+from engine.run import files
+from engine.run.files import HEDGES, RULES, read_file, write_file
 
 if TYPE_CHECKING:  # the writer's input; importing it here would load the simulator into every reader
     from engine.run.backtest import BacktestResult
 
 PACKAGES = ("rulebook", "vectorbt", "pandas", "numpy", "numba", "pyarrow", "pandas-market-calendars", "pydantic")
-
-# file -> columns every run folder has (equity and weights are indexed by `date` in memory)
-REQUIRED = {
-    "equity.parquet": ("date", "equity", "cash"),  # + hedge_value, hedge_cash with hedges; + benchmark
-    "weights.parquet": ("date",),  # + one column per symbol
-    "trades.parquet": ("session", "decided", "symbol", "side", "shares", "price", "notional", "fees"),
-}
-DOCUMENTS = ("config.yaml", "manifest.json", "metrics.json")
-RULES = "rules.parquet"  # session, symbol, rule, before, after, reason (a rule pipeline)
-HEDGES = "hedges.parquet"  # engine.hedges.book.HEDGE_COLUMNS (with hedges:)
-EVENT_FILES = ("events.parquet", "event_summary.parquet", "event_car.parquet", "event_strategy.parquet")
-SCENARIO_FILES = ("scenarios.parquet", "stress.parquet", "scorecard.parquet")
-COMPARE_FILES = ("variants.parquet", "variant_equity.parquet", "ranking.csv", "statistics.json")
-OPTIONAL = (RULES, HEDGES, *EVENT_FILES, "variants.parquet", "variant_equity.parquet", *SCENARIO_FILES,
-            "attribution.parquet")  # parquet tables a reader loads
-INDEXED = ("equity.parquet", "weights.parquet")
+# the tables a reader loads when present, by file stem (rules, hedges, events, variants, ...)
+OPTIONAL = tuple(name for name, spec in files.FILES.items()
+                 if isinstance(spec, files.TableFile) and name not in files.RUN_TABLES)
 
 
 REPORTS_DIR = Path("reports")
@@ -97,17 +84,11 @@ def save_run(result: BacktestResult, out_dir: Path | None, *, wall_seconds: floa
 
 def write_run_files(result: BacktestResult, folder: Path, *, wall_seconds: float) -> None:
     """config.yaml, manifest.json, metrics.json and the tables of ``run_tables`` into an existing folder."""
-    folder = Path(folder)
-    (folder / "config.yaml").write_text(to_yaml(result.config))
-    (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
-    (folder / "manifest.json").write_text(json.dumps(manifest(result, wall_seconds), indent=2) + "\n")
+    write_file(folder, "config.yaml", to_yaml(result.config))
+    write_file(folder, "metrics.json", result.metrics)
+    write_file(folder, "manifest.json", manifest(result, wall_seconds))
     for name, table in run_tables(result).items():
-        write_table(folder, name, table)
-
-
-def write_table(folder: Path, name: str, table: pd.DataFrame) -> None:
-    """One table of the contract into ``folder`` (an indexed table gets its index back as a column)."""
-    (table.reset_index() if name in INDEXED else table).to_parquet(Path(folder) / name, index=False)
+        write_file(folder, name, table)
 
 
 def manifest(result: BacktestResult, wall_seconds: float) -> dict:
@@ -151,41 +132,43 @@ def _version(package: str) -> str | None:
 
 # ---- reader -------------------------------------------------------------------------------------
 
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` holds a run folder's files (its manifest, at least)."""
+    return files.present(path, "manifest.json")
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """The files of one run folder, read once (optional tables are absent from ``optional``)."""
 
     path: Path
     config: dict  # config.yaml as written (engine.config.run_config.load_config validates it)
-    config_text: str
     manifest: dict
     metrics: dict
     equity: pd.DataFrame  # indexed by date: equity, cash[, hedge_value, hedge_cash][, benchmark]
     weights: pd.DataFrame  # date × symbol
     trades: pd.DataFrame
     optional: dict[str, pd.DataFrame]  # by file stem: rules, hedges, events, ... (OPTIONAL)
+    statistics: dict | None = None  # a comparison's statistics.json
 
     @classmethod
     def read(cls, path: Path) -> "RunFolder":
         """Read a run folder; a missing file or column is a DataError naming it."""
         path = Path(path)
-        missing = [name for name in (*DOCUMENTS, *REQUIRED) if not (path / name).is_file()]
+        missing = [name for name in (*files.DOCUMENTS, *files.RUN_TABLES) if not files.present(path, name)]
         if missing:
             raise DataError(path / missing[0], None, "not found: this is not a complete run folder",
                             "pass the folder `rulebook run` wrote (reports/<name>-<time>)")
-        config_text = (path / "config.yaml").read_text()
-        tables = {name: _table(path / name, columns) for name, columns in REQUIRED.items()}
         return cls(
             path=path,
-            config=_readable(path / "config.yaml", yaml.safe_load, config_text),
-            config_text=config_text,
-            manifest=_readable(path / "manifest.json", json.loads),
-            metrics=_readable(path / "metrics.json", json.loads),
-            equity=tables["equity.parquet"],
-            weights=tables["weights.parquet"],
-            trades=tables["trades.parquet"],
-            optional={name.removesuffix(".parquet"): read_parquet_file(path / name)
-                      for name in OPTIONAL if (path / name).is_file()},
+            config=read_file(path, "config.yaml"),
+            manifest=read_file(path, "manifest.json"),
+            metrics=read_file(path, "metrics.json"),
+            equity=read_file(path, "equity.parquet"),
+            weights=read_file(path, "weights.parquet"),
+            trades=read_file(path, "trades.parquet"),
+            optional={name.rpartition(".")[0]: read_file(path, name) for name in OPTIONAL if files.present(path, name)},
+            statistics=read_file(path, "statistics.json") if files.present(path, "statistics.json") else None,
         )
 
     @property
@@ -205,24 +188,3 @@ class RunFolder:
     def hedges(self) -> pd.DataFrame | None:
         """hedges.parquet, or None for a run without hedges."""
         return self.optional.get("hedges")
-
-
-def _readable(path: Path, parse, text: str | None = None) -> dict:
-    """A run folder's YAML/JSON file as a mapping; a damaged one is a DataError naming it."""
-    try:
-        value = parse(path.read_text() if text is None else text)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as error:
-        raise DataError(path, None, f"not readable ({str(error).splitlines()[0][:120]})", RERUN_FIX) from None
-    if not isinstance(value, dict):
-        raise DataError(path, None, "not a mapping", RERUN_FIX)
-    return value
-
-
-def _table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = read_parquet_file(path)
-    absent = [column for column in columns if column not in frame.columns]
-    if absent:
-        raise DataError(path, absent[0], "column missing", "re-run the backtest to rewrite the run folder")
-    if path.name in INDEXED:
-        frame = frame.set_index(pd.DatetimeIndex(frame.pop("date"), name="date"))
-    return frame

@@ -35,6 +35,7 @@ from engine.data.calendar import sessions_per_year
 from engine.data.events import read_events_file
 from engine.errors import ConfigError
 from engine.run.backtest import BacktestResult
+from engine.run.files import write_tables
 from engine.run.folder import save_run
 from engine.sweep.compare import VariantOutcome, dataset, run_variants
 from strategies import registry
@@ -173,7 +174,6 @@ def save_attribution(out_dir: Path | None, table: pd.DataFrame, equity: pd.DataF
     attribution_equity.parquet (sessions x variants), then ``extras`` (the reports), written into
     ``out_dir`` (None: a fresh reports/<name>-attribute-<UTC time>) atomically."""
     def tables(tmp: Path) -> None:
-        table.to_parquet(tmp / "attribution.parquet", index=False)
-        equity.reset_index().to_parquet(tmp / "attribution_equity.parquet", index=False)
+        write_tables(tmp, {"attribution.parquet": table, "attribution_equity.parquet": equity})
 
     return save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[tables, *extras], kind="-attribute")

@@ -32,6 +32,7 @@ from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
 from engine.hedges.book import HedgeBook, total_equity
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
+from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
@@ -243,14 +244,11 @@ def save_comparison(out_dir: Path | None, variants: list[Variant], outcomes: lis
     ranking = ranking_of(table)
 
     def comparison_files(tmp: Path) -> None:
-        table.to_parquet(tmp / "variants.parquet", index=False)
-        equity.reset_index().to_parquet(tmp / "variant_equity.parquet", index=False)
-        ranking.to_csv(tmp / "ranking.csv", index=False)
-        (tmp / "statistics.json").write_text(json.dumps(summary, indent=2) + "\n")
-        (tmp / "config.yaml").write_text(to_yaml(base_config))
-        info = json.loads((tmp / "manifest.json").read_text())
-        info.update(variants=len(variants), executor=executor, chunk=chunk)
-        (tmp / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        write_tables(tmp, {"variants.parquet": table, "variant_equity.parquet": equity, "ranking.csv": ranking})
+        write_file(tmp, "statistics.json", summary)
+        write_file(tmp, "config.yaml", to_yaml(base_config))
+        info = read_file(tmp, "manifest.json") | {"variants": len(variants), "executor": executor, "chunk": chunk}
+        write_file(tmp, "manifest.json", info)
 
     folder = save_run(base_result, out_dir, wall_seconds=wall_seconds, extras=[comparison_files, *extras],
                       kind="-compare")
