@@ -63,37 +63,50 @@ def drawdown_fractions(values: np.ndarray) -> np.ndarray:
     return (values - running_high) / running_high
 
 
+def drawdown_series(curve: pd.Series) -> pd.Series:
+    """The drawdown of a curve at each session it has a value (the report's underwater chart)."""
+    values = curve.dropna()
+    return pd.Series(drawdown_fractions(values.to_numpy(dtype=float)), index=values.index, name=curve.name)
+
+
+def max_drawdown(values: np.ndarray) -> float:
+    """The deepest drawdown as a non-positive fraction (0.0 if equity never falls)."""
+    worst = worst_episode(np.asarray(values, dtype=float))
+    return worst.depth if worst is not None else 0.0
+
+
 def drawdown_episodes(values: np.ndarray) -> list[Episode]:
     """Every drawdown episode of positive equity values, in time order."""
-    running_high = np.maximum.accumulate(values)
-    underwater = values < running_high
+    underwater = drawdown_fractions(values) < 0
     edges = np.diff(np.concatenate(([False], underwater, [False])).astype(np.int8))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    episodes = []
-    for start, stop in zip(starts, stops):
-        peak = int(start) - 1  # the session before going under water is at the running high
-        trough = int(start + np.argmin(values[start:stop]))
-        recovery = int(stop) if stop < len(values) else None
-        depth = (values[trough] - values[peak]) / values[peak]
-        episodes.append(Episode(peak, trough, recovery, float(depth)))
-    return episodes
+    return [_episode(values, int(start), int(stop))
+            for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
 
 
 def worst_episode(values: np.ndarray) -> Episode | None:
-    """The deepest drawdown (earliest on ties), or None if equity never falls: the same episode as
-    the deepest of ``drawdown_episodes``, found without listing them (a sweep asks once per variant)."""
-    running_high = np.maximum.accumulate(values)
-    fractions = (values - running_high) / running_high
-    trough = int(np.argmin(fractions))
-    if not fractions[trough] < 0:
+    """The deepest drawdown (earliest on ties), or None if equity never falls: the deepest of
+    ``drawdown_episodes``, found without listing them (a sweep asks once per variant)."""
+    fractions = drawdown_fractions(values)
+    deepest = int(np.argmin(fractions))
+    if not fractions[deepest] < 0:
         return None
-    at_high = values >= running_high
-    peak = int(np.flatnonzero(at_high[:trough])[-1])
-    after = np.flatnonzero(at_high[trough:])
-    recovery = trough + int(after[0]) if len(after) else None
-    # the episode's lowest value, first on ties (fractions 1 ulp apart can round equal)
-    trough = peak + 1 + int(np.argmin(values[peak + 1:recovery]))
-    return Episode(peak, trough, recovery, float((values[trough] - values[peak]) / values[peak]))
+    at_high = fractions == 0
+    after = np.flatnonzero(at_high[deepest:])
+    start = int(np.flatnonzero(at_high[:deepest])[-1]) + 1
+    return _episode(values, start, deepest + int(after[0]) if len(after) else len(values))
+
+
+def recovery_after(values: np.ndarray, after: int, level: float) -> int | None:
+    """The first position after ``after`` whose value is back at or above ``level`` (None if never)."""
+    later = np.flatnonzero(values[after + 1:] >= level)
+    return after + 1 + int(later[0]) if len(later) else None
+
+
+def _episode(values: np.ndarray, start: int, stop: int) -> Episode:
+    """The episode under water from ``start`` up to ``stop`` (its recovery, or the end of the values):
+    the peak is the session before, the trough the episode's lowest value (first on ties)."""
+    peak, trough = start - 1, start + int(np.argmin(values[start:stop]))
+    return Episode(peak, trough, stop if stop < len(values) else None, float((values[trough] - values[peak]) / values[peak]))
 
 
 def drawdown_table(equity: pd.Series, top: int = 5) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.analysis.drawdowns import worst_episode
+from engine.analysis.drawdowns import recovery_after, worst_episode
 from engine.data.events import event_symbols
 
 EVENT_COLUMNS = ["event_id", "date", "session", "session_date", "kind", "title"]
@@ -87,8 +87,7 @@ def window_metrics(values: np.ndarray, t0: int, windows: Windows, sessions: pd.D
                           "sessions_to_recover": pd.NA, "recovered_in_window": False}
     peak = pre_peak if episode.peak == 0 else t0 + episode.peak - 1
     trough = t0 + episode.trough - 1
-    later = np.flatnonzero(values[trough + 1:] >= values[peak])
-    recovery = trough + 1 + int(later[0]) if len(later) else None
+    recovery = recovery_after(values, trough, values[peak])  # searched to the end of the data, past the window
     return metrics | {
         "drawdown": episode.depth,
         "peak_date": sessions[peak],

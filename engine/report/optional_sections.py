@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.analysis.drawdowns import drawdown_fractions
+from engine.analysis.drawdowns import max_drawdown
 from engine.report.formatting import integer, money, percent
 from engine.report.model import Chart, Paragraph, Section, Table
 from engine.run.folder import RunFolder
@@ -107,9 +107,8 @@ def _drawdown_effect(equity: pd.DataFrame) -> list[Paragraph]:
     cash account, both in equity.parquet)."""
     if not {"hedge_value", "hedge_cash"} <= set(equity.columns):
         return []
-    total = drawdown_fractions(equity["equity"].to_numpy(dtype=float)).min()
-    stock = drawdown_fractions((equity["equity"] - equity["hedge_value"] - equity["hedge_cash"]).to_numpy(
-        dtype=float)).min()
+    total = max_drawdown(equity["equity"].to_numpy(dtype=float))
+    stock = max_drawdown((equity["equity"] - equity["hedge_value"] - equity["hedge_cash"]).to_numpy(dtype=float))
     change = "cut" if total > stock else "deepened"
     return [Paragraph(f"Max drawdown with the hedges {percent(total)}, without them {percent(stock)}: the hedges "
                       f"{change} the deepest fall by {abs(total - stock) * 100:.2f} percentage points.")]

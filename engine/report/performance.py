@@ -12,7 +12,6 @@ import math
 import pandas as pd
 
 from engine.data.calendar import sessions_per_year
-from engine.analysis.drawdowns import drawdown_fractions
 from engine.analysis.ratios import rolling_sharpe
 from engine.analysis.return_stats import period_returns, rolling_sortino, session_returns
 
@@ -78,8 +77,3 @@ def exposure_by_group(weights: pd.DataFrame, groups: dict[str, list[str]]) -> pd
 
 def gross_exposure(weights: pd.DataFrame) -> pd.Series:
     return weights.fillna(0.0).abs().sum(axis=1)
-
-
-def drawdown_curve(curve: pd.Series) -> pd.Series:
-    values = curve.dropna()
-    return pd.Series(drawdown_fractions(values.to_numpy(dtype=float)), index=values.index)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.analysis.drawdowns import drawdown_table
+from engine.analysis.drawdowns import drawdown_series, drawdown_table
 from engine.analysis.return_stats import period_returns
 from engine.report import performance as perf
 from engine.report.config_diff import non_default_yaml
@@ -31,9 +31,9 @@ def frame_table(title: str, frame: pd.DataFrame, kinds: dict[str, str] | None = 
 
 
 def drawdowns_section(run: RunFolder, settings: ReportConfig) -> Section:
-    underwater = pd.DataFrame({"Strategy": perf.drawdown_curve(run.equity["equity"])})
+    underwater = pd.DataFrame({"Strategy": drawdown_series(run.equity["equity"])})
     if run.has_benchmark:
-        underwater[benchmark_name(run)] = perf.drawdown_curve(run.equity["benchmark"])
+        underwater[benchmark_name(run)] = drawdown_series(run.equity["benchmark"])
     worst = drawdown_table(run.equity["equity"], top=WORST_DRAWDOWNS)
     rows = [[str(rank), day(r.peak), day(r.trough), day(r.recovery) if pd.notna(r.recovery) else "not recovered",
              percent(r.depth), integer(r.length_sessions),
