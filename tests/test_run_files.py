@@ -119,6 +119,9 @@ def test_the_writer_refuses_a_table_its_declaration_does_not_describe(tmp_path):
     files.write_file(tmp_path, "trades.parquet", pd.DataFrame(columns=list(trades.columns)))
     empty = pd.read_parquet(tmp_path / "trades.parquet")
     assert empty["session"].dtype.kind == "M" and empty["shares"].dtype == "float64"
+    # as is a column without a value (None everywhere: a metric undefined for every variant)
+    files.write_file(tmp_path, "trades.parquet", trades.assign(fees=None))
+    assert pd.read_parquet(tmp_path / "trades.parquet")["fees"].dtype == "float64"
 
 
 def test_the_reader_names_the_file_and_column_of_a_damaged_table(tmp_path):

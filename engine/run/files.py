@@ -151,16 +151,16 @@ def write_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> list[Path]
 
 def conform(spec: TableFile, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as written: its index a column if the file is indexed, every column as declared
-    (an empty table's columns cast to their kind); a column the declaration lacks or a dtype it
-    forbids raises TypeError."""
+    (a column without a value, as in an empty table, cast to its kind); a column the declaration
+    lacks or a dtype it forbids raises TypeError."""
     if spec.index is not None and frame.index.name == spec.index:
         frame = frame.reset_index()
     absent = [c for c in spec.columns if c not in frame.columns]
     if absent:
         raise TypeError(f"run-folder contract: {spec.name} has no column {absent[0]!r}")
-    if frame.empty:
-        frame = frame.astype({c: _EMPTY_DTYPES[spec.kind(c)] for c in frame.columns
-                              if spec.kind(c) in _EMPTY_DTYPES and not _fits(spec.kind(c), frame[c].dtype)})
+    frame = frame.astype({c: _EMPTY_DTYPES[spec.kind(c)] for c in frame.columns  # no value: pandas guessed
+                          if spec.kind(c) in _EMPTY_DTYPES and frame[c].isna().all()
+                          and not _fits(spec.kind(c), frame[c].dtype)})
     wrong = next((c for c in frame.columns if spec.kind(c) is None or not _fits(spec.kind(c), frame[c].dtype)), None)
     if wrong is not None:
         raise TypeError(f"run-folder contract: {spec.name} column {wrong!r} is {frame[wrong].dtype}, "
@@ -187,7 +187,7 @@ def read_file(folder: Path, name: str) -> pd.DataFrame | dict:
     absent = [c for c in spec.columns if c not in frame.columns]
     if absent:
         raise DataError(path, absent[0], "column missing", RERUN_FIX)
-    wrong = next((c for c in frame.columns if spec.kind(c) is not None and len(frame)
+    wrong = next((c for c in frame.columns if spec.kind(c) is not None and frame[c].notna().any()
                   and not _fits(spec.kind(c), frame[c].dtype)), None)
     if wrong is not None:
         raise DataError(path, wrong, f"is {frame[wrong].dtype}, not {spec.kind(wrong)}", RERUN_FIX)
