@@ -7,7 +7,7 @@
     result.save("reports/my-run")                           # the same run folder as `rulebook run`
 
 Public names: run, Result, audit, compare, Comparison, validate, load_config, load_dataset, open_run,
-SavedRun, event_study, scenarios, today (the rules' orders for a real book), attribute,
+SavedRun, event_study, scenarios, today (the rules' orders for a real book), save_today, attribute,
 Attribution (what each rule earned), check_destination, and the errors a user can fix:
 RulebookError with its ConfigError and DataError (each one line: the file, the key or column,
 the fix). Importing this package has no side effects and loads nothing
@@ -33,6 +33,7 @@ _EXPORTS = {
     "event_study": "rulebook.analyses",
     "scenarios": "rulebook.analyses",
     "today": "rulebook.practice",
+    "save_today": "rulebook.practice",
     "attribute": "rulebook.attribution",
     "Attribution": "rulebook.attribution",
     "check_destination": "rulebook.api",

@@ -3,7 +3,7 @@
     import rulebook
     decision = rulebook.today("configs/column.yaml", "my_book.csv")       # -> engine.practice.today.Today
     decision.orders                                                       # symbol, side, shares, price, ...
-    rulebook.practice.save_today(decision, "orders.csv")                  # orders + orders.state.json
+    rulebook.save_today(decision, "orders.csv")                           # orders + orders.state.json
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import pandas as pd
 from typer.testing import CliRunner
 
 import rulebook
-from rulebook.practice import save_today
 from engine.cli.main import app
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "column.yaml"
@@ -51,7 +50,7 @@ def test_save_today_writes_orders_and_state_as_one_set(tmp_path):
     holdings = tmp_path / "book.csv"
     holdings.write_text("Symbol,Quantity,Average Cost\nNVDA,20000,4.1\nCASH,150000,\n")
     decision = rulebook.today(CONFIG, holdings, date="2023-06-30")
-    written = save_today(decision, tmp_path / "orders.json")
+    written = rulebook.save_today(decision, tmp_path / "orders.json")
     assert written == [tmp_path / "orders.json", tmp_path / "orders.state.json"]
     assert [o["symbol"] for o in json.loads(written[0].read_text())["orders"]] == \
         list(decision.orders["symbol"])

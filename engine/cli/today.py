@@ -1,4 +1,4 @@
-"""`rulebook today`: parse, call rulebook.today and save_today, print the orders (work: engine.practice)."""
+"""`rulebook today`: parse, call rulebook.today and rulebook.save_today, print the orders (work: engine.practice)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,11 @@ def today_command(
 ) -> None:
     """What the config's rules tell this book to do at the close of DATE."""
     import rulebook
-    from rulebook.practice import save_today
 
     with user_errors(), console.status("Applying the rules to the book…"):
         result = rulebook.today(config, holdings, date=date, state=state, mapping=mapping,
                                 **({"data.dir": str(data.resolve())} if data else {}))
-        written = save_today(result, out, state=state, rule_check=(out or holdings).with_suffix("") if report else None)
+        written = rulebook.save_today(result, out, state=state, rule_check=(out or holdings).with_suffix("") if report else None)
     if result.decision.data.synthetic:
         console.print("[bold red]SYNTHETIC SAMPLE DATA[/] — orders illustrate the method, not the market.")
     console.print(f"[bold]{result.config.name}[/] at the close of {result.as_of.date()}: book {result.equity:,.0f} "
