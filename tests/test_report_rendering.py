@@ -224,3 +224,13 @@ def test_a_run_that_never_invested_still_reports(tmp_path) -> None:
     assert rows["Time invested"][1] == "0.00%" and rows["Skew"][1] == "n/a"
     pdf_report.write_pdf(report, tmp_path / "flat.pdf")
     assert len(PdfReader(tmp_path / "flat.pdf").pages) >= 5
+
+
+def test_a_kind_with_one_event_has_no_t_statistic_rather_than_nan() -> None:
+    from engine.report.event_section import _reaction_by_kind
+
+    summary = pd.DataFrame([{"subject": "symbols", "by": "kind", "key": "license", "metric": metric, "n_events": 1,
+                             "mean": 0.2, "ci_lower_clustered": 0.2, "ci_upper_clustered": 0.2,
+                             "t_stat_clustered": np.nan} for metric in ("car", "day0_return", "drawdown")])
+    (row,) = _reaction_by_kind(summary).rows
+    assert row[5] == "n/a" and "nan" not in " ".join(row)
