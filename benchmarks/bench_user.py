@@ -40,11 +40,12 @@ from bench_variants import variant_config  # noqa: E402
 from synthetic_universe import column_config, write_universe  # noqa: E402
 
 CLI = [sys.executable, "-c", "import sys; from engine.cli.main import app; sys.argv[0] = 'rulebook'; app()"]
-PROFILED = ("import cProfile, pstats, sys; from engine.cli.main import app; sys.argv = ['rulebook'] + sys.argv[2:]\n"
+PROFILED = ("import cProfile, pstats, sys; from engine.cli.main import app\n"
+            "lines, sys.argv = int(sys.argv[1]), ['rulebook'] + sys.argv[2:]\n"
             "profile = cProfile.Profile(); profile.enable()\n"
             "try:\n    app()\nexcept SystemExit:\n    pass\n"
             "profile.disable(); stats = pstats.Stats(profile, stream=sys.stderr)\n"
-            "stats.sort_stats('cumulative').print_stats(r'(engine|strategies)/', int(sys.argv[1]))\n")
+            "stats.sort_stats('cumulative').print_stats(r'(engine|strategies)/', lines)\n")
 ROWS = ("help", "run", "scale", "compare", "hedged", "large", "dask", "peers")
 
 
