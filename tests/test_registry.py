@@ -92,3 +92,18 @@ def test_a_rule_registered_after_import_is_configurable_and_documented():
     done = subprocess.run([sys.executable, "-c", REGISTER_AFTER_IMPORT], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=300)
     assert done.stdout.split() == ["FlatWeighting", "True", "ValidationError", "True"], done.stderr
+
+
+def test_a_step_is_named_by_module_and_loaded_on_first_use():
+    from engine.sim.rule_layout import StatefulRule
+    from strategies.steps.stop_loss import stop_loss_step
+
+    def declared(step):
+        return StatefulRule("x", "exit", (), (), (), step, lambda block, symbols: {})
+
+    assert declared("strategies.steps.stop_loss:stop_loss_step").step_function() is stop_loss_step
+    assert declared(stop_loss_step).step_function() is stop_loss_step  # a function object works too
+    with pytest.raises(ValueError, match="rule 'x': cannot load its step 'strategies.steps.nowhere:f'"):
+        declared("strategies.steps.nowhere:f").step_function()
+    with pytest.raises(ValueError, match="neither a function nor 'module:function'"):
+        declared("strategies.steps.stop_loss.stop_loss_step")
