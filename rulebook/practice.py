@@ -38,7 +38,7 @@ def save_today(decision, out: Path | str | None = None, *, state: Path | str | N
     """Write what `rulebook today` writes, as one set (all of them appear, or none): the orders to ``out``
     (.csv or .json), the rule state after the orders to ``state`` (default: next to ``out``,
     orders.state.json), and with ``rule_check`` (a path without suffix) the one-page rule check as
-    ``<rule_check>.html`` and ``.pdf``. Returns the paths written."""
+    ``<rule_check>.rule-check.html`` and ``.pdf`` (the config's report.page_size). Returns the paths written."""
     from engine.atomic import file_set
     from engine.practice.today import default_state_path
 
@@ -49,7 +49,7 @@ def save_today(decision, out: Path | str | None = None, *, state: Path | str | N
         if state_out is not None:
             written.append(decision.write_state(state_out))
         if rule_check is not None:
-            from engine.practice.rule_check import write_rule_check
+            from engine.practice.rule_check_page import write_rule_check
 
             written += write_rule_check(decision, Path(rule_check))
     return written

@@ -102,8 +102,8 @@ def test_every_chart_has_a_title_and_axis_labels_in_both_renderers(report) -> No
 
 def overflowing_cells(table: Table, width: float) -> list[str]:
     """Cells of the PDF table with a laid-out line wider than their column, or a number broken over lines."""
-    pdf_report._register_fonts()
-    flowable = pdf_report._table_flowable(table, width, pdf_report._styles())
+    pdf_report.register_fonts()
+    flowable = pdf_report.table_flowable(table, width, pdf_report.report_styles())
     bad = []
     for r, row in enumerate(flowable._cellvalues):
         for cell, column_width, numeric in zip(row, flowable._colWidths, table.numeric):
@@ -132,8 +132,8 @@ def test_the_overflow_check_catches_a_squeezed_number_and_an_overflowing_word(mo
     token = "/a/very/long/path/without/any/space/" * 6
     path = Table("paths", ["path"], [[token]], [False])
     assert overflowing_cells(path, width) == []  # reportlab splits a word longer than the column
-    styles = pdf_report._styles
-    monkeypatch.setattr(pdf_report, "_styles", lambda: {name: style.clone(style.name, splitLongWords=0)
+    styles = pdf_report.report_styles
+    monkeypatch.setattr(pdf_report, "report_styles", lambda: {name: style.clone(style.name, splitLongWords=0)
                                                          for name, style in styles().items()})
     assert overflowing_cells(path, 120) == [token]  # without splitting, the word runs out of its cell
 

@@ -158,8 +158,8 @@ def test_json_output_and_the_rule_check_report(backtest, tmp_path):
     assert written["hedges"][0]["action"] == "hold"
     assert json.loads(state.read_text())["as_of"] == "2022-12-20"  # --state is rewritten after the decision
     html = (tmp_path / "orders.rule-check.html").read_text()
-    for text in ("Weights against the caps", "Financial-health screen: ", "Open event windows", "Regime:",
-                 "Hedge actions", "drift above group semis 35%"):
+    for text in ("Names held or ordered", "Groups and gross", "Financial-health screen: ", "Open event windows",
+                 "Regime:", "Hedges", "drift above group semis 35%"):
         assert text in html
     assert (tmp_path / "orders.rule-check.pdf").read_bytes()[:4] == b"%PDF"
 

@@ -113,12 +113,23 @@ def _run_one(index: int, hedge: HedgeConfig, data: Dataset, axis: pd.DatetimeInd
     return _legs_frame(frames)
 
 
+def timing_rank(reference_vol: np.ndarray, hedge: HedgeConfig) -> np.ndarray:
+    """Per session, the reference vol's percentile rank (0–1) in its trailing timing window (NaN until it fills)."""
+    window = hedge.timing.window
+    return pd.Series(reference_vol).rolling(window, min_periods=window).rank(pct=True).to_numpy()
+
+
+def reference_vol(hedge: HedgeConfig, data: Dataset, periods_per_year: float) -> np.ndarray:
+    """Per session, the underlying's reference vol the hedge prices with and its timing rule reads."""
+    return _market(0, hedge, hedge.underlying, data, periods_per_year).reference_vol
+
+
 def timing_multiplier(reference_vol: np.ndarray, hedge: HedgeConfig) -> np.ndarray:
     """Per session, the size multiplier of the timing rule (0 = buy nothing), from vol history ≤ t."""
     timing = hedge.timing
     if timing.rule == "always":
         return np.ones(len(reference_vol))
-    rank = pd.Series(reference_vol).rolling(timing.window, min_periods=timing.window).rank(pct=True).to_numpy()
+    rank = timing_rank(reference_vol, hedge)
     threshold = timing.percentile / 100
     if timing.rule == "below_percentile":
         return np.where(rank <= threshold, 1.0, 0.0)

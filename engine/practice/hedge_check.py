@@ -9,12 +9,13 @@ A package decided at the close of D has its strikes and contracts fixed from D's
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine.config.run_config import RunConfig
 from engine.data.calendar import sessions_per_year
 from engine.data.dataset import Dataset
-from engine.hedges.book import simulate_hedges
+from engine.hedges.book import reference_vol, simulate_hedges, timing_rank
 from engine.practice.decision import with_sessions
 from strategies.schedule import rebalance_sessions
 
@@ -55,10 +56,25 @@ def hedge_actions(config: RunConfig, data: Dataset, at: int, book_value: float,
                                  f"before {pd.Timestamp(leg['expiry']).date()}"))
             continue
         scheduled = bool(rebalance_sessions(data.sessions, hedge.schedule)[at])
-        why = ("the timing rule does not allow a package now" if scheduled
+        why = (_timing_why(hedge, window, at, ppy) if scheduled
                else f"not a {hedge.schedule} decision session: an unhedged book may open one at the next")
         rows.append({"hedge": hedge.name, "action": "wait", "reason": why})
     return pd.DataFrame(rows, columns=HEDGE_ACTION_COLUMNS)
+
+
+def _timing_why(hedge, data: Dataset, at: int, ppy: float) -> str:
+    """Why the timing rule allows no package at row ``at``: the vol it reads, and its rank against the threshold."""
+    vol = reference_vol(hedge, data, ppy)
+    rank = timing_rank(vol, hedge)[at]
+    source = hedge.vol.source
+    level = (f"{source} {data.market[source].ffill().iloc[at]:.1f}" if source != "realized"
+             else f"{hedge.underlying} realised vol {vol[at]:.0%}")
+    if hedge.timing.rule == "always" or rank <= hedge.timing.percentile / 100:
+        return "no package opens: the underlying, its vol or the rate has no value at this close, or the book is empty"
+    if not np.isfinite(rank):
+        return f"timing: fewer than {hedge.timing.window} sessions of {source} vol history, no package yet"
+    return (f"timing: {level} at the {100 * rank:.0f}th percentile of {hedge.timing.window} sessions "
+            f"> {hedge.timing.percentile:.0f}th, no package now")
 
 
 def _row(name: str, action: str, leg, reason: str) -> dict:

@@ -46,14 +46,14 @@ CODE_INDENT = "    "  # before the continuation of a code line too long for the 
 FONTS = {"Sans": "DejaVuSans.ttf", "Sans-Bold": "DejaVuSans-Bold.ttf", "Mono": "DejaVuSansMono.ttf"}
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     for name, file in FONTS.items():
         if name not in pdfmetrics.getRegisteredFontNames():
             pdfmetrics.registerFont(TTFont(name, str(folder / file)))
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def report_styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName="Sans", fontSize=9, leading=12.5, spaceAfter=5)
     return {
         "body": ParagraphStyle("body", base, keepWithNext=True),  # an intro stays with its chart or table
@@ -153,7 +153,7 @@ def _chart_flowables(report: model.Report, width: float) -> dict[int, _VectorCha
     return {id(chart): _VectorChart(pagexobj(page), width) for chart, page in zip(charts, pages)}
 
 
-def _table_flowable(table: model.Table, width: float, styles) -> LongTable:
+def table_flowable(table: model.Table, width: float, styles) -> LongTable:
     """A table whose numbers each fit on one line: a wide table is set in a smaller font."""
     for size in FONT_SIZES:
         widths = _column_widths(table, width, size)
@@ -227,7 +227,7 @@ def _column_widths(table: model.Table, width: float, size: float, squeeze: bool 
 
 def _story(report: model.Report, width: float) -> list:
     """Page 1: the title and the summary section; page 2: contents; then every other section."""
-    styles = _styles()
+    styles = report_styles()
     charts = _chart_flowables(report, width)
     story: list = [Paragraph(escape(report.title), styles["title"])]
     if report.description:
@@ -255,7 +255,7 @@ def _block_flowables(block: model.Block, width: float, styles, charts: dict) -> 
     if isinstance(block, model.Chart):
         return [charts[id(block)], Spacer(1, 3 * mm)]
     if isinstance(block, model.Table):
-        return [Paragraph(escape(block.title), styles["h2"]), _table_flowable(block, width, styles),
+        return [Paragraph(escape(block.title), styles["h2"]), table_flowable(block, width, styles),
                 Spacer(1, 3 * mm)]
     code = styles["code"]
     per_line = int(width // pdfmetrics.stringWidth("M", code.fontName, code.fontSize)) - len(CODE_INDENT)
@@ -265,7 +265,7 @@ def _block_flowables(block: model.Block, width: float, styles, charts: dict) -> 
 
 def render_pdf(report: model.Report, destination: Path) -> None:
     """Write the PDF to ``destination`` (not atomic; see write_pdf)."""
-    _register_fonts()
+    register_fonts()
     page = PAGE_SIZES[report.settings.page_size]
     document = _ReportDocument(str(destination), pagesize=page, leftMargin=MARGIN, rightMargin=MARGIN,
                                topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN, title=report.title,
