@@ -32,7 +32,7 @@ def _values(cfg: DrawdownExitConfig, symbols: list[str]) -> dict:
 
 
 DRAWDOWN_EXIT = StatefulRule(
-    "drawdown_exit", "exit", PARAMS, (State("peak"),),
+    "drawdown_exit", "exit", PARAMS, (State("peak", unit="price", meaning="peak close since entry"),),
     (LogCode("drawdown_exit", "close {a:.1%} from the peak close {b:.2f} since entry: exit {move}"),),
     "strategies.steps.drawdown_exit:drawdown_exit_step", _values)
 

@@ -82,7 +82,10 @@ def _values(cfg: ProfitTakingConfig, symbols: list[str]) -> dict:
 
 
 PROFIT_TAKING = StatefulRule(
-    "profit_taking", "exit", PARAMS, (State("fired"), State("base"), State("peak")),
+    "profit_taking", "exit", PARAMS,
+    (State("fired", unit="count", meaning="stages fired in this holding"),
+     State("base", unit="shares", meaning="shares held when the first stage fired"),
+     State("peak", unit="price", meaning="peak close since the last stage fired")),
     (LogCode("profit_taking", "stage {a:.0f} (gain {b:+.1%} over average cost): {move}"),
      LogCode("profit_taking", "stage {a:.0f} (surge, gain {b:+.1%} over average cost): {move}"),
      LogCode("profit_taking", "stage {a:.0f} (volatility-scaled surge, gain {b:+.1%} over average cost): {move}"),

@@ -33,8 +33,9 @@ def _values(cfg: StagedEntryConfig, symbols: list[str]) -> dict:
 
 
 STAGED_ENTRY = StatefulRule(
-    "staged_entry", "entry", PARAMS, (State("tranche", "satisfied"), State("tranche_i", "never"),
-                                      State("tranche_px", "never")),
+    "staged_entry", "entry", PARAMS, (State("tranche", "satisfied", "count", "tranches bought of the entry under way"),
+                                      State("tranche_i", "never", "session", "fill session of the last tranche"),
+                                      State("tranche_px", "never", "price", "fill price of the last tranche")),
     (LogCode("staged_entry", "tranche {a:.0f} of {b:.0f}: {move}"),),
     "strategies.steps.staged_entry:staged_entry_step", _values)
 

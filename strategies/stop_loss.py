@@ -35,7 +35,8 @@ def _values(cfg: StopLossConfig, symbols: list[str]) -> dict:
 
 
 STOP_LOSS = StatefulRule(
-    "stop_loss", "exit", PARAMS, (State("fired"), State("base")),
+    "stop_loss", "exit", PARAMS, (State("fired", unit="flag", meaning="the stop fired in this holding"),
+                                     State("base", unit="shares", meaning="shares held when it fired")),
     (LogCode("stop_loss", "close {a:+.1%} from the average cost {b:.2f}: sell {move}"),
      LogCode("stop_loss", "target capped at what the stop-loss left: {move}")),
     "strategies.steps.stop_loss:stop_loss_step", _values)

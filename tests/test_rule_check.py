@@ -16,7 +16,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 from test_today import CONFIG, backtest, write_inputs  # noqa: F401 (backtest is a fixture)
 
 from engine.config.run_config import load_config
-from engine.run.backtest import load_run_data
+from engine.run.run_data import load_run_data
 from engine.practice import rule_check as rc
 from engine.practice.holdings import read_holdings
 from engine.practice.rule_check_page import render_pdf, write_rule_check

@@ -17,7 +17,7 @@ import pandas as pd
 
 from engine.report.formatting import money, percent
 from engine.report.model import Table
-from engine.run.backtest import rule_groups
+from engine.run.run_data import rule_groups
 from engine.practice.today import Today
 from strategies.rule_types import RuleContext
 from strategies.schedule import rebalance_sessions

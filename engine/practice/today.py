@@ -22,8 +22,10 @@ from engine.errors import DataError
 from engine.practice.decision import Decision, decide, load_decision_data
 from engine.practice.hedge_check import hedge_actions
 from engine.practice.holdings import Holdings
-from engine.practice.state import empty_state, kernel_state, read_state, state_names, write_state
+from engine.practice.state import (assumed_without_state, empty_state, kernel_state, read_state, state_names,
+                                   write_state)
 from engine.sim import rule_kernels as rk
+from strategies.registry import kernel_layout
 from strategies.schedule import rebalance_sessions
 
 ORDER_COLUMNS = ["symbol", "side", "shares", "price", "notional", "weight_now", "weight_after", "rule", "reason"]
@@ -92,7 +94,7 @@ def today(config: RunConfig, holdings: Holdings, *, date: pd.Timestamp | None = 
                         "give a --date on which every held name traded, or update the data")
     shares = held["shares"].fillna(0.0)
     scale = data.adj_factor[symbols].iloc[at].astype(float).fillna(1.0)
-    state = _start_state(config, holdings, state_path, data, at, shares, close, scale, notes)
+    state = _start_state(config, holdings, state_path, data, at, shares, close, notes)
     decision = decide(config, data, at, shares, holdings.cash, state)
     values = shares * close.fillna(0.0)
     equity = float(holdings.cash + values.sum())
@@ -110,16 +112,25 @@ def today(config: RunConfig, holdings: Holdings, *, date: pd.Timestamp | None = 
                  float(holdings.cash), decision, notes, new_state)
 
 
-def _start_state(config, holdings, state_path, data, at, shares, close, scale, notes) -> np.ndarray:
+def _start_state(config, holdings, state_path, data, at, shares, close, notes) -> np.ndarray:
     """Kernel state rows: the state file's (or none), and each name's cost basis from avg_cost."""
     symbols = config.universe.symbols
     if state_path is not None:
-        state = kernel_state(read_state(state_path)["names"], symbols, data.sessions, scale.to_numpy(), state_path)
+        record = read_state(state_path)
+        if record["as_of"] > data.sessions[at]:
+            raise DataError(state_path, "as_of", f"the state is as of {record['as_of'].date()}, after the decision "
+                            f"at the close of {data.sessions[at].date()}", "give the state written at or before "
+                            "--date, or leave out --state")
+        # prices and shares in the file are as traded at its as_of: the adjustment factor then converts them
+        then = data.adj_factor[symbols].iloc[max(0, data.sessions.searchsorted(record["as_of"], "right") - 1)]
+        state = kernel_state(record["names"], symbols, data.sessions, then.astype(float).fillna(1.0).to_numpy(),
+                             state_path)
     else:
         state = empty_state(len(symbols))
         if config.rules is not None and config.rules.needs_kernel:
-            notes.append("no state file: assuming no profit-taking stage has fired, no exit and no staged entry "
-                         "is under way since each position was opened")
+            layout = kernel_layout()
+            notes.append(assumed_without_state(layout, [r.name for r in layout.rules
+                                                        if getattr(config.rules, r.name, None) is not None]))
     guessed = []
     for k, symbol in enumerate(symbols):
         if shares[symbol] <= 0:
@@ -131,9 +142,10 @@ def _start_state(config, holdings, state_path, data, at, shares, close, scale, n
             cost = float(past.iloc[-1]) if len(past) else float(close[symbol])
             guessed.append(symbol)
         state[k, rk.COST] = shares[symbol] * cost
-    if guessed and config.rules is not None and config.rules.profit_taking is not None:
+    if guessed and config.rules is not None and config.rules.needs_kernel:
         notes.append(f"no avg_cost for {', '.join(guessed)}: cost taken as the close on the day opened (else the "
-                     "last close), which profit-taking's gains are measured from")
+                     "last close), which gains and losses over the average cost (profit-taking, stop-loss) are "
+                     "measured from")
     return state
 
 

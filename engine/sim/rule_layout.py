@@ -34,10 +34,34 @@ N_SCRATCH = 6  # rows of the per-book scratch buffer: 0-2 the kernel's, 3-5 free
 Phase = Literal["exit", "entry", "book"]
 
 
+StateUnit = Literal["count", "flag", "price", "shares", "session", "fraction", "weight", "money", "number"]
+
+
 @dataclass(frozen=True)
 class State:
+    """One per-name state column of a rule. ``unit`` says what its number is, so the state file of
+    `rulebook today` (engine.practice.state) can write it readably and read it back: count, flag (0/1),
+    price (the simulator's total-return price), shares (simulated), session (a session's index, 0 =
+    none), fraction, weight (of equity), money, number (written as is). ``meaning``: one line for that file."""
+
     name: str
     reset: Literal["flat", "satisfied", "never"] = "flat"
+    unit: StateUnit = "number"
+    meaning: str = ""
+
+
+# the kernel's own columns, declared like a rule's (in column order)
+CORE_STATE = (
+    State("cost", "flat", "money", "cost basis of the shares held, fees included"),
+    State("standing_target", "never", "weight", "the target weight the pipeline last set"),
+    State("buy_pending", "never", "flag", "a buy a rule held back, waiting for the standing target"),
+    State("reentry_blocked", "never", "flag", "buying waits after a rule's exit"),
+    State("exit_date", "never", "session", "fill session of the last exit by a rule"),
+    State("exit_price", "never", "price", "fill price of that exit"),
+    State("reentry_cooldown", "never", "count", "sessions after that exit before buying may start again"),
+    State("reentry_pullback", "never", "fraction", "or a close this fraction below the exit price"),
+)
+assert len(CORE_STATE) == N_CORE_STATE
 
 
 @dataclass(frozen=True)
@@ -148,7 +172,7 @@ class KernelLayout:
 
     def resets(self, when: str) -> np.ndarray:
         mask = np.zeros(self.n_state, dtype=np.bool_)
-        mask[COST] = when == "flat"
+        mask[:N_CORE_STATE] = [column.reset == when for column in CORE_STATE]
         for r in self.rules:
             for j, column in enumerate(r.state):
                 mask[self.state_at[r.name] + j] = column.reset == when

@@ -27,7 +27,8 @@ class TimeStopConfig(StrictModel):
 
 
 TIME_STOP = StatefulRule(
-    "time_stop", "exit", PARAMS, (State("entered", reset="flat"),),
+    "time_stop", "exit", PARAMS, (State("entered", reset="flat", unit="session",
+                                          meaning="first session seen held (the entry filled the one before)"),),
     (LogCode("time_stop", "held {a:.0f} sessions ≥ {b:.0f}: exit {move}"),),
     "rulebook_example_plugin.time_stop_step:time_stop_step",
     lambda cfg, symbols: {"sessions": cfg.sessions, "cooldown": cfg.cooldown})
