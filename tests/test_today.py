@@ -148,6 +148,30 @@ def test_with_stop_loss_and_drawdown_exit_orders_equal_the_backtests(with_exits,
     assert {"stop_loss", "drawdown_exit"} <= rules
 
 
+def test_the_state_today_writes_is_what_the_next_session_reads(with_exits, tmp_path):
+    """A chain: today at D (the backtest's book and state then) writes its state file; at the next session,
+    with the backtest's book then and that file (not the kernel's state), today again orders what the
+    backtest did. D is a drawdown exit, so the file carries the exit, its re-entry wait and the peaks.
+    (today remembers an exit at its estimated fill, D's close; the backtest at the next open.)"""
+    config, result, _ = with_exits
+    sessions, decided = result.data.sessions, set(result.strategy.orders["decided"])
+    exits = sorted(set(result.activity.loc[result.activity["rule"] == "drawdown_exit", "session"]))
+    day = next(sessions[sessions.get_loc(t) - 1] for t in exits if t in decided)  # orders at D and at D + 1
+    holdings, state = write_inputs(tmp_path, with_exits, day)
+    first = rulebook.today(config, holdings, date=day, state=state)
+    written = first.write_state(tmp_path / "today.state.json")
+    exited = first.orders.loc[first.orders["rule"].str.contains("drawdown_exit"), "symbol"]
+    assert all(read_state(written)["names"][s]["reentry_blocked"] for s in exited)
+    nxt = sessions[sessions.get_loc(day) + 1]
+    holdings, _ = write_inputs(tmp_path, with_exits, nxt, with_state=False)
+    got = rulebook.today(config, holdings, date=nxt, state=written).orders.set_index("symbol").sort_index()
+    want = expected_orders(with_exits, nxt).set_index("symbol").sort_index()
+    assert len(want) and list(got.index) == list(want.index) and list(got["side"]) == list(want["side"])
+    np.testing.assert_allclose(got["shares"].astype(float), want["shares"].astype(float), rtol=1e-9)
+    forgot = rulebook.today(config, holdings, date=nxt).orders.set_index("symbol").sort_index()  # the file mattered
+    assert list(forgot.index) != list(got.index) or not np.allclose(forgot["shares"], got["shares"], rtol=1e-6)
+
+
 def test_without_the_state_file_the_exits_forget_and_say_so(with_exits, tmp_path):
     """The state matters for the exits (so the test above can fail): at the first drawdown exit, without
     the file the peak starts at this close, no exit fires, and the note names what was assumed."""
