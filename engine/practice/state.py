@@ -2,7 +2,7 @@
 
 Path-dependent rules remember things per name (stages fired, the peak close since entry, the
 last exit, tranches of an entry, a buy held back). Each rule declares its state columns with a
-unit and a meaning (engine.sim.rule_kernels.State), and so does the kernel for its own columns
+unit and a meaning (engine.sim.rule_layout.State), and so does the kernel for its own columns
 (CORE_STATE); this module derives the file from those declarations, so a plugin's stateful rule
 is saved and restored like a shipped one. Per name the file keeps what is not at its starting
 value: the kernel's fields at the top, each rule's under its name; units are converted to what a
