@@ -140,3 +140,19 @@ def test_on_the_real_data_the_sheet_is_one_page(shared_data, tmp_path):
         html, pdf = write_rule_check(result, tmp_path / page_size, page_size)
         assert len(pdf_pages(pdf)) == 1
     assert "timing: VIX" in result.hedges["reason"].iloc[0] and np.isfinite(rc._verdicts(result).regime_limit)
+
+
+def test_a_hedge_its_timing_rule_holds_back_says_the_vol_and_its_rank(tmp_path):
+    """2022-06-30 (sample): a monthly hedge session with no package held and the VIX high. The reason
+    gives the VIX and its rank among the last 252 closes, counted here by hand (ties at half)."""
+    config = load_config(CONFIG)
+    day = pd.Timestamp("2022-06-30")
+    result = today(config, read_holdings(full_book(tmp_path, config, str(day.date()))), date=day)
+    (hedge,) = result.hedges.itertuples()
+    vix = result.decision.data.market["VIX"].ffill().loc[:day].to_numpy()[-252:]
+    rank = ((vix < vix[-1]).sum() + ((vix == vix[-1]).sum() + 1) / 2) / 252
+    assert rank > 0.5 and hedge.action == "wait"
+    assert hedge.reason == f"timing: VIX {vix[-1]:.1f} at the {100 * rank:.0f}th percentile of 252 sessions > 50th, " \
+                           "no package now"
+    assert rc.rule_check(result).headline.endswith(
+        f"hedge spy_puts: none now (VIX {vix[-1]:.1f} at the {100 * rank:.0f}th percentile of 252 sessions > 50th)")
