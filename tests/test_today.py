@@ -181,8 +181,8 @@ def test_without_the_state_file_the_exits_forget_and_say_so(with_exits, tmp_path
     result = rulebook.today(with_exits[0], holdings, date=day)
     assert not result.orders["rule"].str.contains("drawdown_exit").any()
     note = next(n for n in result.notes if n.startswith("no state file"))
-    assert "stop_loss (the stop fired in this holding, shares held when it fired)" in note
-    assert "drawdown_exit (peak close since entry)" in note
+    assert "no stop_loss state (the stop fired in this holding, shares held when it fired)" in note
+    assert "no drawdown_exit state (peak close since entry)" in note
 
 
 def plugin_matches(tmp: Path) -> list[pd.Timestamp]:
@@ -232,9 +232,9 @@ def test_without_the_state_file_the_decision_differs_and_says_so(backtest, tmp_p
     orders, output = run_today(tmp_path, holdings, day, None)
     expected = expected_orders(backtest, day)
     assert set(orders["symbol"]) != set(expected["symbol"])
-    assert ("no state file: assuming the rules remember nothing since each position was opened — none of "
-            "profit_taking (stages fired in this holding, shares held when the first stage fired, peak close "
-            "since the last stage fired); staged_entry (") in " ".join(output.split())
+    assert ("no state file: assuming the rules remember nothing since each position was opened: no "
+            "profit_taking state (stages fired in this holding, shares held when the first stage fired, peak close "
+            "since the last stage fired); no staged_entry state (") in " ".join(output.split())
 
 
 @pytest.mark.parametrize("day", ["2022-06-29", "2024-08-14"])

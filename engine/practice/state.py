@@ -136,9 +136,9 @@ def write_state(path: Path, *, config: str, as_of: pd.Timestamp, names: dict) ->
 
 def assumed_without_state(layout: KernelLayout, configured: list[str]) -> str:
     """What `today` assumes without a state file, from the configured stateful rules' declarations."""
-    remembered = [f"{r.name} ({', '.join(s.meaning or s.name for s in r.state)})" for r in layout.rules
+    remembered = [f"no {r.name} state ({', '.join(s.meaning or s.name for s in r.state)})" for r in layout.rules
                   if r.name in configured]
-    return ("no state file: assuming the rules remember nothing since each position was opened — none of "
+    return ("no state file: assuming the rules remember nothing since each position was opened: "
             + "; ".join(remembered + ["no exit by a rule, re-entry wait or held-back buy"]))
 
 
