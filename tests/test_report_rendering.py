@@ -143,8 +143,8 @@ def test_config_lines_wrap_inside_the_pdf_page_and_keep_their_characters() -> No
     and YAML's default escaped '–' as '\\u2013'."""
     text = non_default_yaml({"description": "S&P 500 +1–3%", "universe": {"symbols": [f"SYM{i}" for i in range(90)]}})
     assert "+1–3%" in text and "\\u" not in text
-    pdf_report._register_fonts()
-    styles, width = pdf_report._styles(), 400.0
+    pdf_report.register_fonts()
+    styles, width = pdf_report.report_styles(), 400.0
     code = pdf_report._block_flowables(Code("config", text), width, styles, {})[1]
     widest = max(pdf_report.pdfmetrics.stringWidth(line, "Mono", styles["code"].fontSize) for line in code.lines)
     assert len(code.lines) > 3 and widest <= width
