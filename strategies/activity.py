@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 COLUMNS = ["session", "symbol", "rule", "before", "after", "reason"]
@@ -31,23 +32,29 @@ class ActivityLog:
         parts = []
         for rule, before, after, reasons in self._stages:
             reasons = reasons() if callable(reasons) else reasons
-            moved = (after.fillna(0.0) - before.fillna(0.0)).abs() > MOVE_TOLERANCE
-            keep = moved & (reasons.fillna("") != "") & decided.reindex_like(moved).fillna(False).astype(bool)
-            if not keep.to_numpy().any():
+            was, now = before.to_numpy(dtype=float), _cells(after, before, float)
+            moved = np.abs(np.where(np.isnan(now), 0.0, now) - np.where(np.isnan(was), 0.0, was)) > MOVE_TOLERANCE
+            t, k = np.nonzero(moved & _cells(decided, before, bool))  # row-major, the order stack() gave
+            why = _cells(reasons, before, object)[t, k]
+            explained = (why != "") & ~pd.isna(why)  # the reason is read on the moved decision cells only
+            t, k, why = t[explained], k[explained], why[explained]
+            if not len(t):
                 continue
-            cells = keep.stack()
-            cells = cells[cells].index
             parts.append(pd.DataFrame({
-                "session": cells.get_level_values(0),
-                "symbol": cells.get_level_values(1).astype(str),
-                "rule": rule,
-                "before": before.stack(future_stack=True).reindex(cells).to_numpy(dtype=float),
-                "after": after.stack(future_stack=True).reindex(cells).to_numpy(dtype=float),
-                "reason": reasons.stack(future_stack=True).reindex(cells).astype(str).to_numpy(),
+                "session": before.index[t], "symbol": before.columns[k].astype(str), "rule": rule,
+                "before": was[t, k], "after": now[t, k], "reason": [str(text) for text in why],
             }))
         if not parts:
             return empty_activity()
         return pd.concat(parts, ignore_index=True).sort_values(["session", "symbol"], kind="stable", ignore_index=True)
+
+
+def _cells(frame: pd.DataFrame, like: pd.DataFrame, dtype) -> np.ndarray:
+    """``frame``'s cells on ``like``'s labels as numpy (a missing label: NaN, or False for flags)."""
+    if not (frame.index.equals(like.index) and frame.columns.equals(like.columns)):
+        frame = frame.reindex_like(like)
+        frame = frame.fillna(False).astype(bool) if dtype is bool else frame
+    return frame.to_numpy(dtype=dtype)
 
 
 def empty_activity() -> pd.DataFrame:

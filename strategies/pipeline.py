@@ -104,7 +104,8 @@ def run_pipeline(rules: BaseModel, data: Dataset, symbols: list[str], groups: di
             gross_limit = out.values if gross_limit is None else np.fmin(gross_limit, out.values)
             gross = standing.sum(axis=1)
             scale = (out.values / gross.where(gross > out.values)).fillna(1.0)
-            reasons = pd.DataFrame({s: out.reasons for s in ctx.symbols})
+            reasons = pd.DataFrame(np.repeat(out.reasons.to_numpy(dtype=object)[:, None], len(ctx.symbols), axis=1),
+                                   index=out.reasons.index, columns=ctx.symbols, dtype=object)
             standing = _scaled(log, label, standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
     capped, capping = standing, []
     for label, caps in built("caps"):
@@ -158,21 +159,30 @@ def exclude_until_rebalance(log: ActivityLog, targets: pd.DataFrame, exclusions:
     """Targets with each excluded name at 0 from the session its exclusion is known to the next rebalance at
     which it is eligible again; both moves logged. ``exclusions``: (stage, output whose values are False where
     the name is excluded)."""
-    period = np.cumsum(rebalance)
     held_by_stage = []
     for stage, out in exclusions:
-        held = (~out.values.astype(bool)).groupby(period).cummax()
+        held = held_until_rebalance(~out.values.astype(bool), rebalance)
         after = targets.mask(held & targets.notna(), 0.0)
         log.record(stage, targets, after, out.reasons)
         targets, held_by_stage = after, held_by_stage + [(stage, held)]
     for stage, held in held_by_stage:
         back = held.shift(fill_value=False) & ~held & rebalance[:, None] & targets.gt(0)
         if back.to_numpy().any():
+            why = np.full(back.shape, "", dtype=object)
+            why[back.to_numpy()] = RETURNS.get(stage, f"passes the {stage} again") + ", back at the rebalance"
             log.record(stage, targets.mask(back, 0.0), targets,
-                       pd.DataFrame(np.where(back, RETURNS.get(stage, f"passes the {stage} again")
-                                             + ", back at the rebalance", ""),
-                                    index=targets.index, columns=targets.columns))
+                       pd.DataFrame(why, index=targets.index, columns=targets.columns, dtype=object))
     return targets
+
+
+def held_until_rebalance(excluded: pd.DataFrame, rebalance: np.ndarray) -> pd.DataFrame:
+    """True from a name's first excluded session in a rebalance period (a rebalance row starts one) to the
+    period's end: a running count of excluded sessions, less the count before the period began."""
+    count = np.cumsum(excluded.to_numpy(dtype=bool), axis=0)
+    rows = np.arange(len(count))
+    start = np.maximum.accumulate(np.where(np.r_[True, np.asarray(rebalance[1:], dtype=bool)], rows, 0))
+    before = np.where(start[:, None] > 0, count[np.maximum(start - 1, 0)], 0)
+    return pd.DataFrame(count > before, index=excluded.index, columns=excluded.columns)
 
 
 def _scaled(log: ActivityLog, stage: str, standing: pd.DataFrame, multiplier: pd.DataFrame,
