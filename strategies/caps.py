@@ -130,5 +130,11 @@ def cap_reasons(before: np.ndarray, after: np.ndarray, changed: np.ndarray, name
     why = np.where(now > was, "excess from capped names: ",
                    np.where(now >= name_cap[k] * (1 - 1e-9), names[k],
                             np.where(first_full < len(group_names), groups[first_full], gross[t])))
-    reasons[t, k] = why + np.array([f"{b:.1%} → {a:.1%}" for b, a in zip(was.tolist(), now.tolist())], dtype=object)
+    reasons[t, k] = why + _percent(was) + " → " + _percent(now)
     return reasons
+
+
+def _percent(weights: np.ndarray) -> np.ndarray:
+    """'12.5%' per weight, each distinct weight formatted once (equal weights repeat over names and sessions)."""
+    distinct, where = np.unique(weights, return_inverse=True)
+    return np.array([f"{w:.1%}" for w in distinct.tolist()], dtype=object)[where.reshape(weights.shape)]

@@ -66,7 +66,8 @@ def filed_figures(fundamentals: pd.DataFrame, sessions: pd.DatetimeIndex, symbol
         state = np.maximum.accumulate(state, axis=0)  # within a name, states are numbered in visible order
 
     def frame(per_state: np.ndarray, fill) -> pd.DataFrame:  # state -1 reads the fill, appended last
-        return pd.DataFrame(np.append(per_state, fill)[state], index=sessions, columns=symbols)
+        cells = np.append(per_state, fill)[state]  # texts stay object: cell_text words them from numpy
+        return pd.DataFrame(cells, index=sessions, columns=symbols, dtype=cells.dtype)
 
     for name in MEASURES:
         value, source, why = states.measure(name, basis, min_quarters) if len(rows) else \

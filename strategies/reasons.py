@@ -18,23 +18,33 @@ def cell_text(acts: Frame, describe: Callable[..., str], *values: Frame) -> Fram
     """``describe(v1, v2, ...)`` in the cells where ``acts`` is True, '' elsewhere.
 
     ``values`` are frames (or scalars) aligned with ``acts``; each acting cell
-    passes its own values to ``describe``.
+    passes its own values to ``describe``, which is called once per distinct tuple of
+    values (a figure repeats over the sessions until the next filing), so it must depend
+    on its arguments only.
     """
     mask = np.asarray(acts, dtype=bool)
     out = np.full(mask.shape, "", dtype=object)
     where = np.nonzero(mask)
     columns = [np.broadcast_to(np.asarray(v, dtype=object), mask.shape)[where] for v in values]
-    out[where] = [describe(*cell) for cell in zip(*columns)] if columns else [describe() for _ in where[0]]
+    if not columns:
+        out[where] = describe() if len(where[0]) else ""
+        return _like(acts, out)
+    worded: dict[tuple, str] = {}
+    out[where] = [worded[cell] if cell in worded else worded.setdefault(cell, describe(*cell))
+                  for cell in zip(*columns)]
     return _like(acts, out)
 
 
 def join_reasons(*reasons: Frame) -> Frame:
     """The non-empty reasons of each cell, joined with '; '."""
     first = reasons[0]
-    joined = np.asarray(first, dtype=object)
+    joined = np.array(first, dtype=object)
     for more in reasons[1:]:
         more = np.asarray(more, dtype=object)
-        joined = np.where(joined == "", more, np.where(more == "", joined, joined + "; " + more))
+        empty, more_empty = joined == "", more == ""
+        both = ~empty & ~more_empty  # only those cells are concatenated
+        joined[both] = joined[both] + "; " + more[both]
+        joined[empty] = more[empty]
     return _like(first, joined)
 
 

@@ -51,8 +51,8 @@ def test_every_figure_source_and_reason_matches_the_per_name_loop(rows, lag, bas
     want = reference_filed_figures(rows, SESSIONS, symbols, lag_sessions=lag, basis=basis, min_quarters=min_quarters)
     for name in MEASURES:
         pd.testing.assert_frame_equal(got.values[name], want.values[name], check_exact=True)
-        pd.testing.assert_frame_equal(got.sources[name], want.sources[name])
-        pd.testing.assert_frame_equal(got.unknown[name], want.unknown[name])
+        pd.testing.assert_frame_equal(got.sources[name], want.sources[name].astype(object))
+        pd.testing.assert_frame_equal(got.unknown[name], want.unknown[name].astype(object))
 
 
 def test_no_fundamentals_leaves_every_figure_unknown():
@@ -61,7 +61,7 @@ def test_no_fundamentals_leaves_every_figure_unknown():
     want = reference_filed_figures(empty, SESSIONS[:5], ["A", "B"])
     for name in MEASURES:
         pd.testing.assert_frame_equal(got.values[name], want.values[name])
-        pd.testing.assert_frame_equal(got.unknown[name], want.unknown[name])
+        pd.testing.assert_frame_equal(got.unknown[name], want.unknown[name].astype(object))
         assert (got.unknown[name] == "no filing known yet").all().all()
 
 
