@@ -25,13 +25,17 @@ def cell_text(acts: Frame, describe: Callable[..., str], *values: Frame) -> Fram
     mask = np.asarray(acts, dtype=bool)
     out = np.full(mask.shape, "", dtype=object)
     where = np.nonzero(mask)
-    columns = [np.broadcast_to(np.asarray(v, dtype=object), mask.shape)[where] for v in values]
-    if not columns:
+    columns = [np.broadcast_to(np.asarray(v), mask.shape)[where] for v in values]
+    if not columns or not len(where[0]):
         out[where] = describe() if len(where[0]) else ""
         return _like(acts, out)
-    worded: dict[tuple, str] = {}
-    out[where] = [worded[cell] if cell in worded else worded.setdefault(cell, describe(*cell))
-                  for cell in zip(*columns)]
+    group = np.zeros(len(where[0]), dtype=np.int64)
+    for column in columns:  # one group per distinct tuple of values (NaN is one value)
+        code, unique = pd.factorize(column, use_na_sentinel=False)
+        group = pd.factorize(group * len(unique) + code)[0]
+    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    cells = [np.asarray(column[first], dtype=object) for column in columns]  # Python scalars, as a cell's own
+    out[where] = np.array([describe(*cell) for cell in zip(*cells)], dtype=object)[inverse]
     return _like(acts, out)
 
 
