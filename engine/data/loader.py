@@ -182,8 +182,10 @@ def _wide_frames(frame: pd.DataFrame, adjustment: str | None, sessions: pd.Datet
     """Each price field (and adj_factor) as sessions × symbols; NaN where a symbol has no row (before its
     first, after its last, gaps). (date, symbol) is unique, so every row is scattered into its cell once,
     with one pair of positions shared by all fields (six pivots cost seconds at 500 names × 20 years)."""
-    rows = sessions.get_indexer(frame["date"])
-    columns = pd.Index(order).get_indexer(frame["symbol"])
+    days, distinct_days = pd.factorize(frame["date"])  # look up each distinct date and symbol once
+    symbols, distinct_symbols = pd.factorize(frame["symbol"])
+    rows = sessions.get_indexer(distinct_days)[days]
+    columns = pd.Index(order).get_indexer(distinct_symbols)[symbols]
     keep = (rows >= 0) & (columns >= 0)
     rows, columns = rows[keep], columns[keep]
     values = {name: frame[name].to_numpy("float64")[keep] for name in PRICE_FIELDS}

@@ -151,6 +151,15 @@ def check_present(path, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
 
 
 def check_unique(path, frame: pd.DataFrame, keys: list[str]) -> None:
+    row_key, size = np.zeros(len(frame), dtype=np.int64), 1
+    for name in keys:  # one integer per distinct key tuple (nulls equal), so sorting finds repeats fast
+        codes, distinct = pd.factorize(frame[name])
+        if size * (len(distinct) + 1) >= 2**62:
+            size, row_key = len(frame), np.unique(row_key, return_inverse=True)[1].ravel()
+        row_key, size = row_key * (len(distinct) + 1) + codes + 1, size * (len(distinct) + 1)
+    ordered = np.sort(row_key)
+    if not (ordered[1:] == ordered[:-1]).any():  # equal rows always share a code: no repeat is missed
+        return
     duplicated = frame[frame.duplicated(keys, keep=False)]
     if len(duplicated):
         first = duplicated.drop_duplicates(keys)
