@@ -104,3 +104,15 @@ def test_resolved_yaml_round_trips_to_the_same_config(tmp_path: Path) -> None:
     again = load_config(write(tmp_path, to_yaml(cfg)))
     assert again == cfg
     assert yaml.safe_load(to_yaml(cfg))["execution"]["slippage_bps"] == 5.0
+
+
+def test_run_folder_config_uses_the_keys_a_user_writes_and_round_trips(tmp_path: Path) -> None:
+    cfg = load_config(ROOT / "configs" / "column.yaml")
+    text = to_yaml(cfg)
+    surge = yaml.safe_load(text)["rules"]["profit_taking"]["surge"]
+    assert "return" in surge and "return_" not in surge and "return_" not in text
+    assert load_config(write(tmp_path, text)) == cfg
+    # a run folder written before the aliases were kept (return_) still loads to the same config
+    old = yaml.safe_load(text)
+    old["rules"]["profit_taking"]["surge"]["return_"] = old["rules"]["profit_taking"]["surge"].pop("return")
+    assert load_config(write(tmp_path, old)) == cfg

@@ -223,8 +223,9 @@ def resolved_data_dir(config: RunConfig) -> Path:
 
 
 def to_yaml(config: RunConfig) -> str:
-    """The fully resolved config (every default written out), as saved in a run folder."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    """The fully resolved config (every default written out), as saved in a run folder, with the
+    keys a user writes (``return``, not the Python field name ``return_``)."""
+    return yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False)
 
 
 def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
