@@ -19,7 +19,7 @@ from engine.report.config_diff import non_default, non_default_yaml
 from engine.report.formatting import HEADLINE, parse_number
 from engine.report.glossary import GLOSSARY, anchor
 from engine.report.headline import EXTRA
-from engine.report.model import Code, Report, Section, Table
+from engine.report.model import Chart, Code, Report, Section, Table
 from engine.report.contents import build_report
 from engine.report.pdf_charts import _figure
 from engine.report.plotly_charts import plotly_spec
@@ -234,3 +234,15 @@ def test_a_kind_with_one_event_has_no_t_statistic_rather_than_nan() -> None:
                              "t_stat_clustered": np.nan} for metric in ("car", "day0_return", "drawdown")])
     (row,) = _reaction_by_kind(summary).rows
     assert row[5] == "n/a" and "nan" not in " ".join(row)
+
+
+@pytest.mark.parametrize("years", [1, 3, 10])
+def test_html_heatmap_is_as_tall_as_its_rows_with_no_empty_band_below(years: int) -> None:
+    grid = pd.DataFrame(np.full((years, 12), 0.01), index=range(2016, 2016 + years), columns=range(1, 13))
+    chart = Chart("monthly_heatmap", "Monthly returns", "heatmap", grid, "year", percent=True, x_label="month",
+                  height=0.3 + 0.06 * years)
+    layout = plotly_spec(chart)["layout"]
+    margin = layout["margin"]
+    assert margin["b"] <= 16  # the column labels are on top: nothing to hold below the grid
+    per_row = (layout["height"] - margin["t"] - margin["b"]) / max(years, 2)
+    assert 20 <= per_row <= 32

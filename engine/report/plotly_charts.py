@@ -18,6 +18,7 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-ser
 CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False,
           "modeBarButtonsToRemove": ["sendDataToCloud", "lasso2d", "select2d"],
           "toImageButtonOptions": {"format": "png"}}
+HEAT_ROW_PX, HEAT_TOP_PX, HEAT_BOTTOM_PX = 26, 80, 12  # a heatmap row; title, axis title and labels above
 
 
 def plotly_spec(chart: Chart) -> dict:
@@ -48,6 +49,8 @@ def plotly_spec(chart: Chart) -> dict:
     if chart.kind in ("bars", "stacked_bars"):
         layout["barmode"] = "stack" if chart.kind == "stacked_bars" else "group"
         layout["bargap"] = 0.15
+    if chart.kind == "heatmap":
+        layout |= _heatmap_size(len(data))
     shapes, notes = _spans_and_marks(chart)
     if shapes:
         layout["shapes"], layout["annotations"] = shapes, notes
@@ -87,6 +90,13 @@ def _trace(chart: Chart, name, i: int, hover_format: str) -> dict:
     elif chart.kind == "area" and i == 0:
         trace["fill"] = "tozeroy"
     return trace
+
+
+def _heatmap_size(rows: int) -> dict:
+    """Height from the rows: a fixed height left a band of empty space under a short grid, and the
+    bottom margin held nothing (the column labels are on top)."""
+    return {"height": HEAT_TOP_PX + HEAT_ROW_PX * max(rows, 2) + HEAT_BOTTOM_PX,
+            "margin": {"l": 70, "r": 20, "t": HEAT_TOP_PX, "b": HEAT_BOTTOM_PX}}
 
 
 def _heatmap(chart: Chart, hover_format: str) -> dict:
