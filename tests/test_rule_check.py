@@ -156,3 +156,21 @@ def test_a_hedge_its_timing_rule_holds_back_says_the_vol_and_its_rank(tmp_path):
                            "no package now"
     assert rc.rule_check(result).headline.endswith(
         f"hedge spy_puts: none now (VIX {vix[-1]:.1f} at the {100 * rank:.0f}th percentile of 252 sessions > 50th)")
+
+
+def test_a_name_over_its_cap_but_within_the_drift_band_is_flagged_so_and_not_trimmed(tmp_path):
+    """Between rebalances caps_drift trims a name only past its cap + band (8% + 1%): at 8.5% the page says
+    so and there is no order for it; at 9.5% it is over, and trimmed back to the cap."""
+    config = load_config(CONFIG)
+    day = pd.Timestamp("2024-12-20")
+    close = load_run_data(config).close.loc[day]
+    equity = 1_000_000.0
+    path = tmp_path / "book.csv"
+    avgo, msft = float(0.085 * equity / close["AVGO"]), float(0.095 * equity / close["MSFT"])
+    path.write_text(f"symbol,shares\nAVGO,{avgo!r}\nMSFT,{msft!r}\nCASH,{0.82 * equity!r}\n")
+    result = today(config, read_holdings(path), date=day)
+    flags = {row[0]: row[5] for row in rc.rule_check(result).left[0].rows}
+    assert flags["AVGO"] == "over cap, in the 1% band" and flags["MSFT"] == "over cap"
+    orders = result.orders.set_index("symbol")
+    assert "AVGO" not in orders.index and orders.at["MSFT", "side"] == "sell"
+    assert orders.at["MSFT", "weight_after"] == pytest.approx(0.08, abs=1e-3)

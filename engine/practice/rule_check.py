@@ -176,9 +176,12 @@ def _orders(orders: pd.DataFrame) -> Table:
 
 
 def _flags(result: Today, verdicts: _Verdicts, symbol: str, cap: float) -> str:
-    weight = result.book.at[symbol, "weight"]
-    flags = ["over cap" if _over(weight, cap) else "near cap" if np.isfinite(cap) and weight >= NEAR_CAP * cap
-             else ""]
+    """Over (or within the drift band over, which trims nothing between rebalances) or near the cap, the
+    screen's verdict, the event windows."""
+    weight, band = result.book.at[symbol, "weight"], _caps(result).band if _caps(result) is not None else 0.0
+    flags = ["" if not np.isfinite(cap) else f"over cap, in the {percent(band, 0)} band" if _over(weight, cap)
+             and not _over(weight, cap + band) else "over cap" if _over(weight, cap) else "near cap"
+             if weight >= NEAR_CAP * cap else ""]
     if verdicts.screen is not None and verdicts.screen.at[symbol, "verdict"] != "passes":
         flags.append(f"screen: {verdicts.screen.at[symbol, 'verdict']}")
     flags += [f"event: {row[2]}" for row in verdicts.events if row[0] == symbol]
