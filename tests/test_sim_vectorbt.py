@@ -71,3 +71,32 @@ def test_sizing_at_the_decision_differs_from_vectorbt(sample):
     ours = simulate(targets, open_, close, execution)
     theirs = vectorbt_equity(targets, open_, close, execution)
     assert np.max(np.abs(ours.equity.to_numpy() / theirs.to_numpy() - 1)) > 1e-6
+
+
+def test_order_records_have_vectorbts_dtype():
+    """The kernel writes vectorbt order records without importing vectorbt (engine.sim.orders.ORDER_DT)."""
+    from vectorbt.portfolio.enums import order_dt
+
+    from engine.sim.orders import ORDER_DT
+
+    assert ORDER_DT == order_dt and ORDER_DT.names == order_dt.names
+
+
+def test_a_simulation_from_the_kernel_cache_never_imports_vectorbt(tmp_path):
+    """vectorbt (2.5 s to import) is needed to compile the order kernels, not to load them: the second
+    process finds every kernel in the cache folder and runs without it."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; import numpy as np, pandas as pd\n"
+              "from engine.sim.simulate import ExecutionSettings, simulate\n"
+              "index = pd.bdate_range('2024-01-01', periods=30)\n"
+              "close = pd.DataFrame({'A': np.linspace(10, 12, 30), 'B': np.linspace(20, 18, 30)}, index=index)\n"
+              "targets = pd.DataFrame(np.nan, index=index, columns=close.columns); targets.iloc[::10] = 0.5\n"
+              "result = simulate(targets, close, close, ExecutionSettings())\n"
+              "print(round(float(result.equity.iloc[-1]), 6), 'vectorbt' in sys.modules)\n")
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path)}
+    first, second = (subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                    check=True).stdout.split() for _ in range(2))
+    assert first[1] == "True" and second == [first[0], "False"]

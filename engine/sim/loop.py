@@ -52,7 +52,7 @@ def simulate_books(*args) -> None:
 @kernel(nogil=True)
 def simulate_books_nb(books, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage,
                       band, size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, resets, steps,
-                      logs, log_counts, records, record_counts, no_logs, equity, cash, position, buy_scale):
+                      logs, log_counts, records, record_counts, equity, cash, position, buy_scale):
     """Simulate the ``books`` (of ``len(due_from)``) of ``n_names`` names on shared prices (``fill_price``, ``marks``:
     sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its names are
     columns ``b * n_names`` onwards of the per-column inputs (``rules``: the packed parameters of the books'
@@ -61,22 +61,21 @@ def simulate_books_nb(books, n_names, due, due_from, fill_price, marks, init_cas
     offsets per phase (engine.sim.rule_layout.KernelLayout). Fills ``records``/``record_counts``,
     ``logs``/``log_counts``, ``state`` and the per-close outputs ``equity``, ``cash``, ``buy_scale``
     (books x sessions) and ``position`` (books x sessions x names): book-major,
-    so two threads never write to one cache line. ``no_logs`` is an empty vectorbt log-record array:
-    orders are not logged. Every book starts at the close of session ``start`` holding ``start_held``
+    so two threads never write to one cache line. Every book starts at the close of session ``start`` holding ``start_held``
     shares per name and ``init_cash`` (start 0 and no shares: a new book); it first trades the session
     after, and the outputs before ``start`` are left as the caller filled them."""
     for book in books:
         record_counts[book] = _run_book_nb(book, n_names, due, due_from[book], fill_price, marks, init_cash, start,
                                            start_held, fees, slippage, band, size_at_decision, use_rules, rules, members, group_cap,
                                            gross_limit, no_buy, state, resets, steps, logs[book], log_counts[book],
-                                           records[book], no_logs, equity[book], cash[book], position[book],
+                                           records[book], equity[book], cash[book], position[book],
                                            buy_scale[book])
 
 
 @kernel
 def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees, slippage, band,
                  size_at_decision, use_rules, rules, members, group_cap, gross_limit, no_buy, state, resets, steps, log, log_count, records,
-                 no_logs, equity, cash_out, position_out, buy_scale):
+                 equity, cash_out, position_out, buy_scale):
     """One book over every session; returns the number of order records written."""
     from_col, to_col = book * n_names, (book + 1) * n_names
     held, val_price = start_held.copy(), np.full(n_names, np.nan)  # shares and valuation price per name
@@ -85,7 +84,7 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, sta
     call_seq = np.empty(n_names, dtype=np.int64)
     target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
     scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
-    cash, n_records = init_cash, 0
+    cash, n_records = init_cash, start - start  # an int64, not the literal 0 (one signature of execute_nb)
     for i in range(start, due.shape[0]):
         buy_scale[i] = 1.0
         if i > start and (use_rules or _has_decision_nb(due[i, due_from:due_from + n_names])):
@@ -113,8 +112,8 @@ def _run_book_nb(book, n_names, due, due_from, fill_price, marks, init_cash, sta
                     scaled = True
                 before = held[k]
                 filled, is_buy, size, price, fee, cash, held[k], n_records = execute_nb(
-                    i, from_col + k, book, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
-                    val_price[k], value, records, n_records, no_logs)
+                    i, from_col + k, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
+                    val_price[k], value, records, n_records)
                 if filled and use_rules:
                     record_fill_nb(state, from_col + k, is_buy, size, price, fee, before, held[k], resets[0])
         total = cash

@@ -1,19 +1,32 @@
 """Order sizing and execution primitives shared by the simulation loop and the rules.
 
-Orders execute through vectorbt's own ``process_order_nb`` (long only, fees and
-slippage, partial buys when cash runs short) and land in vectorbt order records,
-so a book's fills are exactly what vectorbt would record for the same orders.
+Orders execute through vectorbt's own ``execute_order_nb`` (long only, fees and
+slippage, partial buys when cash runs short) and land in vectorbt order records
+(``fill_order_record_nb``), as vectorbt's ``process_order_nb`` does, so a book's fills are
+exactly what vectorbt would record for the same orders.
 Everything is compiled with engine.sim.kernel_cache.kernel, so a new process loads them from disk.
+vectorbt is needed only to compile them: it is imported (about 2.5 s of CPU) just before numba
+compiles a kernel of this file, never when a run loads them from the cache.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from vectorbt.portfolio import nb
-from vectorbt.portfolio.enums import Direction, OrderStatus, ProcessOrderState, SizeType
-from vectorbt.utils.array_ import insert_argsort_nb
 
 from engine.sim.kernel_cache import kernel
+
+# vectorbt.portfolio.enums.order_dt, declared here so that a run need not import vectorbt
+# (tests/test_sim_vectorbt.py checks the two are equal)
+ORDER_DT = np.dtype([("id", np.int64), ("col", np.int64), ("idx", np.int64), ("size", np.float64),
+                     ("price", np.float64), ("fees", np.float64), ("side", np.int64)], align=True)
+# vectorbt's order primitives, bound by _import_vectorbt just before numba compiles a kernel that calls them
+nb = enums = insert_argsort_nb = None
+
+
+def _import_vectorbt() -> None:
+    global nb, enums, insert_argsort_nb
+    from vectorbt.portfolio import enums, nb  # noqa: F811
+    from vectorbt.utils.array_ import insert_argsort_nb  # noqa: F811
 
 # A weight change this small is float noise (1e-9 of equity is $0.001 on $1M):
 # re-applying the same targets must not produce dust orders.
@@ -33,7 +46,7 @@ def rebalance_shares_nb(target: float, position: float, price: float, equity: fl
     return target * equity / price - position
 
 
-@kernel
+@kernel(before_compile=_import_vectorbt)
 def sells_first_nb(order_shares, val_price, order_value, call_seq):
     """Execution order of one session's orders: ascending order value (shares x valuation
     price), so the biggest sells run first and buys last, the smallest buy first (as
@@ -62,15 +75,19 @@ def buy_scale_nb(order_shares, fill_price, fees, slippage, cash):
     return scale
 
 
-@kernel
-def execute_nb(i, col, book, shares, price, fees, slippage, cash, position, val_price, value, records, n_records,
-               no_logs):
+@kernel(before_compile=_import_vectorbt)
+def execute_nb(i, col, shares, price, fees, slippage, cash, position, val_price, value, records, n_records):
     """Fill ``shares`` (signed) of one name at ``price``: (filled?, side is buy?, size, fill price,
-    fees, new cash, new position, records used)."""
-    order = nb.order_nb(size=shares, price=price, size_type=SizeType.Amount, direction=Direction.LongOnly,
-                        fees=fees, slippage=slippage, allow_partial=True)
-    before = ProcessOrderState(cash=cash, position=position, debt=0.0, free_cash=cash, val_price=val_price,
-                               value=value, oidx=n_records, lidx=0)
-    result, after = nb.process_order_nb(i, col, book, before, False, order, records, no_logs)
-    filled = result.status == OrderStatus.Filled
-    return filled, result.side == 0, result.size, result.price, result.fees, after.cash, after.position, after.oidx
+    fees, new cash, new position, records used). A fill is written to ``records[n_records]``."""
+    order = nb.order_nb(size=shares, price=price, size_type=enums.SizeType.Amount,
+                        direction=enums.Direction.LongOnly, fees=fees, slippage=slippage, allow_partial=True)
+    before = enums.ProcessOrderState(cash=cash, position=position, debt=0.0, free_cash=cash, val_price=val_price,
+                                     value=value, oidx=n_records, lidx=0)
+    after, result = nb.execute_order_nb(before, order)
+    filled = result.status == enums.OrderStatus.Filled
+    if filled:
+        if n_records >= records.shape[0]:
+            raise IndexError("execute_nb: the order records are full")
+        nb.fill_order_record_nb(records[n_records], n_records, i, col, result)
+        n_records += 1
+    return filled, result.side == 0, result.size, result.price, result.fees, after.cash, after.position, n_records

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import vectorbt as vbt
-from vectorbt.portfolio import enums as vbt_enums
 
 from engine.sim import rule_layout
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
+
+if TYPE_CHECKING:
+    import vectorbt as vbt
 
 ORDER_COLUMNS = ["session", "decided", "symbol", "side", "shares", "price", "notional", "fees"]
 KERNEL_LOG_COLUMNS = ["session", "symbol", "rule", "before", "after", "reason"]
@@ -116,6 +118,9 @@ class SimResult:
         365 / ``periods_per_year`` days: its ratios then annualise by ``periods_per_year`` sessions,
         as rulebook's metrics do (pass the exchange's sessions per year); durations read in
         calendar days on average."""
+        import vectorbt as vbt  # 2.5 s to import: only when a caller asks for the portfolio
+        from vectorbt.portfolio import enums as vbt_enums
+
         group_by = np.zeros(self.marks.shape[1], dtype=int)
         freq = pd.Timedelta(days=365.0 / periods_per_year)
         wrapper = vbt.ArrayWrapper.from_obj(self.marks, group_by=group_by, freq=freq)

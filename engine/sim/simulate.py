@@ -47,10 +47,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from vectorbt.portfolio import enums as vbt_enums
 
 from engine.sim import rule_kernels, rule_layout
 from engine.sim.loop import simulate_books
+from engine.sim.orders import ORDER_DT
 from engine.sim.result import SimResult
 from engine.sim.rule_layout import KernelRules
 
@@ -159,7 +159,7 @@ def simulate_many(
     steps = tuple(part for phase in ("exit", "entry", "book") for part in rule_kernels.phase_steps(layout, phase))
     logs = np.zeros((n_books, capacity, len(rule_layout.LOG_FIELDS)))
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
-    records = np.zeros((n_books, n_sessions * n_names), dtype=vbt_enums.order_dt)
+    records = np.zeros((n_books, n_sessions * n_names), dtype=ORDER_DT)
     record_counts = np.zeros(n_books, dtype=np.int64)
     equity, cash = np.full((n_books, n_sessions), np.nan), np.full((n_books, n_sessions), np.nan)
     position = np.full((n_books, n_sessions, n_names), np.nan)
@@ -169,7 +169,7 @@ def simulate_many(
     simulate_books(n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first), held,
                    settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
                    settings.size_at == "decision", rules is not None, params, members, group_cap, gross_limit, no_buy,
-                   state, resets, steps, logs, log_counts, records, record_counts, np.zeros(0, dtype=vbt_enums.log_dt),
+                   state, resets, steps, logs, log_counts, records, record_counts,
                    equity, cash, position, buy_scale)
     if keep_log and rules is not None and log_counts[:, 1].any():
         k = int(np.argmax(log_counts[:, 1]))
