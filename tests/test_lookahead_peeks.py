@@ -63,14 +63,12 @@ def _sizing_at_the_fill_close_nb(i, size_at_decision, value, equity, val_price, 
     return value
 
 
-def _planted_loop():
-    """engine.sim.loop's book loop compiled with the planted sizing function in place of _sizing_nb."""
-    names = dict(loop.__dict__)
-    names["_sizing_nb"] = njit(_sizing_at_the_fill_close_nb)
-    for name in ("_run_book_nb", "simulate_books_nb"):
-        function = getattr(loop, name).py_func
-        names[name] = njit(types.FunctionType(function.__code__, names, name))
-    return names["simulate_books_nb"]
+def _planted_books_kernel(session):
+    """engine.sim.loop's book loop compiled with the planted sizing function in place of _sizing_nb
+    (under its own cache key: the honest loop's is taken)."""
+    names = {**loop.__dict__, "_sizing_nb": njit(_sizing_at_the_fill_close_nb)}
+    build = types.FunctionType(loop._books_kernel.__code__, names, "_books_kernel")
+    return build(session, "planted peek")
 
 
 @pytest.mark.parametrize("size_at", ["decision", "fill"])
@@ -78,7 +76,7 @@ def test_a_kernel_sizing_from_the_close_of_the_fill_session_is_caught(monkeypatc
     run_config = equal_weight_config(size_at=size_at)
     data = load_run_data(run_config)
     assert not moved(audit(run_config, data, 3))
-    monkeypatch.setattr(loop, "simulate_books_nb", _planted_loop())
+    monkeypatch.setattr(loop, "books_kernel", _planted_books_kernel)
     checks = audit(run_config, data, 3)
     same_session = [c.moved for c in checks if c.perturbation == "same_session" and not c.clean]
     assert same_session, "the open of T+1 is kept, so only the peek at its close can move the fill"

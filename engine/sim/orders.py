@@ -33,7 +33,7 @@ def _import_vectorbt() -> None:
 FLOAT_NOISE_WEIGHT = 1e-9
 
 
-@kernel
+@kernel(inline="always")
 def rebalance_shares_nb(target: float, position: float, price: float, equity: float, band: float) -> float:
     """Signed shares that move one name from ``position`` to ``target`` of equity; 0 = no order."""
     if np.isnan(target) or not np.isfinite(price):
@@ -57,7 +57,7 @@ def sells_first_nb(order_shares, val_price, order_value, call_seq):
     insert_argsort_nb(order_value, call_seq)
 
 
-@kernel
+@kernel(inline="always")
 def buy_scale_nb(order_shares, fill_price, fees, slippage, cash):
     """Scale every buy in ``order_shares`` by one factor so that all of them, at the slipped fill
     price plus fees (vectorbt's cost of a buy), fit in ``cash``; return the factor (1 = no cut).

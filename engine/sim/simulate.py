@@ -48,11 +48,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from engine.sim import rule_kernels, rule_layout
+from engine.sim import rule_layout
 from engine.sim.loop import simulate_books
 from engine.sim.orders import ORDER_DT
 from engine.sim.result import SimResult
 from engine.sim.rule_layout import KernelRules
+from engine.sim.session_step import session_step
 
 FILL_MODES = ("next_open", "next_close")
 SIZE_AT = ("decision", "fill")
@@ -156,7 +157,7 @@ def simulate_many(
     if rules is not None and start is not None and start.state is not None:
         state[:] = np.tile(np.asarray(start.state, dtype=float), (n_books, 1))
     resets = np.vstack([layout.resets("flat"), layout.resets("satisfied")])
-    steps = tuple(part for phase in ("exit", "entry", "book") for part in rule_kernels.phase_steps(layout, phase))
+    session = None if rules is None else session_step(layout, params)
     logs = np.zeros((n_books, capacity, len(rule_layout.LOG_FIELDS)))
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
     records = np.zeros((n_books, n_sessions * n_names), dtype=ORDER_DT)
@@ -166,11 +167,10 @@ def simulate_many(
     buy_scale = np.ones((n_books, n_sessions))
     first, held = (0, np.zeros(n_names)) if start is None else (start.session, np.array(start.shares, dtype=float))
     cash_at_start = float(settings.init_cash) if start is None else float(start.cash)
-    simulate_books(n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first), held,
-                   settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
-                   settings.size_at == "decision", rules is not None, params, members, group_cap, gross_limit, no_buy,
-                   state, resets, steps, logs, log_counts, records, record_counts,
-                   equity, cash, position, buy_scale)
+    simulate_books(session, n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first),
+                   held, settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
+                   settings.size_at == "decision", params, members, group_cap, gross_limit, no_buy, state, resets,
+                   logs, log_counts, records, record_counts, equity, cash, position, buy_scale)
     if keep_log and rules is not None and log_counts[:, 1].any():
         k = int(np.argmax(log_counts[:, 1]))
         raise ValueError(

@@ -11,7 +11,7 @@ from engine.sim.rule_kernels import record_nb
 from strategies.cap_drift import BAND, BY_GROSS, BY_GROUP, BY_NAME, GROSS_CAP, NAME_CAP
 
 
-@kernel
+@kernel(inline="always")
 def _group_over_nb(weights, members, g, limit):
     """Group g's weights sum past ``limit`` (by more than float noise)."""
     total = 0.0

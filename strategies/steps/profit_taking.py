@@ -13,7 +13,7 @@ from strategies.profit_taking import (BASE, BY_GAIN, BY_SURGE, BY_SURGE_Z, CAPPE
                                       SURGE_Z_SESSIONS, SURGE_Z_WINDOW, TRAILING_STOP)
 
 
-@kernel
+@kernel(inline="always")
 def surge_nb(marks, prev, col, sessions, threshold):
     """The return over the last ``sessions`` closes reached ``threshold``."""
     if sessions <= 0 or prev - sessions < 0:
