@@ -64,40 +64,60 @@ def cap_row_nb(weights, name_cap, group_of, group_cap, gross_limit, water_fill):
     ``group_of`` is a bool matrix names x groups (a name may sit in several groups).
     With ``water_fill`` the weight cut is handed back pro rata to the open names (under
     their cap, in no group at its cap) until it is used up (the row keeps min(its sum,
-    gross_limit)) or no name is open.
+    gross_limit)) or no name is open. Written as loops, not array expressions: the same sums
+    in the same order, and a fraction of the compile time.
     """
-    out = weights.copy()
-    decided = ~np.isnan(out)
-    out[~decided] = 0.0
-    keep = min(out.sum(), gross_limit)
+    n, n_groups = weights.shape[0], group_cap.shape[0]
+    out = np.empty(n)
+    for k in range(n):
+        out[k] = 0.0 if np.isnan(weights[k]) else weights[k]
+    keep = min(_sum_nb(out), gross_limit)
     _clip_nb(out, name_cap, group_of, group_cap)
     if water_fill:
         # each round raises the open names pro rata until the excess is used up or the first name or
         # group reaches its cap (closing it): at most one round per name and group, never overshooting
-        for _ in range(out.shape[0] + group_cap.shape[0] + 1):
-            excess = keep - out.sum()
+        for _ in range(n + n_groups + 1):
+            excess = keep - _sum_nb(out)
             if excess <= AT_CAP:
                 break
             is_open = _open_mask_nb(out, name_cap, group_of, group_cap)
-            open_total = (out * is_open).sum()
+            open_total = 0.0
+            for k in range(n):
+                if is_open[k]:
+                    open_total += out[k]
             if open_total <= 0:
                 break
             factor = 1.0 + excess / open_total
-            for k in range(out.shape[0]):
+            for k in range(n):
                 if is_open[k]:
                     factor = min(factor, name_cap[k] / out[k])
-            for g in range(group_cap.shape[0]):
-                open_in_group = (out * is_open * group_of[:, g]).sum()
+            for g in range(n_groups):
+                open_in_group, in_group = 0.0, 0.0
+                for k in range(n):
+                    if group_of[k, g]:
+                        in_group += out[k]
+                        if is_open[k]:
+                            open_in_group += out[k]
                 if open_in_group > 0:
-                    factor = min(factor, 1.0 + (group_cap[g] - (out * group_of[:, g]).sum()) / open_in_group)
-            for k in range(out.shape[0]):
+                    factor = min(factor, 1.0 + (group_cap[g] - in_group) / open_in_group)
+            for k in range(n):
                 if is_open[k]:
                     out[k] *= factor
-    total = out.sum()
-    if total > gross_limit:
-        out *= gross_limit / total
-    out[~decided] = np.nan
+    total = _sum_nb(out)
+    for k in range(n):
+        if np.isnan(weights[k]):
+            out[k] = np.nan
+        elif total > gross_limit:
+            out[k] *= gross_limit / total
     return out
+
+
+@kernel(inline="always")
+def _sum_nb(values):
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 @kernel
@@ -105,6 +125,8 @@ def cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill)
     """cap_row_nb on every decided row (rows all NaN are not decisions and pass through)."""
     out = values.copy()
     for t in range(values.shape[0]):
-        if not np.isnan(values[t]).all():
-            out[t] = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
+        for value in values[t]:
+            if not np.isnan(value):
+                out[t] = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
+                break
     return out
