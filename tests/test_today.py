@@ -20,7 +20,7 @@ from engine.config.run_config import load_config
 import rulebook
 from engine.practice.state import kernel_state, read_state, state_fields, state_names, write_state
 from engine.run.backtest import rule_groups, run_backtest
-from engine.sim import rule_kernels as rk
+from engine.sim import rule_layout as rk
 from engine.sim.simulate import ExecutionSettings, simulate
 from strategies.pipeline import run_pipeline
 
