@@ -49,10 +49,11 @@ def test_validate_with_cached_sessions_loads_no_calendar_library(tmp_path):
 
 def test_the_check_catches_a_rule_that_imports_its_step(tmp_path):
     """The regression the split prevents: a shipped rule importing its compiled step at the top
-    (as every path-dependent rule did before) pulls numba and vectorbt into every config read."""
+    (as every path-dependent rule did before) pulls numba into every config read (vectorbt no longer:
+    engine.sim.orders imports it only to compile)."""
     for folder in ("engine", "strategies", "rulebook", "configs", "data"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     rule = tmp_path / "strategies" / "stop_loss.py"
     rule.write_text(rule.read_text() + "\nfrom strategies.steps.stop_loss import stop_loss_step  # noqa: E402\n")
-    assert {"numba", "vectorbt"} <= set(heavy_modules_after(READ_CONFIG, tmp_path))
-    assert {"numba", "vectorbt"} <= set(heavy_modules_after(VALIDATE, tmp_path))
+    assert "numba" in heavy_modules_after(READ_CONFIG, tmp_path)
+    assert "numba" in heavy_modules_after(VALIDATE, tmp_path)
