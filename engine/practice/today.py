@@ -24,7 +24,7 @@ from engine.practice.hedge_check import hedge_actions
 from engine.practice.holdings import Holdings
 from engine.practice.state import (assumed_without_state, empty_state, kernel_state, read_state, state_names,
                                    write_state)
-from engine.sim import rule_kernels as rk
+from engine.sim import rule_layout as rk
 from strategies.registry import kernel_layout
 from strategies.schedule import rebalance_sessions
 
