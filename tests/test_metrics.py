@@ -195,3 +195,20 @@ def test_worst_episode_is_the_deepest_listed_episode_earliest_on_ties(steps):
     episodes = drawdown_episodes(values)
     expected = min(episodes, key=lambda e: e.depth) if episodes else None
     assert worst_episode(values) == expected
+
+
+def test_a_benchmark_prepared_once_gives_the_same_metrics_and_refuses_other_sessions() -> None:
+    """A sweep prepares the benchmark's side of the metrics once (benchmark_curve) for all its variants."""
+    from engine.analysis.metrics import benchmark_curve
+
+    rng = np.random.default_rng(7)
+    bench = curve(list(rng.normal(0.0004, 0.01, 300))).iloc[5:]  # starts after the strategy: skipped sessions
+    prepared = benchmark_curve(bench, curve([0.0] * 300).index, periods_per_year=252, risk_free=0.03)
+    for seed in range(3):
+        strategy = curve(list(np.random.default_rng(seed).normal(0.0005, 0.012, 300)))
+        assert compute_metrics(strategy, periods_per_year=252, benchmark_equity=prepared, risk_free=0.03) == \
+            compute_metrics(strategy, periods_per_year=252, benchmark_equity=bench, risk_free=0.03)
+    with pytest.raises(ValueError, match="prepared for other"):
+        compute_metrics(strategy, periods_per_year=252, benchmark_equity=prepared, risk_free=0.0)
+    with pytest.raises(ValueError, match="prepared for other"):
+        compute_metrics(strategy.iloc[1:], periods_per_year=252, benchmark_equity=prepared, risk_free=0.03)

@@ -36,7 +36,8 @@ With ``weights`` (sessions × symbols, fraction of equity; NaN counts as 0), ove
 - ``exposure``: mean gross exposure Σ|w| (fraction of equity).
 - ``avg_names``: mean count of non-zero positions.
 
-With ``benchmark_equity``. The strategy's own metrics above never depend on
+With ``benchmark_equity`` (a Series, or a BenchmarkCurve from benchmark_curve, prepared once for
+many curves on the same sessions, as a sweep does). The strategy's own metrics above never depend on
 it. The benchmark is aligned to the strategy's sessions: dates outside them
 are ignored, sessions it lacks are skipped, and both curves' returns are taken
 between the common sessions (a return across a skipped session spans the same
@@ -58,6 +59,7 @@ dates for both). Relative metrics use those paired returns:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -65,7 +67,7 @@ import pandas as pd
 from engine.analysis.drawdowns import drawdown_table, equity_values, worst_episode
 from engine.analysis.ratios import sharpe_ratio
 
-__all__ = ["compute_metrics", "drawdown_table"]
+__all__ = ["BenchmarkCurve", "benchmark_curve", "compute_metrics", "drawdown_table"]
 
 Metrics = dict[str, float | int | str | None]
 
@@ -74,7 +76,7 @@ def compute_metrics(
     equity: pd.Series,
     *,
     periods_per_year: float,
-    benchmark_equity: pd.Series | None = None,
+    benchmark_equity: pd.Series | BenchmarkCurve | None = None,
     traded_notional: np.ndarray | pd.Series | None = None,
     weights: pd.DataFrame | None = None,
     risk_free: float = 0.0,
@@ -84,7 +86,7 @@ def compute_metrics(
         raise ValueError(f"periods_per_year must be a positive number, got {periods_per_year}")
     values = equity_values(equity)
     returns = _simple_returns(values)
-    rf = (1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0
+    rf = _session_rate(risk_free, periods_per_year)
     metrics: dict = {
         "start": _iso(equity.index[0]),
         "end": _iso(equity.index[-1]),
@@ -102,6 +104,10 @@ def compute_metrics(
     if benchmark_equity is not None:
         metrics.update(_benchmark_metrics(equity, values, benchmark_equity, metrics["cagr"], periods_per_year, rf))
     return {key: _plain(value) for key, value in metrics.items()}
+
+
+def _session_rate(risk_free: float, ppy: float) -> float:
+    return (1.0 + risk_free) ** (1.0 / ppy) - 1.0
 
 
 def _simple_returns(values: np.ndarray) -> np.ndarray:
@@ -179,11 +185,27 @@ def _exposure(weights: pd.DataFrame) -> dict:
     }
 
 
-def _benchmark_metrics(
-    equity: pd.Series, values: np.ndarray, benchmark: pd.Series, cagr: float, ppy: float, rf: float
-) -> dict:
-    """Benchmark and relative metrics on the strategy's sessions where the benchmark has a value."""
-    on_sessions = _benchmark_on_sessions(benchmark, equity.index)
+@dataclass(frozen=True)
+class BenchmarkCurve:
+    """The benchmark's side of the relative metrics on a strategy's sessions: the same for every curve on
+    those sessions, so a sweep computes it once (benchmark_curve) instead of once per variant."""
+
+    sessions: pd.DatetimeIndex
+    periods_per_year: float
+    rf: float
+    common: np.ndarray  # positions of the sessions where the benchmark has a value
+    returns: np.ndarray  # its returns between them
+    own: dict  # the benchmark_* metrics
+
+
+def benchmark_curve(benchmark: pd.Series, sessions: pd.DatetimeIndex, *, periods_per_year: float,
+                    risk_free: float = 0.0) -> BenchmarkCurve:
+    """The benchmark on ``sessions`` (compute_metrics' ``benchmark_equity``, prepared once)."""
+    return _prepared(benchmark, sessions, periods_per_year, _session_rate(risk_free, periods_per_year))
+
+
+def _prepared(benchmark: pd.Series, sessions: pd.DatetimeIndex, periods_per_year: float, rf: float) -> BenchmarkCurve:
+    on_sessions = _benchmark_on_sessions(benchmark, sessions)
     common = np.flatnonzero(on_sessions.notna().to_numpy())
     if len(common) < 2:
         raise ValueError(
@@ -191,13 +213,10 @@ def _benchmark_metrics(
             "Fix: give a benchmark covering the backtest period"
         )
     bench = on_sessions.to_numpy(dtype=float)[common]
-    strategy_returns, bench_returns = _simple_returns(values[common]), _simple_returns(bench)
-    curve = _curve_metrics(bench, bench_returns, int(common[-1] - common[0]), ppy, rf)
-    drawdown = _drawdown_metrics(equity.index[common], bench, curve["cagr"])
-    beta = _beta(strategy_returns, bench_returns)
-    active = strategy_returns - bench_returns
-    tracking_error = _annual_std(active, ppy)
-    return {
+    returns = _simple_returns(bench)
+    curve = _curve_metrics(bench, returns, int(common[-1] - common[0]), periods_per_year, rf)
+    drawdown = _drawdown_metrics(sessions[common], bench, curve["cagr"])
+    own = {
         "benchmark_total_return": curve["total_return"],
         "benchmark_cagr": curve["cagr"],
         "benchmark_volatility": curve["volatility"],
@@ -206,15 +225,33 @@ def _benchmark_metrics(
         "benchmark_max_drawdown": drawdown["max_drawdown"],
         "benchmark_max_drawdown_sessions": drawdown["max_drawdown_sessions"],
         "benchmark_calmar": drawdown["calmar"],
-        "benchmark_hit_rate": _hit_rate(bench_returns),
-        "benchmark_best_day": float(bench_returns.max()),
-        "benchmark_worst_day": float(bench_returns.min()),
+        "benchmark_hit_rate": _hit_rate(returns),
+        "benchmark_best_day": float(returns.max()),
+        "benchmark_worst_day": float(returns.min()),
+    }
+    return BenchmarkCurve(sessions, periods_per_year, rf, common, returns, own)
+
+
+def _benchmark_metrics(equity: pd.Series, values: np.ndarray, benchmark: pd.Series | BenchmarkCurve, cagr: float,
+                       ppy: float, rf: float) -> dict:
+    """Benchmark and relative metrics on the strategy's sessions where the benchmark has a value."""
+    if not isinstance(benchmark, BenchmarkCurve):
+        benchmark = _prepared(benchmark, equity.index, ppy, rf)
+    elif (benchmark.periods_per_year, benchmark.rf) != (ppy, rf) or not benchmark.sessions.equals(equity.index):
+        raise ValueError("benchmark_equity was prepared for other sessions, periods_per_year or risk_free")
+    bench_returns = benchmark.returns
+    strategy_returns = _simple_returns(values[benchmark.common])
+    beta = _beta(strategy_returns, bench_returns)
+    active = strategy_returns - bench_returns
+    tracking_error = _annual_std(active, ppy)
+    return {
+        **benchmark.own,
         "beta": beta,
         "alpha": _compound(1.0 + float(np.mean((strategy_returns - rf) - beta * (bench_returns - rf))), ppy) - 1.0,
         "correlation": _correlation(strategy_returns, bench_returns),
         "tracking_error": tracking_error,
         "information_ratio": sharpe_ratio(active, ppy),  # = mean × ppy / tracking_error
-        "active_return": cagr - curve["cagr"],
+        "active_return": cagr - benchmark.own["benchmark_cagr"],
     }
 
 
