@@ -146,3 +146,38 @@ def test_an_interrupted_compare_leaves_no_output_folder(tmp_path, sweep_file, mo
     assert f"{out}: could not write it (no space left on device); nothing was written" in " ".join(result.output.split())
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
+
+
+HEDGED = {**SWEEP, "name": "hedged_sweep",
+          "hedges": [{"name": "spy_puts", "underlying": "SPY", "legs": [{"right": "put", "moneyness": 0.9,
+                                                                         "tenor_days": 91}],
+                      "schedule": "monthly", "roll_before": 5, "size": {"of": "portfolio", "fraction": 0.5},
+                      "vol": {"source": "VIX"}, "rate": "DGS10",
+                      "timing": {"rule": "below_percentile", "percentile": 50, "window": 63}},
+                     {"name": "nvda_collar", "underlying": "NVDA", "structure": "collar", "schedule": "quarterly",
+                      "roll_before": 0, "size": {"of": "position", "symbol": "NVDA", "fraction": 1.0},
+                      "vol": {"source": "realized"}, "rate": 0.03, "costs": {"whole_contracts": True}}],
+          "variants": {"grid": {"rules.caps.name": [0.12, 0.15]},
+                       "named": {"deeper_puts": {"hedges.0.legs.0.moneyness": 0.85},  # other hedges: other prices
+                                 "no_stop": {"rules.profit_taking.trailing_stop": None}}}}
+
+
+def test_a_hedged_sweep_prices_each_package_once_and_equals_single_backtests(tmp_path):
+    """Hedge prices are shared by every book of a batch (engine.hedges.pricing); each variant's hedge book,
+    metrics, equity and costs still equal its own backtest, and a variant with other hedges is priced anew."""
+    path = tmp_path / "hedged.yaml"
+    path.write_text(yaml.safe_dump(HEDGED, sort_keys=False))
+    variants = load_variants(path)
+    compare.clear_caches()
+    outcomes = compare.run_variants(variants, chunk=2)
+    assert len(compare._PRICING) == 2  # the base's hedges and deeper_puts' (its strikes differ)
+    fees = set()
+    for variant, outcome in zip(variants, outcomes):
+        single = run_backtest(variant.config)
+        assert outcome.metrics == single.metrics, variant.name
+        pd.testing.assert_series_equal(outcome.equity, single.equity, check_exact=True)
+        assert outcome.costs == compare.costs_paid(single.strategy, variant.config.execution.slippage_bps,
+                                                   single.hedges)
+        assert len(single.hedges.legs) and single.hedges.fees == single.hedges.legs["fees"].sum()
+        fees.add(single.hedges.fees)
+    assert len(fees) == len(variants)  # every book bought its own contracts

@@ -24,16 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from engine.data.calendar import get_sessions
+from engine.config.hedges import HedgeConfig
 from engine.data.dataset import Dataset
 from engine.errors import ConfigError
-from engine.config.hedges import HedgeConfig, LegConfig
-from engine.hedges.options import DAYS_PER_YEAR, SurfaceShape, bsm_delta, bsm_price, strike_for_delta
-from strategies.schedule import rebalance_sessions
+from engine.hedges.pricing import HedgePricing, PricedPackage, price_hedges
 
 HEDGE_COLUMNS = ["date", "hedge", "package", "leg", "decided", "underlying", "right", "strike", "expiry",
                  "contracts", "spot", "vol", "rate", "tau", "price", "value", "delta", "premium", "fees",
@@ -41,201 +40,148 @@ HEDGE_COLUMNS = ["date", "hedge", "package", "leg", "decided", "underlying", "ri
 
 
 @dataclass(frozen=True)
-class HedgeBook:
-    """What the hedges did: per leg and session rows (hedges.parquet), and two session series."""
+class _Held:
+    """One package a stock book bought: its prices, contract counts and cash flows (rows × legs)."""
 
-    legs: pd.DataFrame  # HEDGE_COLUMNS; value/delta after the session's trades, flows signed (+ = cash in)
-    value: pd.Series  # mark-to-model value of the open legs at each close
-    cash: pd.Series  # hedge cash account: cumulative premiums + fees + settlements
+    pricing: HedgePricing
+    priced: PricedPackage
+    number: int  # the package's number within its hedge
+    contracts: np.ndarray  # per leg, signed
+    value: np.ndarray  # mark-to-model of the open legs after the session's trades
+    premium: np.ndarray
+    fees: np.ndarray
+    settlement: np.ndarray
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """The package's rows of hedges.parquet: HEDGE_COLUMNS as arrays."""
+        hedge, priced, dates = self.pricing.hedge, self.priced, self.pricing.dates
+        legs, sessions = self.pricing.legs, priced.rows[:, 0]
+        size = len(sessions) * len(legs)
+        held = np.where(priced.closing, 0.0, self.contracts[None, :])
+        return {
+            "date": np.repeat(dates[sessions], len(legs)), "hedge": np.full(size, hedge.name, dtype=object),
+            "package": np.full(size, self.number, dtype=np.int64), "leg": np.tile(np.arange(len(legs)), len(sessions)),
+            "decided": np.full(size, dates[priced.decided]),
+            "underlying": np.tile(np.array([leg.underlying for leg in legs], dtype=object), len(sessions)),
+            "right": np.tile(np.array([leg.right for leg in legs], dtype=object), len(sessions)),
+            "strike": np.tile(priced.strikes, len(sessions)), "expiry": np.tile(dates[priced.expiries], len(sessions)),
+            "contracts": np.tile(self.contracts, len(sessions)), "spot": priced.spot.ravel(), "vol": priced.vol.ravel(),
+            "rate": priced.rate.ravel(), "tau": priced.tau.ravel(), "price": priced.price.ravel(),
+            "value": self.value.ravel(), "delta": (held * priced.delta * hedge.costs.multiplier).ravel(),
+            "premium": self.premium.ravel(), "fees": self.fees.ravel(), "settlement": self.settlement.ravel(),
+            "cash_flow": self.cash_flow.ravel()}
+
+    @property
+    def cash_flow(self) -> np.ndarray:
+        return self.premium + self.fees + self.settlement
 
 
 @dataclass(frozen=True)
-class _Market:
-    """Per-session pricing inputs of one underlying, all known at each session's close."""
+class HedgeBook:
+    """What the hedges did: per leg and session rows (hedges.parquet), and two session series."""
 
-    spot: np.ndarray  # as-traded close, last known value carried
-    reference_vol: np.ndarray  # the vol source at its reference tenor
-    long_run_vol: np.ndarray
-    rate: np.ndarray
+    held: tuple[_Held, ...]  # every package bought, hedge by hedge
+    value: pd.Series  # mark-to-model value of the open legs at each close
+    cash: pd.Series  # hedge cash account: cumulative premiums + fees + settlements
+
+    @cached_property
+    def legs(self) -> pd.DataFrame:
+        """HEDGE_COLUMNS; value/delta after the session's trades, flows signed (+ = cash in). Framed on first
+        use: a sweep needs only the two series and the fees."""
+        if not self.held:
+            return pd.DataFrame(columns=HEDGE_COLUMNS)
+        packages = [package.rows() for package in self.held]
+        return pd.DataFrame({name: np.concatenate([rows[name] for rows in packages]) for name in HEDGE_COLUMNS})
+
+    @property
+    def fees(self) -> float:
+        """Spread and commissions paid, in cash (a negative flow, as in the ``fees`` column)."""
+        return float(np.concatenate([package.fees.ravel() for package in self.held]).sum()) if self.held else 0.0
 
 
 def simulate_hedges(hedges: Sequence[HedgeConfig], data: Dataset, book_equity: pd.Series,
-                    position_values: pd.DataFrame, *, calendar: str = "XNYS",
-                    periods_per_year: float = 252.0) -> HedgeBook:
-    """Run every hedge against the stock book's value (``book_equity``, ``position_values`` per symbol)."""
-    sessions = data.sessions
-    longest = max((leg.tenor_days for hedge in hedges for leg in hedge.package), default=0)
-    axis = sessions.append(get_sessions(sessions[-1] + pd.Timedelta(days=1),
-                                        sessions[-1] + pd.Timedelta(days=longest + 14), calendar))
-    frames = [_run_one(i, hedge, data, axis, book_equity, position_values, periods_per_year)
-              for i, hedge in enumerate(hedges)]
-    legs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=HEDGE_COLUMNS)
-    by_date = legs.groupby("date")
-    value = by_date["value"].sum().reindex(sessions, fill_value=0.0).astype(float)
-    cash = by_date["cash_flow"].sum().reindex(sessions, fill_value=0.0).astype(float).cumsum()
-    return HedgeBook(legs, value.rename("hedge_value"), cash.rename("hedge_cash"))
+                    position_values: pd.DataFrame | None, *, calendar: str = "XNYS", periods_per_year: float = 252.0,
+                    pricing: Sequence[HedgePricing] | None = None) -> HedgeBook:
+    """Run every hedge against the stock book's value (``book_equity``, ``position_values`` per symbol: needed
+    only by a hedge sized on a position, see needs_positions).
+    ``pricing``: engine.hedges.pricing.price_hedges of the same hedges and data, shared by many books."""
+    pricing = pricing if pricing is not None else price_hedges(hedges, data, calendar=calendar,
+                                                               periods_per_year=periods_per_year)
+    held = tuple(package for priced in pricing
+                 for package in _run_one(priced, _hedged_value(priced.index, priced.hedge, book_equity,
+                                                               position_values, data.sessions)))
+    legs = [len(package.pricing.legs) for package in held]
+    session = np.concatenate([np.repeat(p.priced.rows[:, 0], n) for p, n in zip(held, legs)]) if held else \
+        np.zeros(0, dtype=np.int64)
+    values = np.column_stack([np.concatenate([getattr(p, name).ravel() for p in held]) if held else np.zeros(0)
+                              for name in ("value", "cash_flow")])
+    sums = _session_sums(session, values, len(data.sessions))
+    return HedgeBook(held, pd.Series(sums[:, 0], index=data.sessions, name="hedge_value"),
+                     pd.Series(sums[:, 1], index=data.sessions, name="hedge_cash").cumsum())
 
 
-def _run_one(index: int, hedge: HedgeConfig, data: Dataset, axis: pd.DatetimeIndex, book_equity: pd.Series,
-             position_values: pd.DataFrame, ppy: float) -> pd.DataFrame:
+def _session_sums(session: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per session (0…n−1), the sum of the rows' ``values`` (rows × columns), to the bit as a pandas groupby
+    sum (compensated) adds them: np.add.at adds in row order, which gives the same bits while a session has
+    at most two rows (one leg: a roll's close and the next fill); more rows take the groupby."""
+    sums = np.zeros((n, values.shape[1]))
+    if len(session) and np.bincount(session).max() > 2:
+        grouped = pd.DataFrame(values).groupby(session).sum()
+        sums[grouped.index.to_numpy()] = grouped.to_numpy()
+    else:
+        np.add.at(sums, session, values)
+    return sums
+
+
+def _run_one(pricing: HedgePricing, base: np.ndarray) -> list[_Held]:
     """One hedge's packages, one after another; the loop runs once per package (a few hundred at most)."""
-    legs = hedge.package
-    markets = {leg.underlying: _market(index, hedge, leg.underlying, data, ppy) for leg in legs}
-    shape = SurfaceShape(hedge.vol.reference_days / DAYS_PER_YEAR, hedge.vol.reversion, hedge.vol.skew,
-                         hedge.vol.floor)
-    base = _hedged_value(index, hedge, book_equity, position_values, data.sessions)
-    scale = timing_multiplier(markets[hedge.underlying].reference_vol, hedge)
-    ready = (base > 0) & (scale > 0)
-    for market in markets.values():
-        ready &= np.isfinite(market.spot) & np.isfinite(market.reference_vol) & np.isfinite(market.rate)
-    scheduled = np.flatnonzero(rebalance_sessions(data.sessions, hedge.schedule) & ready)
-    n, frames, start, roll_at = len(data.sessions), [], 0, None
-    dates = axis.to_numpy()  # numpy, not the index: a DatetimeIndex lookup per package adds up over a sweep
+    scale = pricing.scale
+    ready = (base > 0) & pricing.ready
+    scheduled = np.flatnonzero(pricing.scheduled & ready)
+    n, packages, start, roll_at = pricing.n, [], 0, None
     while True:
         decided = roll_at if roll_at is not None and ready[roll_at] else _first_at_or_after(scheduled, start)
         if decided is None or decided + 1 >= n:
             break
-        fill = decided + 1
-        expiries = np.array([np.searchsorted(dates, dates[fill] + np.timedelta64(leg.tenor_days, "D"), "right") - 1
-                             for leg in legs])
-        close = int(expiries.min()) - hedge.roll_before
-        if close <= fill:
-            raise ConfigError("config", f"hedges[{index}].roll_before", f"a package filled on {axis[fill].date()} "
-                              f"would be rolled on or before its fill", "lengthen tenor_days or lower roll_before")
-        strikes, contracts = _open(hedge, legs, markets, shape, dates, decided, expiries,
-                                   base[decided] * scale[decided])
+        priced = pricing.package(decided)
+        contracts = _contracts(pricing, priced, base[decided] * scale[decided])
         if np.any(contracts != 0):
-            frames.append(_package_rows(hedge, legs, markets, shape, dates, len(frames), decided, fill,
-                                        close, expiries, strikes, contracts, n))
-        if close >= n:
+            packages.append(_held(pricing, priced, len(packages), contracts))
+        if priced.close >= n:
             break
-        start, roll_at = (close, close - 1) if np.any(contracts != 0) else (decided + 1, None)
-    return _legs_frame(frames)
+        start, roll_at = (priced.close, priced.close - 1) if np.any(contracts != 0) else (decided + 1, None)
+    return packages
 
 
-def timing_rank(reference_vol: np.ndarray, hedge: HedgeConfig) -> np.ndarray:
-    """Per session, the reference vol's percentile rank (0–1) in its trailing timing window (NaN until it fills)."""
-    window = hedge.timing.window
-    return pd.Series(reference_vol).rolling(window, min_periods=window).rank(pct=True).to_numpy()
+def _contracts(pricing: HedgePricing, priced: PricedPackage, notional: float) -> np.ndarray:
+    """Signed contract counts of a package: the legs' ratios of the notional, at the decision's spot."""
+    hedge = pricing.hedge
+    counts = [leg.ratio * notional / (spot * hedge.costs.multiplier) for leg, spot in zip(pricing.legs,
+                                                                                         priced.decision_spot)]
+    return np.array([np.rint(count) if hedge.costs.whole_contracts else count for count in counts])
 
 
-def reference_vol(hedge: HedgeConfig, data: Dataset, periods_per_year: float) -> np.ndarray:
-    """Per session, the underlying's reference vol the hedge prices with and its timing rule reads."""
-    return _market(0, hedge, hedge.underlying, data, periods_per_year).reference_vol
+def _held(pricing: HedgePricing, priced: PricedPackage, number: int, contracts: np.ndarray) -> _Held:
+    """A package's cash flows for ``contracts``, every session × leg from its fill to its close (or the
+    last session): premium at the fill and a sale's close, fees on both, settlement at expiry."""
+    notional = contracts * priced.price * pricing.hedge.costs.multiplier
+    premium = np.where(priced.opening, -notional, 0.0) + np.where(priced.sells, notional, 0.0)
+    fees = -np.where(priced.opening | priced.sells, np.abs(contracts) * priced.unit_cost, 0.0)
+    return _Held(pricing, priced, number, contracts, np.where(priced.closing, 0.0, notional), premium, fees,
+                 np.where(priced.settles, notional, 0.0))
 
 
-def timing_multiplier(reference_vol: np.ndarray, hedge: HedgeConfig) -> np.ndarray:
-    """Per session, the size multiplier of the timing rule (0 = buy nothing), from vol history ≤ t."""
-    timing = hedge.timing
-    if timing.rule == "always":
-        return np.ones(len(reference_vol))
-    rank = timing_rank(reference_vol, hedge)
-    threshold = timing.percentile / 100
-    if timing.rule == "below_percentile":
-        return np.where(rank <= threshold, 1.0, 0.0)
-    shrunk = np.clip((1 - rank) / (1 - threshold), 0.0, 1.0)
-    return np.where(np.isnan(rank), 0.0, np.where(rank <= threshold, 1.0, np.maximum(shrunk, timing.min_scale)))
+def needs_positions(hedges: Sequence[HedgeConfig]) -> bool:
+    """Whether a hedge is sized on one position (simulate_hedges then needs the positions' values)."""
+    return any(hedge.size.of == "position" for hedge in hedges)
 
 
-def _open(hedge: HedgeConfig, legs: Sequence[LegConfig], markets: dict[str, _Market], shape: SurfaceShape,
-          dates: np.ndarray, decided: int, expiries: np.ndarray, notional: float) -> tuple[np.ndarray, np.ndarray]:
-    """Strikes and signed contract counts of a package, from data of the decision session only."""
-    strikes, contracts = [], []
-    for leg, expiry in zip(legs, expiries):
-        m = markets[leg.underlying]
-        spot, ref, long_run, rate = (m.spot[decided], m.reference_vol[decided], m.long_run_vol[decided],
-                                     m.rate[decided])
-        tau = (dates[expiry] - dates[decided]) / np.timedelta64(1, "D") / DAYS_PER_YEAR
-        if leg.moneyness is not None:
-            strike = leg.moneyness * spot
-        else:
-            strike = float(strike_for_delta(spot, tau, leg.delta, rate, hedge.dividend_yield, leg.right == "call",
-                                            lambda k: shape.vol(ref, long_run, tau, spot, k)))
-        count = leg.ratio * notional / (spot * hedge.costs.multiplier)
-        strikes.append(strike)
-        contracts.append(np.rint(count) if hedge.costs.whole_contracts else count)
-    return np.array(strikes), np.array(contracts)
-
-
-def _package_rows(hedge: HedgeConfig, legs: Sequence[LegConfig], markets: dict[str, _Market], shape: SurfaceShape,
-                  dates: np.ndarray, package: int, decided: int, fill: int, close: int, expiries: np.ndarray,
-                  strikes: np.ndarray, contracts: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """Every session × leg of one package from its fill to its close (or the last session), vectorised:
-    the columns of HEDGE_COLUMNS as arrays."""
-    rows = np.arange(fill, min(close, n - 1) + 1)[:, None]  # sessions × 1
-    spot = np.column_stack([markets[leg.underlying].spot[rows[:, 0]] for leg in legs])
-    ref, long_run, rate = (np.column_stack([getattr(markets[leg.underlying], name)[rows[:, 0]] for leg in legs])
-                           for name in ("reference_vol", "long_run_vol", "rate"))
-    tau = (dates[expiries][None, :] - dates[rows[:, 0]][:, None]) / np.timedelta64(1, "D")
-    tau = np.maximum(tau / DAYS_PER_YEAR, 0.0)
-    is_call = np.array([leg.right == "call" for leg in legs])[None, :]
-    vol = shape.vol(ref, long_run, tau, spot, strikes[None, :])
-    price = bsm_price(spot, strikes, tau, vol, rate, hedge.dividend_yield, is_call)
-    delta = bsm_delta(spot, strikes, tau, vol, rate, hedge.dividend_yield, is_call)
-    costs, mult = hedge.costs, hedge.costs.multiplier
-    opening, closing = rows == fill, (rows == close) & np.ones_like(spot, dtype=bool)
-    settles = closing & (rows == expiries[None, :])
-    sells = closing & ~settles
-    held = np.where(closing, 0.0, contracts[None, :])
-    traded = opening | sells
-    premium = np.where(opening, -contracts * price * mult, 0.0) + np.where(sells, contracts * price * mult, 0.0)
-    fees = -np.where(traded, np.abs(contracts) * (price * mult * costs.spread / 2 + costs.commission), 0.0)
-    settlement = np.where(settles, contracts * price * mult, 0.0)
-    size = rows.shape[0] * len(legs)
-    return {
-        "date": np.repeat(dates[rows[:, 0]], len(legs)), "hedge": np.full(size, hedge.name, dtype=object),
-        "package": np.full(size, package, dtype=np.int64), "leg": np.tile(np.arange(len(legs)), len(rows)),
-        "decided": np.full(size, dates[decided]),
-        "underlying": np.tile(np.array([leg.underlying for leg in legs], dtype=object), len(rows)),
-        "right": np.tile(np.array([leg.right for leg in legs], dtype=object), len(rows)),
-        "strike": np.tile(strikes, len(rows)), "expiry": np.tile(dates[expiries], len(rows)),
-        "contracts": np.tile(contracts, len(rows)), "spot": spot.ravel(), "vol": vol.ravel(), "rate": rate.ravel(),
-        "tau": tau.ravel(), "price": price.ravel(), "value": (held * price * mult).ravel(),
-        "delta": (held * delta * mult).ravel(), "premium": premium.ravel(), "fees": fees.ravel(),
-        "settlement": settlement.ravel(), "cash_flow": premium.ravel() + fees.ravel() + settlement.ravel()}
-
-
-def _legs_frame(packages: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """One frame of every package's rows, built once: a DataFrame per package cost ~1 ms each, the most
-    of a sweep with hedges (a book per variant)."""
-    if not packages:
-        return pd.DataFrame(columns=HEDGE_COLUMNS)
-    return pd.DataFrame({name: np.concatenate([rows[name] for rows in packages]) for name in HEDGE_COLUMNS})
-
-
-def _market(index: int, hedge: HedgeConfig, symbol: str, data: Dataset, ppy: float) -> _Market:
-    if symbol not in data.close.columns:
-        raise ConfigError("config", f"hedges[{index}].underlying", f"symbol '{symbol}' is not in the loaded data",
-                          "add its prices to prices.parquet")
-    vol = hedge.vol
-    if vol.source == "realized":
-        returns = np.log(data.adjusted("close")[symbol]).diff()
-        source = returns.rolling(vol.window, min_periods=vol.window).std() * np.sqrt(ppy)
-    else:
-        source = _series(index, "vol.source", vol.source, data) / 100
-    reference = (source * vol.premium).ffill()
-    long_run = (pd.Series(vol.long_run_vol, index=data.sessions) if vol.long_run_vol is not None
-                else reference.rolling(vol.long_run_window, min_periods=1).mean())
-    rate = (pd.Series(float(hedge.rate), index=data.sessions) if not isinstance(hedge.rate, str)
-            else _series(index, "rate", hedge.rate, data) / 100)
-    return _Market(data.close[symbol].ffill().to_numpy(float), reference.to_numpy(float),
-                   long_run.to_numpy(float), rate.ffill().to_numpy(float))
-
-
-def _series(index: int, key: str, name: str, data: Dataset) -> pd.Series:
-    if name not in data.market.columns:
-        available = ", ".join(map(str, data.market.columns)) or "none"
-        raise ConfigError("config", f"hedges[{index}].{key}", f"market series '{name}' is not in the dataset "
-                          f"(available: {available})", "name one of those series or add it to market.parquet")
-    return data.market[name].reindex(data.sessions).astype(float)
-
-
-def _hedged_value(index: int, hedge: HedgeConfig, book_equity: pd.Series, position_values: pd.DataFrame,
+def _hedged_value(index: int, hedge: HedgeConfig, book_equity: pd.Series, position_values: pd.DataFrame | None,
                   sessions: pd.DatetimeIndex) -> np.ndarray:
     """Per session, the value the hedge's fraction applies to: the stock book or one position."""
     if hedge.size.of == "portfolio":
         value = book_equity
-    elif hedge.size.symbol in position_values.columns:
+    elif position_values is not None and hedge.size.symbol in position_values.columns:
         value = position_values[hedge.size.symbol]
     else:
         raise ConfigError("config", f"hedges[{index}].size.symbol", f"'{hedge.size.symbol}' is not a position of "

@@ -15,7 +15,8 @@ import pandas as pd
 from engine.config.run_config import RunConfig
 from engine.data.calendar import sessions_per_year
 from engine.data.dataset import Dataset
-from engine.hedges.book import reference_vol, simulate_hedges, timing_rank
+from engine.hedges.book import simulate_hedges
+from engine.hedges.pricing import reference_vol, timing_rank
 from engine.practice.decision import with_sessions
 from strategies.schedule import rebalance_sessions
 

@@ -6,6 +6,7 @@ a buy-and-hold of one symbol, so strategy and benchmark pay the same costs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +15,9 @@ import pandas as pd
 from engine.data.calendar import sessions_per_year
 from engine.config.run_config import RunConfig
 from engine.data.dataset import Dataset
-from engine.hedges.book import HedgeBook, simulate_hedges, total_equity
-from engine.analysis.metrics import compute_metrics
+from engine.hedges.book import HedgeBook, needs_positions, simulate_hedges, total_equity
+from engine.hedges.pricing import HedgePricing
+from engine.analysis.metrics import BenchmarkCurve, compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_layout import KernelRules
 from engine.run.run_data import load_run_data, rule_groups
@@ -50,7 +52,7 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
     activity = combined_activity(pipeline.activity, result.kernel_log) if config.rules is not None else None
     benchmark = benchmark_book(config, data, settings)
     ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
-    metrics, hedges = book_metrics(config, data, result, benchmark, ppy)
+    metrics, hedges = book_metrics(config, data, result, benchmark.equity if benchmark else None, ppy)
     return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
 
 
@@ -61,16 +63,19 @@ def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings
     return _simulate_on(data, hold_one(data, config.benchmark), settings)
 
 
-def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: SimResult | None,
-                 ppy: float) -> tuple[dict, HedgeBook | None]:
+def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: pd.Series | BenchmarkCurve | None,
+                 ppy: float, pricing: Sequence[HedgePricing] | None = None) -> tuple[dict, HedgeBook | None]:
     """(metrics, hedge book): the config's hedges on top of the stock book, and the metrics of the total.
-    A sweep (engine.sweep.compare) and a single run compute a variant's metrics here, the same way."""
-    hedges = simulate_hedges(config.hedges, data, result.equity, result.weights.mul(result.equity, axis=0),
-                             calendar=config.data.calendar, periods_per_year=ppy) if config.hedges else None
+    A sweep (engine.sweep.compare) and a single run compute a variant's metrics here, the same way; a sweep
+    passes what is equal for all its books once: the benchmark's curve (engine.analysis.metrics.benchmark_curve)
+    and the hedges' prices (engine.hedges.pricing.price_hedges)."""
+    positions = result.weights.mul(result.equity, axis=0) if needs_positions(config.hedges) else None
+    hedges = simulate_hedges(config.hedges, data, result.equity, positions, calendar=config.data.calendar,
+                             periods_per_year=ppy, pricing=pricing) if config.hedges else None
     metrics = compute_metrics(
         total_equity(result.equity, hedges),
         periods_per_year=ppy,
-        benchmark_equity=benchmark.equity if benchmark else None,
+        benchmark_equity=benchmark,
         traded_notional=result.traded_notional, weights=result.weights, risk_free=config.risk_free,
     )
     return metrics, hedges

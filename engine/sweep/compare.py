@@ -30,7 +30,9 @@ from engine.config.run_config import RunConfig, resolved_data_dir, to_yaml
 from engine.data.loader import dataset_files, fingerprint
 from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
+from engine.analysis.metrics import benchmark_curve
 from engine.hedges.book import HedgeBook, total_equity
+from engine.hedges.pricing import HedgePricing, price_hedges
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
 from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
@@ -46,6 +48,7 @@ _DATASETS: dict[str, Dataset] = {}
 _PIPELINES: dict[str, PipelineResult] = {}
 _BENCHMARKS: dict[str, SimResult | None] = {}
 _FINGERPRINTS: dict[str, str] = {}
+_PRICING: dict[str, list[HedgePricing]] = {}
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,15 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
         _settings(first), None if kernels[0] is None else kernels, keep_log=False)
     benchmark = _benchmark(first, data)
     ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
+    curves = {}  # the benchmark's side of the metrics, per risk-free rate (a variant may sweep it)
+    pricing = _cached(_PRICING, data_key(first),  # the data key holds the hedges: one pricing per key
+                      lambda: price_hedges(first.hedges, data, calendar=first.data.calendar, periods_per_year=ppy))
     outcomes = []
     for variant, result in zip(variants, results):
-        metrics, hedges = book_metrics(variant.config, data, result, benchmark, ppy)
+        rate = variant.config.risk_free
+        if benchmark is not None and rate not in curves:
+            curves[rate] = benchmark_curve(benchmark.equity, result.equity.index, periods_per_year=ppy, risk_free=rate)
+        metrics, hedges = book_metrics(variant.config, data, result, curves.get(rate), ppy, pricing)
         outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges),
                                        costs_paid(result, variant.config.execution.slippage_bps, hedges)))
     return outcomes
@@ -106,7 +115,7 @@ def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None)
     records the slipped price p x (1 ± s), so the slippage paid is its notional x s / (1 ± s)."""
     records, s = result.order_records, slippage_bps / 1e4
     slip = records["size"] * records["price"] * s / np.where(records["side"] == 0, 1.0 + s, 1.0 - s)
-    hedge_fees = -float(hedges.legs["fees"].sum()) if hedges is not None and len(hedges.legs) else 0.0
+    hedge_fees = -hedges.fees if hedges is not None else 0.0
     return float(records["fees"].sum() + slip.sum()) + hedge_fees
 
 
@@ -186,9 +195,9 @@ def _key(*parts) -> str:
 
 
 def clear_caches() -> None:
-    """Forget cached datasets, pipelines and benchmarks (tests; a long-lived worker between
+    """Forget cached datasets, pipelines, benchmarks and hedge prices (tests; a long-lived worker between
     jobs)."""
-    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS, _FINGERPRINTS):
+    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS, _FINGERPRINTS, _PRICING):
         cache.clear()
 
 
