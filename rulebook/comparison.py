@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -101,6 +101,8 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
     outcomes = run_variants(expanded, executor=runner, chunk=chunk, done=advance)
     base_result = Result(run_backtest(base, dataset(base)))  # the base's run files make the folder a report's input
     table, equity, summary = comparison_tables(expanded, outcomes)
+    # each outcome's curve becomes a view of the table's column: one per-session copy of the sweep stays
+    outcomes = [replace(outcome, equity=equity[outcome.name].rename(outcome.equity.name)) for outcome in outcomes]
     block = expanded[0].config.model_copy(update={"variants": _block(config, variants)})
     return Comparison(block, expanded, outcomes, base_result, table, equity, summary, runner.name, chunk,
                       time.perf_counter() - began)

@@ -123,6 +123,27 @@ def test_outputs_rank_by_sharpe_and_carry_parameters_metrics_and_statistics(tmp_
     assert json.loads((folder / "manifest.json").read_text())["variants"] == len(variants)
 
 
+def test_a_comparison_in_one_chunk_equals_it_in_chunks_and_keeps_one_copy_of_the_curves(sweep_file, variants, local):
+    """rulebook.compare with every variant in one simulation gives the tables of chunks of 3 to the bit; each
+    outcome's curve is a view of the equity table (no per-variant copies) and no simulated book is kept."""
+    import gc
+
+    import rulebook
+    from engine.sim.result import SimResult
+
+    compare.clear_caches()
+    whole = rulebook.compare(sweep_file, chunk=len(variants))
+    table, equity, summary = compare.comparison_tables(variants, local)
+    pd.testing.assert_frame_equal(whole.table, table, check_exact=True)
+    pd.testing.assert_frame_equal(whole.equity, equity, check_exact=True)
+    assert whole.summary == summary
+    for outcome, name in zip(whole.outcomes, whole.equity.columns):
+        assert outcome.name == name and np.shares_memory(outcome.equity.to_numpy(), whole.equity.to_numpy())
+    gc.collect()
+    kept = [id(whole.base.backtest.strategy), id(whole.base.backtest.benchmark), *map(id, compare._BENCHMARKS.values())]
+    assert not [thing for thing in gc.get_objects() if isinstance(thing, SimResult) and id(thing) not in kept]
+
+
 def test_an_interrupted_compare_leaves_no_output_folder(tmp_path, sweep_file, monkeypatch):
     calls = []
 

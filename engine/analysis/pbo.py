@@ -27,10 +27,11 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from engine.analysis import column_blocks
 from engine.analysis.ratios import sharpe_from_moments
 
 METRICS = ("sharpe", "mean")
-_CHUNK = 2048  # combinations evaluated at once: bounds memory at chunk × variants floats
+_CHUNK = 2048  # combinations evaluated at once (their variants a block of columns at a time)
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,16 @@ class PBOResult:
     prob_oos_loss: float
 
 
-def pbo(returns: pd.DataFrame, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:
+def pbo(returns: pd.DataFrame | np.ndarray, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:
     """Probability of backtest overfitting of choosing the best of ``returns``' columns (see module doc).
 
-    ``returns``: sessions × variants; rows with a missing value are dropped. ``metric``:
+    ``returns``: sessions × variants (a frame: rows with a missing value are dropped; an array: complete). ``metric``:
     "sharpe" (per-period mean/std; no variation ranks as 0 if flat, ±inf if a constant gain or
     loss) or "mean" (mean return). ``n_splits`` (S) must be even; C(16, 8) = 12,870 splits.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    matrix = returns.dropna().to_numpy(dtype=float)
+    matrix = returns if isinstance(returns, np.ndarray) else returns.dropna().to_numpy(dtype=float)
     n_sessions, n_variants = matrix.shape
     if n_splits < 2 or n_splits % 2:
         raise ValueError(f"n_splits must be an even number >= 2, got {n_splits}")
@@ -68,23 +69,15 @@ def pbo(returns: pd.DataFrame, n_splits: int = 16, metric: str = "sharpe") -> PB
             f"{n_sessions} complete sessions cannot be cut into {n_splits} blocks of at least 2; "
             "fix: use fewer n_splits or a longer backtest"
         )
-    blocks = matrix[n_sessions - block * n_splits :].reshape(n_splits, block, n_variants)
-    sums, squares = blocks.sum(axis=1), (blocks**2).sum(axis=1)  # (S, N) each
+    sums, squares = column_blocks.by_columns(lambda columns: _block_sums(columns, n_splits, block), matrix)  # (S, N) each
     chosen = _combination_masks(n_splits)
     is_best, oos_of_best, logits = [], [], []
     for start in range(0, len(chosen), _CHUNK):
         mask = chosen[start : start + _CHUNK].astype(float)
-        in_sample = _metric(mask @ sums, mask @ squares, mask.sum(axis=1, keepdims=True) * block, metric)
-        rest = 1.0 - mask
-        out_sample = _metric(rest @ sums, rest @ squares, rest.sum(axis=1, keepdims=True) * block, metric)
-        winner = np.argmax(in_sample, axis=1)
-        rows = np.arange(len(mask))
-        winner_oos = out_sample[rows, winner]
-        below = (out_sample < winner_oos[:, None]).sum(axis=1)
-        ties = (out_sample == winner_oos[:, None]).sum(axis=1)
+        winner, best, winner_oos, below, ties = _winners(mask, sums, squares, block, metric)
         relative_rank = (below + (ties + 1) / 2.0) / (n_variants + 1)
         logits.append(np.log(relative_rank / (1.0 - relative_rank)))
-        is_best.append(in_sample[rows, winner])
+        is_best.append(best)
         oos_of_best.append(winner_oos)
     logits_all, is_all, oos_all = (np.concatenate(part) for part in (logits, is_best, oos_of_best))
     slope, intercept = _degradation(is_all, oos_all)
@@ -98,6 +91,43 @@ def pbo(returns: pd.DataFrame, n_splits: int = 16, metric: str = "sharpe") -> PB
         degradation_intercept=intercept,
         prob_oos_loss=float(np.mean(oos_all < 0.0)),
     )
+
+
+def _winners(mask: np.ndarray, sums: np.ndarray, squares: np.ndarray, block: int, metric: str):
+    """Per combination (row of ``mask``): the in-sample winner, its in-sample and out-of-sample metric, and
+    how many variants fall below and tie with it out of sample. Variants are taken a block of columns at a
+    time (memory: rows × CELLS / rows floats), which gives the bits of all columns at once."""
+    rest = 1.0 - mask
+    in_count, out_count = mask.sum(axis=1, keepdims=True) * block, rest.sum(axis=1, keepdims=True) * block
+    rows = np.arange(len(mask))
+    blocks = column_blocks.column_blocks(len(mask), sums.shape[1])
+
+    def metric_of(weights, count, columns):
+        return _metric(weights @ sums[:, columns], weights @ squares[:, columns], count, metric)
+
+    winner, best = np.zeros(len(mask), dtype=np.int64), np.full(len(mask), np.nan)
+    for k, columns in enumerate(blocks):  # np.argmax over all columns: the first maximum, a NaN first of all
+        in_sample = metric_of(mask, in_count, columns)
+        arg = np.argmax(in_sample, axis=1)
+        value = in_sample[rows, arg]
+        better = np.ones(len(mask), dtype=bool) if k == 0 else ~np.isnan(best) & (np.isnan(value) | (value > best))
+        winner, best = np.where(better, arg + columns.start, winner), np.where(better, value, best)
+    winner_oos = np.empty(len(mask))
+    below, ties = np.zeros(len(mask), dtype=np.int64), np.zeros(len(mask), dtype=np.int64)
+    for columns in blocks:
+        inside = (winner >= columns.start) & (winner < columns.stop)
+        winner_oos[inside] = metric_of(rest, out_count, columns)[rows[inside], winner[inside] - columns.start]
+    for columns in blocks:
+        out_sample = metric_of(rest, out_count, columns)
+        below += (out_sample < winner_oos[:, None]).sum(axis=1)
+        ties += (out_sample == winner_oos[:, None]).sum(axis=1)
+    return winner, best, winner_oos, below, ties
+
+
+def _block_sums(matrix: np.ndarray, n_splits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of returns and of squared returns of each of the ``n_splits`` blocks of the last sessions."""
+    blocks = matrix[len(matrix) - block * n_splits :].reshape(n_splits, block, matrix.shape[1])
+    return blocks.sum(axis=1), (blocks**2).sum(axis=1)
 
 
 def _combination_masks(n_splits: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from engine.analysis.deflated_sharpe import (
     probabilistic_sharpe_ratio,
 )
 from engine.analysis.ratios import per_period_sharpe, sharpe_from_moments, sharpe_ratio
+from engine.analysis.column_blocks import by_columns, column_blocks
 from engine.analysis.pbo import PBOResult, pbo
 from engine.analysis.stationary_bootstrap import automatic_block_length, resample_counts, stationary_bootstrap_indices
 
@@ -93,17 +94,27 @@ def compare_statistics(
     if base not in returns.columns:
         raise ValueError(f"base {base!r} is not a column of the returns; columns are {list(returns.columns)}")
     complete = returns.dropna()
-    if len(complete) < 3:
-        raise ValueError(f"need at least 3 sessions where every variant has a return, got {len(complete)}")
     ordered = complete[[base] + [name for name in complete.columns if name != base]]
-    estimate, lower, upper = _differences_to_first(ordered, periods_per_year, None, n_boot, CI_LEVEL, seed)
-    values = ordered.to_numpy(dtype=float)
-    per_period = per_period_sharpe(values)
-    n_trials, var_trials = len(ordered.columns), _variance(per_period)
+    table = matrix_statistics(ordered.to_numpy(dtype=float), list(ordered.columns), periods_per_year,
+                              n_boot=n_boot, seed=seed)
+    return table.loc[list(returns.columns)]
+
+
+def matrix_statistics(values: np.ndarray, names: list[str], periods_per_year: float, *, n_boot: int = 2000,
+                      seed: int = 0) -> pd.DataFrame:
+    """compare_statistics of a complete sessions × variants matrix whose first column is the base (a sweep's
+    returns, without a frame); rows in ``names``' order. Blocks of columns keep its memory bounded."""
+    if len(values) < 3:
+        raise ValueError(f"need at least 3 sessions where every variant has a return, got {len(values)}")
+    base = names[0]
+    values = np.asfortranarray(values)  # each variant's returns contiguous, as a frame's to_numpy gives them
+    estimate, lower, upper = _differences_to_first(values, periods_per_year, None, n_boot, CI_LEVEL, seed)
+    per_period = by_columns(lambda block: (per_period_sharpe(block),), values)[0]
+    n_trials, var_trials = len(names), _variance(per_period)
     sr_luck, n = expected_max_sharpe(n_trials, var_trials), len(values)
-    moments = zip(*column_moments(values))  # one pass over the matrix, not one per variant
+    moments = zip(*by_columns(column_moments, values))  # one pass over the matrix, not one per variant
     rows = {}
-    for position, (name, (sr, skew, kurtosis)) in enumerate(zip(ordered.columns, moments)):
+    for position, (name, (sr, skew, kurtosis)) in enumerate(zip(names, moments)):
         row = {
             "sharpe": float(per_period[position]) * math.sqrt(periods_per_year),
             "sharpe_diff": float(estimate[position]),
@@ -115,7 +126,7 @@ def compare_statistics(
         }
         row["verdict"] = BASE_VERDICT if name == base else _verdict(row, n_trials)
         rows[name] = row
-    return pd.DataFrame.from_dict(rows, orient="index").loc[list(returns.columns), list(STATS_COLUMNS)]
+    return pd.DataFrame.from_dict(rows, orient="index")[list(STATS_COLUMNS)]
 
 
 def plain_words(stats: pd.DataFrame, pbo_value: float | None) -> list[str]:
@@ -147,10 +158,10 @@ def plain_words(stats: pd.DataFrame, pbo_value: float | None) -> list[str]:
 
 
 def _differences_to_first(
-    matrix: pd.DataFrame, ppy: float, mean_block: float | None, n_boot: int, level: float, seed: int
+    matrix: pd.DataFrame | np.ndarray, ppy: float, mean_block: float | None, n_boot: int, level: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Point estimates and percentile bounds of annualised Sharpe(column) − Sharpe(first column)."""
-    values = matrix.dropna().to_numpy(dtype=float)
+    values = matrix if isinstance(matrix, np.ndarray) else matrix.dropna().to_numpy(dtype=float)
     n = len(values)
     if n < 3:
         raise ValueError(f"need at least 3 paired returns for a bootstrap interval, got {n}")
@@ -159,12 +170,16 @@ def _differences_to_first(
     if mean_block is None:
         mean_block = float(np.median([automatic_block_length(column) for column in values.T]))
     indices = stationary_bootstrap_indices(n, mean_block, n_boot, np.random.default_rng(seed))
-    resampled = _resampled_sharpes(resample_counts(indices, n), values) * math.sqrt(ppy)
-    differences = resampled - resampled[:, :1]
-    estimate = per_period_sharpe(values) * math.sqrt(ppy)
+    counts = resample_counts(indices, n)
+    estimate = by_columns(lambda block: (per_period_sharpe(block),), values)[0] * math.sqrt(ppy)
     tail = (1.0 - level) / 2.0
-    with np.errstate(invalid="ignore"):
-        lower, upper = np.nanquantile(differences, [tail, 1.0 - tail], axis=0)
+    lower, upper = np.empty(values.shape[1]), np.empty(values.shape[1])
+    for block in column_blocks(n, values.shape[1]):  # each block with the first column, which it is compared to
+        columns = np.r_[0, np.arange(values.shape[1])[block]]
+        resampled = _resampled_sharpes(counts, np.asfortranarray(values[:, columns])) * math.sqrt(ppy)
+        differences = resampled - resampled[:, :1]
+        with np.errstate(invalid="ignore"):
+            lower[block], upper[block] = np.nanquantile(differences[:, 1:], [tail, 1.0 - tail], axis=0)
     return estimate - estimate[0], lower, upper
 
 

@@ -210,7 +210,7 @@ def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome]) -
     The table has one row per variant: ``variant``, ``rank`` (by Sharpe, 1 = best), every swept
     parameter (the variant's resolved value, base included), every metric, and the fair statistics
     against the base (engine.analysis.variant_stats)."""
-    equity = pd.DataFrame({o.name: o.equity for o in outcomes}).rename_axis("date")
+    equity = equity_frame(outcomes)
     params = list(dict.fromkeys(path for v in variants for path in v.overrides))
     rows = []
     for variant, outcome in zip(variants, outcomes):
@@ -224,18 +224,34 @@ def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome]) -
     return table, equity, summary
 
 
-def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | None, dict]:
-    """Bootstrap CI of the Sharpe difference, deflated Sharpe and PBO (engine.analysis.variant_stats, engine.analysis.pbo)."""
-    from engine.analysis.pbo import pbo
-    from engine.analysis.variant_stats import compare_statistics, plain_words
+def equity_frame(outcomes: list[VariantOutcome]) -> pd.DataFrame:
+    """Total equity, sessions × variants, in one float64 block with each variant's column contiguous: the
+    only per-session copy of the sweep the statistics need (engine.analysis.column_blocks reads it)."""
+    values = np.empty((len(outcomes[0].equity), len(outcomes)), order="F")
+    for k, outcome in enumerate(outcomes):
+        values[:, k] = outcome.equity.to_numpy()
+    return pd.DataFrame(values, index=outcomes[0].equity.index.rename("date"), columns=[o.name for o in outcomes],
+                        copy=False)
 
-    returns = equity.pct_change().iloc[1:]
+
+def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | None, dict]:
+    """Bootstrap CI of the Sharpe difference, deflated Sharpe and PBO (engine.analysis.variant_stats,
+    engine.analysis.pbo) of the sessions where every variant has a return (the base is the first column)."""
+    from engine.analysis.pbo import pbo
+    from engine.analysis.variant_stats import matrix_statistics, plain_words
+
+    if equity.columns[0] != BASE:
+        raise ValueError(f"the base variant '{BASE}' comes first (load_variants' order), got '{equity.columns[0]}'")
+    values = equity.to_numpy()
+    returns = values[1:] / values[:-1] - 1.0  # pct_change, without a frame
     ppy = sessions_per_year(base.data.calendar, equity.index[0], equity.index[-1])
     if returns.shape[1] < 2:
         return None, {"pbo": None, "summary": ["Only the base configuration: nothing to compare."]}
-    stats = compare_statistics(returns, BASE, ppy)
+    gaps = np.isnan(returns).any(axis=1)
+    complete = np.asfortranarray(returns[~gaps]) if gaps.any() else returns
+    stats = matrix_statistics(complete, list(equity.columns), ppy)
     try:
-        overfitting = pbo(returns).pbo
+        overfitting = pbo(complete).pbo
     except ValueError as exc:  # too few sessions for the CSCV blocks
         overfitting, stats.attrs["pbo_error"] = None, str(exc)
     return stats, {"pbo": overfitting, "summary": plain_words(stats, overfitting)}
