@@ -101,3 +101,18 @@ def test_a_bad_path_or_value_is_a_config_error_naming_the_variant_and_the_key(tm
         load_variants(write(tmp_path, variants))
     assert caught.value.path == key
     assert f"variant '{variant}'" in str(caught.value)
+
+
+def test_each_variant_changes_only_its_own_copy_of_the_tree(tmp_path):
+    """Overrides are set on copies of the mappings and lists on their paths (the rest is shared, not deep
+    copied): no variant sees another's values, the base keeps its own, and a new section is the variant's."""
+    variants = load_variants(write(tmp_path, {"named": {
+        "deep": {"rules.profit_taking.stages.0.gain": 0.5, "rules.caps.groups.semis": 0.3},
+        "fresh": {"rules.staged_entry.tranches": 3, "hedges": None},
+        "stop": {"rules.profit_taking.trailing_stop": 0.2}}}))
+    by_name = {v.name: v.config.rules for v in variants}
+    assert [by_name[n].profit_taking.stages[0].gain for n in ("base", "deep", "fresh", "stop")] == [0.2, 0.5, 0.2, 0.2]
+    assert [by_name[n].caps.groups["semis"] for n in ("base", "deep", "fresh", "stop")] == [0.6, 0.3, 0.6, 0.6]
+    assert [by_name[n].profit_taking.trailing_stop for n in ("base", "deep", "fresh", "stop")] == [0.1, 0.1, 0.1, 0.2]
+    assert by_name["fresh"].staged_entry.tranches == 3 and by_name["base"].staged_entry is None
+    assert by_name["stop"].staged_entry is None
