@@ -112,11 +112,12 @@ def _winners(mask: np.ndarray, sums: np.ndarray, squares: np.ndarray, block: int
         value = in_sample[rows, arg]
         better = np.ones(len(mask), dtype=bool) if k == 0 else ~np.isnan(best) & (np.isnan(value) | (value > best))
         winner, best = np.where(better, arg + columns.start, winner), np.where(better, value, best)
-    winner_oos = np.empty(len(mask))
+    # the winners' out-of-sample metric from their own columns (a few distinct ones; two at least, as a
+    # one-column product takes BLAS's matrix-vector path), then every block counted against it
+    distinct = np.unique(winner)
+    columns = distinct if len(distinct) > 1 else np.unique([distinct[0], (distinct[0] + 1) % sums.shape[1]])
+    winner_oos = metric_of(rest, out_count, columns)[rows, np.searchsorted(columns, winner)]
     below, ties = np.zeros(len(mask), dtype=np.int64), np.zeros(len(mask), dtype=np.int64)
-    for columns in blocks:
-        inside = (winner >= columns.start) & (winner < columns.stop)
-        winner_oos[inside] = metric_of(rest, out_count, columns)[rows[inside], winner[inside] - columns.start]
     for columns in blocks:
         out_sample = metric_of(rest, out_count, columns)
         below += (out_sample < winner_oos[:, None]).sum(axis=1)
