@@ -167,7 +167,7 @@ def main() -> None:
                           ["compare", str(sweep_config(Path(tmp), n, hedged=False)), "--no-report"])
         if "dask" in rows:
             config = str(sweep_config(Path(tmp), 1000, hedged=False))
-            bench.row("rulebook compare, 1,000 variants, --executor dask (2 local workers)",
+            bench.row("rulebook compare, 1,000 variants, --executor dask (local cluster, 1 worker thread)",
                       ["compare", config, "--no-report", "--executor", "dask"])
         if "peers" in rows:
             from peers import side_by_side

@@ -31,14 +31,18 @@ class LocalExecutor:
 
 class DaskExecutor:
     """Chunks as tasks on a Dask distributed cluster: the scheduler at ``scheduler`` (tcp://host:8786),
-    else a LocalCluster of ``n_workers`` (processes, or threads with ``processes=False``).
+    else a LocalCluster of ``n_workers`` (threads in this process, or processes with ``processes=True``).
 
-    Workers need rulebook installed and the dataset folder at the same path as here.
+    The local default is one worker thread in this process: the simulation of a chunk already runs on
+    every core, and in this process the chunks share the data and pipelines already loaded, so a local
+    cluster takes as long as the local executor (worker processes would each import, load the data and
+    run the pipelines again). Workers of a real cluster need rulebook installed and the dataset folder at
+    the same path as here; each loads it once and keeps it for every chunk it runs.
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2, processes: bool = True):
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 1, processes: bool = False):
         self.scheduler, self.n_workers, self.processes = scheduler, n_workers, processes
 
     def map(self, fn: Callable[[Sequence], Any], chunks: list[Sequence], done: Done) -> list[Any]:
