@@ -92,3 +92,10 @@ def test_car_table_averages_paths_by_offset_and_counts_rows():
     assert table.loc[("deal", 1), "mean"] == pytest.approx(0.03) and table.loc[("deal", 1), "n"] == 1
     assert table.loc[("deal", 0), "lower"] == pytest.approx(0.01) and table.loc[("deal", 0), "upper"] == pytest.approx(0.03)
     assert table.loc[("policy", 1), "mean"] == pytest.approx(-0.05)
+
+
+def test_one_observation_has_no_interval_rather_than_a_point():
+    lower, upper = bootstrap_mean_ci(np.array([0.207]), 500, seed=0)
+    assert np.isnan(lower[0]) and np.isnan(upper[0])
+    lower, upper = bootstrap_mean_ci(np.array([[0.1, 0.2], [0.3, np.nan]]), 500, seed=0)  # column 2: one value
+    assert np.isfinite(lower[0]) and np.isnan(lower[1]) and np.isnan(upper[1])

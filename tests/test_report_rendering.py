@@ -226,14 +226,14 @@ def test_a_run_that_never_invested_still_reports(tmp_path) -> None:
     assert len(PdfReader(tmp_path / "flat.pdf").pages) >= 5
 
 
-def test_a_kind_with_one_event_has_no_t_statistic_rather_than_nan() -> None:
+def test_a_kind_with_one_event_has_no_t_statistic_nor_interval_rather_than_nan() -> None:
     from engine.report.event_section import _reaction_by_kind
 
     summary = pd.DataFrame([{"subject": "symbols", "by": "kind", "key": "license", "metric": metric, "n_events": 1,
-                             "mean": 0.2, "ci_lower_clustered": 0.2, "ci_upper_clustered": 0.2,
+                             "mean": 0.2, "ci_lower_clustered": np.nan, "ci_upper_clustered": np.nan,
                              "t_stat_clustered": np.nan} for metric in ("car", "day0_return", "drawdown")])
     (row,) = _reaction_by_kind(summary).rows
-    assert row[5] == "n/a" and "nan" not in " ".join(row)
+    assert row[4] == "n/a" and row[5] == "n/a" and "nan" not in " ".join(row)
 
 
 @pytest.mark.parametrize("years", [1, 3, 10])

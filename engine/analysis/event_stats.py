@@ -39,7 +39,8 @@ def t_stat(values: np.ndarray) -> float:
 def bootstrap_mean_ci(values: np.ndarray, n_boot: int, seed: int, level: float = CI_LEVEL) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of the mean of each column of ``values`` (rows = observations).
 
-    NaN cells (a path cut by the end of the data) are left out of that column's mean.
+    NaN cells (a path cut by the end of the data) are left out of that column's mean; a column
+    with fewer than two observations has no interval (NaN): one value resampled is only itself.
     Resampling rows is drawing multinomial counts, so all columns share the same draws.
     """
     matrix = np.asarray(values, dtype=float)
@@ -54,6 +55,8 @@ def bootstrap_mean_ci(values: np.ndarray, n_boot: int, seed: int, level: float =
     with np.errstate(invalid="ignore", divide="ignore"), _no_empty_slice_warnings():
         means = (counts @ np.where(valid, matrix, 0.0)) / (counts @ valid)
         lower, upper = np.nanquantile(means, [tail, 1.0 - tail], axis=0)
+    too_few = valid.sum(axis=0) < 2
+    lower[too_few] = upper[too_few] = np.nan
     return lower, upper
 
 

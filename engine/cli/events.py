@@ -30,6 +30,9 @@ def events_command(
 
 def print_study(result, folder: Path) -> None:
     """Headline tables: price reaction by kind, strategy vs holding by kind, and what was skipped."""
+    from engine.report.event_section import interval
+    from engine.report.formatting import number
+
     summary = result.summary
     kinds = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
     table = Table(title="Involved symbols by event kind (CAR: market-model abnormal return over the window; "
@@ -39,8 +42,8 @@ def print_study(result, folder: Path) -> None:
     for kind in kinds.index.get_level_values(0).unique():
         car, day0, dd = (kinds.loc[(kind, m)] for m in ("car", "day0_return", "drawdown"))
         table.add_row(kind, str(int(day0["n_events"])), f"{day0['mean']:+.1%}", f"{car['mean']:+.1%}",
-                      f"{car['ci_lower_clustered']:+.1%} {car['ci_upper_clustered']:+.1%}",
-                      f"{car['t_stat_clustered']:.2f}",
+                      interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
+                      number(car["t_stat_clustered"]),
                       f"{dd['mean']:.1%}")
     console.print(table)
     books = result.strategy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from engine.report.formatting import integer, number, percent
+from engine.report.formatting import MISSING, integer, number, percent
 from engine.report.model import Chart, Paragraph, Section, Table
 from engine.run.folder import RunFolder
 from engine.report.sections import frame_table
@@ -92,11 +92,18 @@ def _reaction_by_kind(summary: pd.DataFrame) -> Table:
     for kind in by_kind.index.get_level_values(0).unique():
         car, day0, drawdown = (by_kind.loc[(kind, metric)] for metric in ("car", "day0_return", "drawdown"))
         rows.append([kind, integer(day0["n_events"]), percent(day0["mean"], 1, True), percent(car["mean"], 1, True),
-                     f"{percent(car['ci_lower_clustered'], 1, True)} to {percent(car['ci_upper_clustered'], 1, True)}",
+                     interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
                      number(car["t_stat_clustered"]), percent(drawdown["mean"], 1)])  # one event: no t
     return Table("Price reaction of the names involved, by event kind (95% CI clustered by event date)",
                  ["kind", "events", "day 0", "CAR", "95% CI", "t", "mean max DD"], rows,
                  [False, True, True, True, True, True, True], key="event_reaction")
+
+
+def interval(lower: float, upper: float) -> str:
+    """'-1.2% to +3.4%', or n/a when there is none (fewer than two event dates)."""
+    if pd.isna(lower) or pd.isna(upper):
+        return MISSING
+    return f"{percent(lower, 1, True)} to {percent(upper, 1, True)}"
 
 
 def _car_charts(car: pd.DataFrame) -> list[Chart]:
