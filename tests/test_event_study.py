@@ -253,3 +253,32 @@ def test_an_event_near_the_runs_end_gets_its_window_from_the_data_after_it(tmp_p
     assert nvda["post_return"] == pytest.approx(expected)
     book = result.strategy[result.strategy["book"] == "strategy"].iloc[0]
     assert not book["complete"]  # the run's own equity ends with the run
+
+
+def test_event_counts_agree_between_tables_and_terminal_and_the_left_out_events_are_named(study_dir, tmp_path):
+    from engine.report.event_section import events_section
+    from engine.run.folder import RunFolder
+
+    study_dir = Path(shutil.copytree(study_dir, tmp_path / "run"))
+    custom = tmp_path / "mine.csv"
+    custom.write_text("date,session,kind,symbols,title\n"
+                      "2025-04-16,pre,deal,NVDA,priced\n"
+                      "2025-05-06,pre,deal,ZZZZ,a name without prices\n"
+                      "2025-05-20,pre,macro,,names no stock\n"
+                      "2025-06-03,pre,shock,NVDA;AMD,two names\n")
+    result = runner.invoke(app, ["events", str(study_dir), "--events", str(custom)])
+    assert result.exit_code == 0, result.output
+    # by hand from the file: kind -> (events, events with a stock priced over the window)
+    expected = {"deal": ("2", "1"), "macro": ("1", "0"), "shock": ("1", "1")}
+    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
+             for line in result.output.split("Strategy vs")[0].splitlines()
+             if line.startswith("│") and line.split("│")[1].strip()}
+    assert {kind: tuple(lines[kind]) for kind in expected} == expected
+    section = events_section(RunFolder.read(study_dir), None)
+    tables = {block.key: block for block in section.blocks if hasattr(block, "rows")}
+    reaction = {row[0]: tuple(row[1:3]) for row in tables["event_reaction"].rows}
+    strategy = {row[0]: row[1] for row in tables["event_strategy"].rows}
+    assert reaction == expected and strategy == {kind: events for kind, (events, _) in expected.items()}
+    note = " ".join(block.text for block in section.blocks if hasattr(block, "text"))
+    assert "name no stock: 2025-05-20 macro" in note and "2025-05-06 deal (ZZZZ)" in note
+    assert "name no stock: 2025-05-20 macro" in " ".join(result.output.split())

@@ -121,7 +121,7 @@ PRINTING = {
     "engine.report.formatting": {"FORMATTERS", "HEADLINE"},
     "engine.report.write": {"reports_line", "parse_formats"},
     "engine.report.attribution_section": {"COLUMNS", "add_one_in_rows", "leave_one_out_rows"},
-    "engine.report.event_section": {"event_counts"},
+    "engine.report.event_section": {"event_counts", "REACTION_COLUMNS", "coverage_note", "event_coverage", "reaction_rows"},
     "engine.analysis.variant_stats": {"BASE_VERDICT", "verdict_label"},
 }
 

@@ -227,13 +227,15 @@ def test_a_run_that_never_invested_still_reports(tmp_path) -> None:
 
 
 def test_a_kind_with_one_event_has_no_t_statistic_nor_interval_rather_than_nan() -> None:
-    from engine.report.event_section import _reaction_by_kind
+    from engine.report.event_section import reaction_rows
 
     summary = pd.DataFrame([{"subject": "symbols", "by": "kind", "key": "license", "metric": metric, "n_events": 1,
                              "mean": 0.2, "ci_lower_clustered": np.nan, "ci_upper_clustered": np.nan,
                              "t_stat_clustered": np.nan} for metric in ("car", "day0_return", "drawdown")])
-    (row,) = _reaction_by_kind(summary).rows
-    assert row[4] == "n/a" and row[5] == "n/a" and "nan" not in " ".join(row)
+    coverage = pd.DataFrame({"event_id": [0], "kind": ["license"], "session_date": [pd.Timestamp("2025-12-26")],
+                             "symbols": ["NVDA"], "with_stock": [True]})
+    (row,) = reaction_rows(summary, coverage)
+    assert row[5] == "n/a" and row[6] == "n/a" and "nan" not in " ".join(row)
 
 
 @pytest.mark.parametrize("years", [1, 3, 10])
@@ -246,3 +248,14 @@ def test_html_heatmap_is_as_tall_as_its_rows_with_no_empty_band_below(years: int
     assert margin["b"] <= 16  # the column labels are on top: nothing to hold below the grid
     per_row = (layout["height"] - margin["t"] - margin["b"]) / max(years, 2)
     assert 20 <= per_row <= 32
+
+
+def test_a_car_chart_says_where_the_data_cuts_its_window() -> None:
+    from engine.report.event_section import window_cut
+
+    offsets = list(range(-2, 6))
+    def path(n):
+        return pd.DataFrame({"offset": offsets, "n": n})
+    assert window_cut(path([1, 1, 1, 1, 1, 1, 0, 0]), 5) == "; window cut at the data's end: +3 of +5"
+    assert window_cut(path([2] * 7 + [1]), 5) == "; 1 of 2 windows reach +5 (the data ends)"
+    assert window_cut(path([2] * 8), 5) == ""

@@ -121,6 +121,23 @@ def car_table(rows: pd.DataFrame, paths: pd.DataFrame, by: dict[str, pd.DataFram
         columns=["by", "key", "measure", "offset", "n", "mean", "median", "lower", "upper"])
 
 
+def event_coverage(books: pd.DataFrame | None, rows: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per measured event (on a book or on any symbol): event_id, kind, session_date, symbols
+    (the tickers it names; NaN when the files predate that column) and ``with_stock``: whether an
+    involved stock was priced over its window, i.e. whether the price reaction counts it."""
+    frames = [frame for frame in (books, rows) if frame is not None and len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=["event_id", "kind", "session_date", "symbols", "with_stock"])
+    events = pd.concat([frame.reindex(columns=["event_id", "kind", "session_date", "symbols"]) for frame in frames])
+    events = events.drop_duplicates("event_id").sort_values("event_id")
+    if any("symbols" in frame.columns for frame in frames):
+        events["symbols"] = events["symbols"].fillna("")
+    involved = rows[rows["role"] == "involved"] if rows is not None and "role" in rows.columns else rows
+    measured = set(involved["event_id"]) if involved is not None and len(involved) else set()
+    return events.assign(kind=events["kind"].astype(str), with_stock=events["event_id"].isin(measured)
+                         ).reset_index(drop=True)
+
+
 @contextmanager
 def _no_empty_slice_warnings():
     """Offsets past the end of the data have no rows: their NaN mean is the answer, not a problem."""

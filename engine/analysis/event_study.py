@@ -31,7 +31,7 @@ import pandas as pd
 from engine.analysis.drawdowns import recovery_after, worst_episode
 from engine.data.events import event_symbols
 
-EVENT_COLUMNS = ["event_id", "date", "session", "session_date", "kind", "title"]
+EVENT_COLUMNS = ["event_id", "date", "session", "session_date", "kind", "title", "symbols"]
 BENCHMARK_GROUP = "benchmark"
 
 

@@ -30,22 +30,17 @@ def events_command(
 
 def print_study(result, folder: Path) -> None:
     """Headline tables: price reaction by kind, strategy vs holding by kind, and what was skipped."""
-    from engine.report.event_section import interval
-    from engine.report.formatting import number
+    from engine.report.event_section import REACTION_COLUMNS, coverage_note, event_coverage, reaction_rows
 
-    summary = result.summary
-    kinds = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
+    coverage = event_coverage(result.strategy, result.events)
     table = Table(title="Involved symbols by event kind (CAR: market-model abnormal return over the window; "
                         "95% CI and t clustered by event date, as in the report)")
-    for name in ("kind", "events", "day 0", "CAR", "95% CI", "t", "max DD"):
+    for name in REACTION_COLUMNS:
         table.add_column(name, justify="left" if name == "kind" else "right")
-    for kind in kinds.index.get_level_values(0).unique():
-        car, day0, dd = (kinds.loc[(kind, m)] for m in ("car", "day0_return", "drawdown"))
-        table.add_row(kind, str(int(day0["n_events"])), f"{day0['mean']:+.1%}", f"{car['mean']:+.1%}",
-                      interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
-                      number(car["t_stat_clustered"]),
-                      f"{dd['mean']:.1%}")
+    for row in reaction_rows(result.summary, coverage):
+        table.add_row(*row)
     console.print(table)
+    console.print(coverage_note(coverage), highlight=False)
     books = result.strategy
     if {"strategy", "holding"} <= set(books.get("book", ())):
         from engine.report.event_section import event_counts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from engine.analysis.event_stats import event_coverage
 from engine.report.formatting import MISSING, integer, number, percent
 from engine.report.model import Chart, Paragraph, Section, Table
 from engine.run.folder import RunFolder
@@ -44,7 +45,7 @@ def events_section(run: RunFolder, settings: ReportConfig) -> Section | None:
     if books is not None and {"strategy", "holding"} <= set(books["book"]):
         blocks += _strategy_vs_holding(books)
     if summary is not None:
-        blocks.append(_reaction_by_kind(summary))
+        blocks += _reaction_by_kind(summary, event_coverage(books, rows))
     if car is not None:
         blocks += _car_charts(car)
     if rows is not None:
@@ -86,17 +87,61 @@ def _strategy_vs_holding(books: pd.DataFrame) -> list:
                   "strategy's drawdown", percent=True, x_label="holding's drawdown", x_percent=True, height=0.9)]
 
 
-def _reaction_by_kind(summary: pd.DataFrame) -> Table:
+REACTION_COLUMNS = ["kind", "events", "with a stock", "day 0", "CAR", "95% CI", "t", "mean max DD"]
+
+
+def reaction_rows(summary: pd.DataFrame, coverage: pd.DataFrame) -> list[list[str]]:
+    """Cells of the price reaction by kind, one row per kind of the coverage (every kind the strategy
+    table has): events, those with a stock priced over the window, then the stocks' averages."""
     by_kind = summary[(summary["subject"] == "symbols") & (summary["by"] == "kind")].set_index(["key", "metric"])
+    counts = coverage.groupby("kind")["with_stock"].agg(["size", "sum"])
     rows = []
-    for kind in by_kind.index.get_level_values(0).unique():
+    for kind, (events, with_stock) in counts.iterrows():
+        if (kind, "car") not in by_kind.index:
+            rows.append([kind, integer(events), integer(with_stock)] + [MISSING] * 5)
+            continue
         car, day0, drawdown = (by_kind.loc[(kind, metric)] for metric in ("car", "day0_return", "drawdown"))
-        rows.append([kind, integer(day0["n_events"]), percent(day0["mean"], 1, True), percent(car["mean"], 1, True),
-                     interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
+        rows.append([kind, integer(events), integer(with_stock), percent(day0["mean"], 1, True),
+                     percent(car["mean"], 1, True), interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
                      number(car["t_stat_clustered"]), percent(drawdown["mean"], 1)])  # one event: no t
-    return Table("Price reaction of the names involved, by event kind (95% CI clustered by event date)",
-                 ["kind", "events", "day 0", "CAR", "95% CI", "t", "mean max DD"], rows,
-                 [False, True, True, True, True, True, True], key="event_reaction")
+    return rows
+
+
+def coverage_note(coverage: pd.DataFrame) -> str:
+    """Which events the price reaction leaves out, and why (so its counts can differ from the strategy table's)."""
+    text = ("events: every event of the kind measured, as in the strategy table; with a stock: those with a "
+            "named stock priced over the whole window, the only ones the price reaction can average.")
+    left_out = coverage[~coverage["with_stock"]]
+    if left_out.empty:
+        return text
+    reasons = []
+    for what, part in (("name no stock", left_out[left_out["symbols"] == ""]),
+                       ("name only stocks without a price over the whole window (not listed yet?)",
+                        left_out[left_out["symbols"].fillna("") != ""]),
+                       ("have no named stock priced over the window", left_out[left_out["symbols"].isna()])):
+        if len(part):
+            reasons.append(what + ": " + ", ".join(
+                f"{row.session_date:%Y-%m-%d} {row.kind}" + (f" ({row.symbols.replace(';', ', ')})"
+                                                            if isinstance(row.symbols, str) and row.symbols else "")
+                for row in part.itertuples()))
+    return text + f" Left out, {len(left_out)} event(s) that " + "; ".join(reasons) + "."
+
+
+def _reaction_by_kind(summary: pd.DataFrame, coverage: pd.DataFrame) -> list:
+    return [Table("Price reaction of the names involved, by event kind (95% CI clustered by event date)",
+                  REACTION_COLUMNS, reaction_rows(summary, coverage), [False] + [True] * 7, key="event_reaction"),
+            Paragraph(coverage_note(coverage))]
+
+
+def window_cut(path: pd.DataFrame, end: int) -> str:
+    """How far the windows of one CAR path reach when the data's end cuts some ('' when none is cut)."""
+    reached = path[path["n"] > 0]
+    last, at_end = int(reached["offset"].max()), int(path.loc[path["offset"] == end, "n"].sum())
+    if last < end:
+        return f"; window cut at the data's end: +{last} of +{end}"
+    if at_end < path["n"].max():
+        return f"; {at_end} of {int(path['n'].max())} windows reach +{end} (the data ends)"
+    return ""
 
 
 def interval(lower: float, upper: float) -> str:
@@ -116,6 +161,7 @@ def _car_charts(car: pd.DataFrame) -> list[Chart]:
         band = part.set_index("offset").sort_index()[["mean", "lower", "upper"]].reindex(offsets)
         band.columns = ["mean", "low", "high"]
         title = "all events" if by == "all" else f"{key} ({integer(part['n'].max())} event-symbol windows)"
-        charts.append(Chart(f"car_{key}", f"Average cumulative abnormal return: {title}", "band", band,
+        cut = window_cut(part, int(offsets[-1]))
+        charts.append(Chart(f"car_{key}", f"Average cumulative abnormal return: {title}{cut}", "band", band,
                             "CAR", percent=True, x_label="sessions from day 0", height=0.55))
     return charts

@@ -63,7 +63,8 @@ class DocumentFile:
 
 _EVENT_KEYS = {"event_id": INT, "date": TIME, "session": TEXT, "session_date": TIME, "kind": TEXT, "title": TEXT}
 _EVENT_PATH = {"complete": BOOL, "peak_date": TIME, "trough_date": TIME, "recovery_date": TIME,
-               "sessions_to_recover": INT, "recovered_in_window": BOOL, "overlap": BOOL, "cluster": TEXT}
+               "sessions_to_recover": INT, "recovered_in_window": BOOL, "overlap": BOOL, "cluster": TEXT,
+               "symbols": TEXT}  # symbols: the tickers the event names (folders before it lack it)
 _TABLES = (
     # a run (engine.run.folder.run_tables)
     TableFile("equity.parquet", {"date": TIME, "equity": FLOAT, "cash": FLOAT},
