@@ -256,6 +256,6 @@ def test_a_car_chart_says_where_the_data_cuts_its_window() -> None:
     offsets = list(range(-2, 6))
     def path(n):
         return pd.DataFrame({"offset": offsets, "n": n})
-    assert window_cut(path([1, 1, 1, 1, 1, 1, 0, 0]), 5) == "; window cut at the data's end: +3 of +5"
-    assert window_cut(path([2] * 7 + [1]), 5) == "; 1 of 2 windows reach +5 (the data ends)"
+    assert window_cut(path([1, 1, 1, 1, 1, 1, 0, 0]), 5) == "; the data ends at +3 of +5"
+    assert window_cut(path([2] * 7 + [1]), 5) == "; 1 reach +5 before the data ends"
     assert window_cut(path([2] * 8), 5) == ""

@@ -138,9 +138,9 @@ def window_cut(path: pd.DataFrame, end: int) -> str:
     reached = path[path["n"] > 0]
     last, at_end = int(reached["offset"].max()), int(path.loc[path["offset"] == end, "n"].sum())
     if last < end:
-        return f"; window cut at the data's end: +{last} of +{end}"
+        return f"; the data ends at +{last} of +{end}"
     if at_end < path["n"].max():
-        return f"; {at_end} of {int(path['n'].max())} windows reach +{end} (the data ends)"
+        return f"; {at_end} reach +{end} before the data ends"
     return ""
 
 
@@ -160,8 +160,8 @@ def _car_charts(car: pd.DataFrame) -> list[Chart]:
     for (by, key), part in paths.groupby(["by", "key"], sort=False):
         band = part.set_index("offset").sort_index()[["mean", "lower", "upper"]].reindex(offsets)
         band.columns = ["mean", "low", "high"]
-        title = "all events" if by == "all" else f"{key} ({integer(part['n'].max())} event-symbol windows)"
-        cut = window_cut(part, int(offsets[-1]))
-        charts.append(Chart(f"car_{key}", f"Average cumulative abnormal return: {title}{cut}", "band", band,
+        title = "all events" if by == "all" else key
+        title += f" ({integer(part['n'].max())} event-symbol windows{window_cut(part, int(offsets[-1]))})"
+        charts.append(Chart(f"car_{key}", f"Mean cumulative abnormal return: {title}", "band", band,
                             "CAR", percent=True, x_label="sessions from day 0", height=0.55))
     return charts
