@@ -192,9 +192,8 @@ def test_the_terminal_event_tables_say_what_the_report_says(report, folder) -> N
     reaction = {row[0]: row for row in _table(report, "events", "event_reaction").rows}
     books = {row[0]: row for row in _table(report, "events", "event_strategy").rows}
     terminal = captured.get()
-    for kind, row in reaction.items():
-        low, high = row[4].split(" to ")
-        assert f"{low} {high}" in terminal, kind  # the report's clustered interval, as the terminal prints it
+    for kind, row in reaction.items():  # the report's cells (counts, clustered interval, ...) in the terminal
+        assert re.search(r"\s*│\s*".join(map(re.escape, row)), terminal), kind
     for kind, row in books.items():
         assert re.search(rf"{kind}\s*│\s*{row[1]}\s*│", terminal), kind  # the same event count
 
