@@ -109,7 +109,8 @@ def reaction_rows(summary: pd.DataFrame, coverage: pd.DataFrame) -> list[list[st
 
 def coverage_note(coverage: pd.DataFrame) -> str:
     """Which events the price reaction leaves out, and why (so its counts can differ from the strategy table's)."""
-    text = ("events: every event of the kind measured, as in the strategy table; with a stock: those with a "
+    text = ("CAR: cumulative market-model abnormal return over the window. events: every event of the kind "
+            "measured, as in the strategy table; with a stock: those with a "
             "named stock priced over the whole window, the only ones the price reaction can average.")
     left_out = coverage[~coverage["with_stock"]]
     if left_out.empty:
@@ -161,7 +162,7 @@ def _car_charts(car: pd.DataFrame) -> list[Chart]:
         band = part.set_index("offset").sort_index()[["mean", "lower", "upper"]].reindex(offsets)
         band.columns = ["mean", "low", "high"]
         title = "all events" if by == "all" else key
-        title += f" ({integer(part['n'].max())} event-symbol windows{window_cut(part, int(offsets[-1]))})"
-        charts.append(Chart(f"car_{key}", f"Mean cumulative abnormal return: {title}", "band", band,
+        title += f" ({integer(part['n'].max())} stock windows{window_cut(part, int(offsets[-1]))})"
+        charts.append(Chart(f"car_{key}", f"Mean CAR: {title}", "band", band,
                             "CAR", percent=True, x_label="sessions from day 0", height=0.55))
     return charts
