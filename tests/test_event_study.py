@@ -269,16 +269,16 @@ def test_event_counts_agree_between_tables_and_terminal_and_the_left_out_events_
     result = runner.invoke(app, ["events", str(study_dir), "--events", str(custom)])
     assert result.exit_code == 0, result.output
     # by hand from the file: kind -> (events, events with a stock priced over the window)
-    expected = {"deal": ("2", "1"), "macro": ("1", "0"), "shock": ("1", "1")}
-    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:4]]
+    expected = {"deal": ("2", "1", "1"), "macro": ("1", "0", "0"), "shock": ("1", "1", "1")}  # NVDA, AMD: long history
+    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:5]]
              for line in result.output.split("Strategy vs")[0].splitlines()
              if line.startswith("│") and line.split("│")[1].strip()}
     assert {kind: tuple(lines[kind]) for kind in expected} == expected
     section = events_section(RunFolder.read(study_dir), None)
     tables = {block.key: block for block in section.blocks if hasattr(block, "rows")}
-    reaction = {row[0]: tuple(row[1:3]) for row in tables["event_reaction"].rows}
+    reaction = {row[0]: tuple(row[1:4]) for row in tables["event_reaction"].rows}
     strategy = {row[0]: row[1] for row in tables["event_strategy"].rows}
-    assert reaction == expected and strategy == {kind: events for kind, (events, _) in expected.items()}
+    assert reaction == expected and strategy == {kind: events for kind, (events, *_) in expected.items()}
     note = " ".join(block.text for block in section.blocks if hasattr(block, "text"))
     assert "name no stock: 2025-05-20 macro" in note and "2025-05-06 deal (ZZZZ)" in note
     assert "name no stock: 2025-05-20 macro" in " ".join(result.output.split())

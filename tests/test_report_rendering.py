@@ -234,7 +234,7 @@ def test_a_kind_with_one_event_has_no_t_statistic_nor_interval_rather_than_nan()
     coverage = pd.DataFrame({"event_id": [0], "kind": ["license"], "session_date": [pd.Timestamp("2025-12-26")],
                              "symbols": ["NVDA"], "with_stock": [True]})
     (row,) = reaction_rows(summary, coverage)
-    assert row[5] == "n/a" and row[6] == "n/a" and "nan" not in " ".join(row)
+    assert row[3] == "1" and row[6] == "n/a" and row[7] == "n/a" and "nan" not in " ".join(row)
 
 
 @pytest.mark.parametrize("years", [1, 3, 10])

@@ -87,7 +87,7 @@ def _strategy_vs_holding(books: pd.DataFrame) -> list:
                   "strategy's drawdown", percent=True, x_label="holding's drawdown", x_percent=True, height=0.9)]
 
 
-REACTION_COLUMNS = ["kind", "events", "with a stock", "day 0", "CAR", "95% CI", "t", "mean max DD"]
+REACTION_COLUMNS = ["kind", "events", "with a stock", "with CAR", "day 0", "CAR", "95% CI", "t", "mean max DD"]
 
 
 def reaction_rows(summary: pd.DataFrame, coverage: pd.DataFrame) -> list[list[str]]:
@@ -98,10 +98,10 @@ def reaction_rows(summary: pd.DataFrame, coverage: pd.DataFrame) -> list[list[st
     rows = []
     for kind, (events, with_stock) in counts.iterrows():
         if (kind, "car") not in by_kind.index:
-            rows.append([kind, integer(events), integer(with_stock)] + [MISSING] * 5)
+            rows.append([kind, integer(events), integer(with_stock), integer(0)] + [MISSING] * 5)
             continue
         car, day0, drawdown = (by_kind.loc[(kind, metric)] for metric in ("car", "day0_return", "drawdown"))
-        rows.append([kind, integer(events), integer(with_stock), percent(day0["mean"], 1, True),
+        rows.append([kind, integer(events), integer(with_stock), integer(car["n_events"]), percent(day0["mean"], 1, True),
                      percent(car["mean"], 1, True), interval(car["ci_lower_clustered"], car["ci_upper_clustered"]),
                      number(car["t_stat_clustered"]), percent(drawdown["mean"], 1)])  # one event: no t
     return rows
@@ -111,7 +111,9 @@ def coverage_note(coverage: pd.DataFrame) -> str:
     """Which events the price reaction leaves out, and why (so its counts can differ from the strategy table's)."""
     text = ("CAR: cumulative market-model abnormal return over the window. events: every event of the kind "
             "measured, as in the strategy table; with a stock: those with a "
-            "named stock priced over the whole window, the only ones the price reaction can average.")
+            "named stock priced over the whole window, the only ones the price reaction can average; with CAR: "
+            "those with a stock whose market model could be fitted (half the returns of sessions -250..-30 "
+            "exist; a stock listed shortly before has none), the only ones CAR, its interval and t average.")
     left_out = coverage[~coverage["with_stock"]]
     if left_out.empty:
         return text
@@ -130,7 +132,7 @@ def coverage_note(coverage: pd.DataFrame) -> str:
 
 def _reaction_by_kind(summary: pd.DataFrame, coverage: pd.DataFrame) -> list:
     return [Table("Price reaction of the names involved, by event kind (95% CI clustered by event date)",
-                  REACTION_COLUMNS, reaction_rows(summary, coverage), [False] + [True] * 7, key="event_reaction"),
+                  REACTION_COLUMNS, reaction_rows(summary, coverage), [False] + [True] * 8, key="event_reaction"),
             Paragraph(coverage_note(coverage))]
 
 
