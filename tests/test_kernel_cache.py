@@ -102,3 +102,46 @@ def test_importing_the_engine_writes_nothing(tmp_path):
     subprocess.run([sys.executable, "-c", compile_one], env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT}"},
                    check=True, cwd=ROOT)
     assert any((tmp_path / "cache").rglob("*.nbi"))
+
+
+def test_a_constant_edited_in_another_file_is_never_served_from_the_cache(tmp_path):
+    """numba compiles a global number in: a step reading its offsets from the file that declares the
+    rule (no kernel in it, so in no digest) would run with the old offsets after that file changed.
+    The same kernel file, its offset file edited between two processes, must give the new answer; and
+    without the constants in the stamp (the fault) the second process serves the stale kernel."""
+    (tmp_path / "offsets.py").write_text("OFFSET = 1\n")
+    (tmp_path / "step.py").write_text("from engine.sim.kernel_cache import kernel\nfrom offsets import OFFSET\n\n\n"
+                                      "@kernel\ndef shifted(x):\n    return x + OFFSET\n")
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+
+    def run(script: str = "") -> int:
+        code = script + "from step import shifted\nprint(shifted(1))\n"
+        return int(subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path,
+                                  capture_output=True, text=True).stdout)
+
+    assert run() == 2
+    (tmp_path / "offsets.py").write_text("OFFSET = 5\n")
+    assert run() == 6
+    (tmp_path / "offsets.py").write_text("OFFSET = 1\n")
+    assert run() == 2  # served from the cache again (same stamp as the first run)
+    no_constants = "from engine.sim import kernel_cache\nkernel_cache.frozen_constants = lambda f: ''\n"
+    assert run(no_constants) == 2
+    (tmp_path / "offsets.py").write_text("OFFSET = 5\n")
+    assert run(no_constants) == 2  # stale: what the stamp above prevents
+
+
+def test_frozen_constants_follow_callees_closures_and_module_attributes():
+    from engine.sim import rule_layout
+    from engine.sim.kernel_cache import frozen_constants
+    from strategies.steps.stop_loss import stop_loss_step
+
+    found = frozen_constants(stop_loss_step)
+    assert f"COST={rule_layout.COST}" in found  # read from engine.sim.rule_layout
+    assert "BLOCK_COOLDOWN=" in found  # read by exit_by_rule_nb, a kernel the step calls
+    assert "numpy.inf=inf" in found  # np.inf, a module attribute
+    offset = 7
+
+    def closure(x):
+        return x + offset
+
+    assert frozen_constants(closure) == "offset=7"

@@ -13,6 +13,9 @@ doing that for an installed package:
 ``kernel`` compiles a function like ``njit`` and caches it in ``cache_dir() / <digest>``, where the
 digest covers every file in KERNEL_SOURCES (and numba's version): an edit to any of them starts a
 fresh folder, so a stale kernel is never loaded, and nothing is deleted (nothing happens at import).
+Each kernel is also stamped with the numbers it reads from module globals (``frozen_constants``):
+numba compiles them in, and they often come from a file with no kernel in it (a rule's parameter and
+state offsets, declared beside its config model), which no file digest would cover.
 The folder is engine.user_cache.cache_dir() (``$RULEBOOK_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rulebook``,
 else ``~/.cache/rulebook`` on Linux). If it cannot be written the kernels still run, compiled in every
 process.
@@ -26,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numba
+import numpy as np
 from numba import njit
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 from numba.core.environment import Environment, lookup_environment
@@ -49,13 +53,54 @@ def sources_digest(root: Path = ROOT) -> str:
     return digest.hexdigest()
 
 
+def frozen_constants(function, _seen: set[int] | None = None) -> str:
+    """The numbers ``function`` reads from its module's globals (``X`` or ``module.X``), and those of the
+    kernels it calls or closes over, as ``name=value;...``: what numba freezes into the compiled code."""
+    seen = set() if _seen is None else _seen
+    if id(function) in seen:
+        return ""
+    seen.add(id(function))
+    names = _global_names(function.__code__)
+    referenced = [(name, function.__globals__.get(name)) for name in names]
+    referenced += [(name, cell.cell_contents) for name, cell in
+                   zip(function.__code__.co_freevars, function.__closure__ or ()) if _filled(cell)]
+    parts = []
+    for name, value in referenced:
+        if isinstance(value, bool | int | float | np.number):
+            parts.append(f"{name}={value!r}")
+        elif hasattr(value, "py_func"):  # a kernel called from this one
+            parts.append(frozen_constants(value.py_func, seen))
+        elif isinstance(value, type(sys)):  # module.X
+            parts += [f"{value.__name__}.{attr}={getattr(value, attr)!r}" for attr in names
+                      if isinstance(getattr(value, attr, None), bool | int | float | np.number)]
+    return ";".join(part for part in parts if part)
+
+
+def _global_names(code) -> list[str]:
+    """Names a code object (and the functions defined inside it) looks up, in order, once each."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names += _global_names(const)
+    return list(dict.fromkeys(names))
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # a cell not assigned yet
+        return False
+    return True
+
+
 def kernel_folder() -> Path:
     """Where this version's kernels live."""
     return cache_dir() / f"kernels-{sources_digest()[:20]}"
 
 
 class _KernelLocator(_CacheLocator):
-    """Cache files in kernel_folder(), stamped with the sources digest rather than the file's own hash."""
+    """Cache files in kernel_folder(), stamped with the sources digest rather than the file's own hash,
+    and with the kernel's frozen constants."""
 
     def __init__(self, py_func, py_file):
         self._lineno = py_func.__code__.co_firstlineno
@@ -63,6 +108,7 @@ class _KernelLocator(_CacheLocator):
         inside = path.is_relative_to(ROOT) and str(path.relative_to(ROOT)) in KERNEL_SOURCES
         # a rule step from another file (a plugin's) is also stamped with, and filed by, that file
         self._own = "" if inside else hashlib.sha256(path.read_bytes()).hexdigest()
+        self._own += hashlib.sha256(frozen_constants(py_func).encode()).hexdigest()
         name = path.stem if inside else f"{path.stem}-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
         self._cache_path = str(kernel_folder() / name)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.sim.kernel_cache import kernel
+from engine.sim.kernel_cache import frozen_constants, kernel
 from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.sim.rule_kernels import _reset_nb, compiled, record_nb, step_kernel
 from engine.sim.rule_layout import (BLOCK_COOLDOWN, BLOCK_PULLBACK, BLOCKED, EXIT_I, EXIT_PX, NO_BUY, PENDING,
@@ -70,13 +70,15 @@ def session_step(layout: KernelLayout, params: np.ndarray) -> SessionStep:
 
 
 def _key(placed: list) -> str:
-    """sha256 over each rule's phase, name, offsets, step and the bytes of the step's file."""
+    """sha256 over each rule's phase, name, offsets, step, the bytes of the step's file and the constants
+    the step reads from other modules (kernel_cache.frozen_constants)."""
     digest = hashlib.sha256(b"session")
     for rule, p, s, c in placed:
         step = rule.step_function()
         source = Path(inspect.getsourcefile(step)).read_bytes()
         digest.update(f"\0{rule.phase}\0{rule.name}\0{p},{s},{c}\0{step.__module__}.{step.__qualname__}\0".encode())
         digest.update(hashlib.sha256(source).digest())
+        digest.update(frozen_constants(step).encode())
     return digest.hexdigest()[:24]
 
 
