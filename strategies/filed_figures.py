@@ -117,7 +117,7 @@ class FilingStates:
         ok = (candidate >= start[:, None]) & (first_record[np.maximum(candidate, 0)] <= last[:, None])
         rank = np.cumsum(ok, axis=1)  # 1 = the latest
         ok &= rank <= QUARTERS_IN_A_YEAR
-        kept = np.minimum(ok.sum(axis=1), QUARTERS_IN_A_YEAR)
+        kept = ok.sum(axis=1)  # at most QUARTERS_IN_A_YEAR (the rank cut above)
         s, j = np.nonzero(ok)
         by_quarter = np.sort(quarter * count + np.arange(count))  # latest version at or before a state's last row
         found = by_quarter[np.searchsorted(by_quarter, candidate[s, j] * count + last[s], "right") - 1]

@@ -25,7 +25,8 @@ from engine.config.run_config import RunConfig, resolved_data_dir
 from engine.data.calendar import get_sessions
 from engine.data.dataset import PRICE_FIELDS, Dataset
 from engine.errors import DataError
-from engine.run.backtest import combined_activity, load_run_data, rule_groups
+from engine.run.backtest import combined_activity
+from engine.run.run_data import load_run_data, rule_groups
 from engine.sim.result import SimResult
 from engine.sim.simulate import BookStart, ExecutionSettings, simulate
 from strategies.pipeline import PipelineResult, run_pipeline

@@ -13,7 +13,6 @@ a section whose file is absent is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import pandas as pd

@@ -13,7 +13,7 @@ import pandas as pd
 
 from engine.data.calendar import sessions_per_year
 from engine.analysis.ratios import rolling_sharpe
-from engine.analysis.return_stats import period_returns, rolling_sortino, session_returns
+from engine.analysis.return_stats import period_returns, rolling_sortino
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 OTHER_GROUP = "other"

@@ -33,7 +33,8 @@ from engine.sweep.executors import Done, LocalExecutor
 from engine.analysis.metrics import benchmark_curve
 from engine.hedges.book import HedgeBook, total_equity
 from engine.hedges.pricing import HedgePricing, price_hedges
-from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, load_run_data, rule_groups, run_backtest
+from engine.run.backtest import BacktestResult, benchmark_book, book_metrics
+from engine.run.run_data import load_run_data, rule_groups
 from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
