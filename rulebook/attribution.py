@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -27,13 +28,20 @@ class Attribution:
     ``table``: attribution.parquet (one row per step: baseline, each rule added alone and left out,
     the interaction, the full rule set); ``equity``: total equity, sessions × variants
     (attribution_equity.parquet); ``base``: the full config's own ``Result``, whose run files make
-    the saved folder a report's input."""
+    the saved folder a report's input (run on first use: the table needs no single run)."""
 
     config: RunConfig
     table: pd.DataFrame
     equity: pd.DataFrame
-    base: Result
     wall_seconds: float
+
+    @cached_property
+    def base(self) -> Result:
+        """The full config's own backtest (the sweep's dataset cache holds its data)."""
+        from engine.run.backtest import run_backtest
+        from engine.sweep.compare import dataset
+
+        return Result(run_backtest(self.config, dataset(self.config)))
 
     def save(self, folder: Path | str | None = None, *, reports: Sequence[str] | None = None) -> Path:
         """Write the attribution folder (the full config's run files, attribution.parquet and
@@ -59,12 +67,8 @@ def attribute(config: Path | str, *, executor=None) -> Attribution:
     variants are overrides of its YAML). Returns an ``Attribution`` (``table``: attribution.parquet's
     rows; ``equity``; ``base``; ``save``)."""
     from engine.config.run_config import load_config
-    from engine.run.backtest import run_backtest
     from engine.sweep.attribution import attribute as sweep
-    from engine.sweep.compare import dataset
 
     began = time.perf_counter()
     tables = sweep(Path(config), executor=executor)
-    base = load_config(Path(config))
-    result = Result(run_backtest(base, dataset(base)))
-    return Attribution(base, tables.table, tables.equity, result, time.perf_counter() - began)
+    return Attribution(load_config(Path(config)), tables.table, tables.equity, time.perf_counter() - began)

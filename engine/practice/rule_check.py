@@ -18,6 +18,7 @@ import pandas as pd
 from engine.report.formatting import money, percent
 from engine.report.model import Table
 from engine.run.run_data import rule_groups
+from engine.sim.orders import FLOAT_NOISE_WEIGHT
 from engine.practice.today import Today
 from strategies.rule_types import RuleContext
 from strategies.schedule import rebalance_sessions
@@ -115,7 +116,7 @@ def _name_caps(result: Today) -> pd.Series:
 
 
 def _over(weight: float, cap: float) -> bool:
-    return weight > cap + 1e-9
+    return weight > cap + FLOAT_NOISE_WEIGHT  # the kernel's own tolerance on a cap
 
 
 def _headline(result: Today, verdicts: _Verdicts) -> str:
@@ -178,7 +179,8 @@ def _orders(orders: pd.DataFrame) -> Table:
 def _flags(result: Today, verdicts: _Verdicts, symbol: str, cap: float) -> str:
     """Over (or within the drift band over, which trims nothing between rebalances) or near the cap, the
     screen's verdict, the event windows."""
-    weight, band = result.book.at[symbol, "weight"], _caps(result).band if _caps(result) is not None else 0.0
+    caps = _caps(result)
+    weight, band = result.book.at[symbol, "weight"], caps.band if caps is not None else 0.0
     flags = ["" if not np.isfinite(cap) else f"over cap, in the {percent(band, 0)} band" if _over(weight, cap)
              and not _over(weight, cap + band) else "over cap" if _over(weight, cap) else "near cap"
              if weight >= NEAR_CAP * cap else ""]

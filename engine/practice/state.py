@@ -110,11 +110,11 @@ def state_names(state: np.ndarray, symbols: list[str], sessions: pd.DatetimeInde
                 price_scale: np.ndarray) -> dict:
     """A state file's ``names`` from kernel state rows: per name the fields not at their starting value
     (kernel fields first, each rule's nested under its name); names with nothing to remember are left out."""
-    initial = empty_state(1)[0]
+    initial, fields = empty_state(1)[0], list(state_fields().values())
     names = {}
     for k, symbol in enumerate(symbols):
         record: dict = {}
-        for field in state_fields().values():
+        for field in fields:
             value = state[k, field.column]
             if value == initial[field.column] or (math.isnan(value) and math.isnan(initial[field.column])):
                 continue

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analysis.drawdowns import drawdown_series, drawdown_table
-from engine.analysis.return_stats import period_returns
+from engine.analysis.return_stats import period_returns, session_returns
 from engine.report import performance as perf
 from engine.report.config_diff import non_default_yaml
 from engine.report.formatting import FORMATTERS, MISSING, day, format_column, integer, money, percent
@@ -66,12 +66,12 @@ def returns_section(run: RunFolder, settings: ReportConfig) -> Section:
     equity = run.equity["equity"]
     grid = perf.monthly_table(equity)
     yearly = pd.DataFrame({"Strategy": period_returns(equity, "YE")})
-    daily = {"Strategy": perf.session_returns(equity)}
+    daily = {"Strategy": session_returns(equity)}
     monthly = {"Strategy": period_returns(equity, "ME")}
     if run.has_benchmark:
         benchmark = run.equity["benchmark"].dropna()
         yearly[benchmark_name(run)] = period_returns(benchmark, "YE")
-        daily[benchmark_name(run)] = perf.session_returns(benchmark)
+        daily[benchmark_name(run)] = session_returns(benchmark)
         monthly[benchmark_name(run)] = period_returns(benchmark, "ME")
     yearly.index = [str(stamp.year) for stamp in yearly.index]
     table = yearly.rename(columns={benchmark_name(run): "Benchmark"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -137,6 +137,27 @@ def is_run_folder(path: Path) -> bool:
     return files.present(path, "manifest.json")
 
 
+class _OptionalTables(Mapping):
+    """The optional tables a folder holds, by file stem, each read on first use and kept: a report
+    reads the sections it draws, not every table (a sweep's per-variant equity is large)."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._names = {name.rpartition(".")[0]: name for name in OPTIONAL if files.present(path, name)}
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, stem: str) -> pd.DataFrame:
+        if stem not in self._read:
+            self._read[stem] = read_file(self._path, self._names[stem])
+        return self._read[stem]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """The files of one run folder, read once (optional tables are absent from ``optional``)."""
@@ -148,7 +169,7 @@ class RunFolder:
     equity: pd.DataFrame  # indexed by date: equity, cash[, hedge_value, hedge_cash][, benchmark]
     weights: pd.DataFrame  # date × symbol
     trades: pd.DataFrame
-    optional: dict[str, pd.DataFrame]  # by file stem: rules, hedges, events, ... (OPTIONAL)
+    optional: Mapping[str, pd.DataFrame]  # by file stem: rules, hedges, events, ... (OPTIONAL), read on first use
     statistics: dict | None = None  # a comparison's statistics.json
 
     @classmethod
@@ -167,7 +188,7 @@ class RunFolder:
             equity=read_file(path, "equity.parquet"),
             weights=read_file(path, "weights.parquet"),
             trades=read_file(path, "trades.parquet"),
-            optional={name.rpartition(".")[0]: read_file(path, name) for name in OPTIONAL if files.present(path, name)},
+            optional=_OptionalTables(path),
             statistics=read_file(path, "statistics.json") if files.present(path, "statistics.json") else None,
         )
 
