@@ -85,7 +85,7 @@ def compute_metrics(
     if not (math.isfinite(periods_per_year) and periods_per_year > 0):
         raise ValueError(f"periods_per_year must be a positive number, got {periods_per_year}")
     values = equity_values(equity)
-    returns = _simple_returns(values)
+    returns = simple_returns(values)
     rf = _session_rate(risk_free, periods_per_year)
     metrics: dict = {
         "start": _iso(equity.index[0]),
@@ -110,7 +110,8 @@ def _session_rate(risk_free: float, ppy: float) -> float:
     return (1.0 + risk_free) ** (1.0 / ppy) - 1.0
 
 
-def _simple_returns(values: np.ndarray) -> np.ndarray:
+def simple_returns(values: np.ndarray) -> np.ndarray:
+    """Session returns of equity values (rows are sessions; any columns), without a frame."""
     return values[1:] / values[:-1] - 1.0
 
 
@@ -213,7 +214,7 @@ def _prepared(benchmark: pd.Series, sessions: pd.DatetimeIndex, periods_per_year
             "Fix: give a benchmark covering the backtest period"
         )
     bench = on_sessions.to_numpy(dtype=float)[common]
-    returns = _simple_returns(bench)
+    returns = simple_returns(bench)
     curve = _curve_metrics(bench, returns, int(common[-1] - common[0]), periods_per_year, rf)
     drawdown = _drawdown_metrics(sessions[common], bench, curve["cagr"])
     own = {
@@ -240,7 +241,7 @@ def _benchmark_metrics(equity: pd.Series, values: np.ndarray, benchmark: pd.Seri
     elif (benchmark.periods_per_year, benchmark.rf) != (ppy, rf) or not benchmark.sessions.equals(equity.index):
         raise ValueError("benchmark_equity was prepared for other sessions, periods_per_year or risk_free")
     bench_returns = benchmark.returns
-    strategy_returns = _simple_returns(values[benchmark.common])
+    strategy_returns = simple_returns(values[benchmark.common])
     beta = _beta(strategy_returns, bench_returns)
     active = strategy_returns - bench_returns
     tracking_error = _annual_std(active, ppy)

@@ -75,6 +75,7 @@ def sessions_file(name: str) -> str:
     return f"sessions-{name}-mcal-{calendar_library_version()}.npy"
 
 
+@lru_cache(maxsize=None)
 def calendar_library_version() -> str:
     return metadata.version("pandas-market-calendars")
 

@@ -75,7 +75,7 @@ class HedgePricing:
             ready &= np.isfinite(market.spot) & np.isfinite(market.reference_vol) & np.isfinite(market.rate)
         self.ready = ready  # the market's side; the stock book adds "something to hedge"
         self.scheduled = rebalance_sessions(data.sessions, hedge.schedule)
-        self.axis, self.dates = axis, axis.to_numpy()  # numpy: a DatetimeIndex lookup per package adds up
+        self.dates = axis.to_numpy()  # numpy: a DatetimeIndex lookup per package adds up
         self._packages: dict[int, PricedPackage] = {}
 
     def package(self, decided: int) -> PricedPackage:
@@ -90,7 +90,7 @@ class HedgePricing:
         close = int(expiries.min()) - hedge.roll_before
         if close <= fill:
             raise ConfigError("config", f"hedges[{self.index}].roll_before", f"a package filled on "
-                              f"{self.axis[fill].date()} would be rolled on or before its fill",
+                              f"{pd.Timestamp(self.dates[fill]).date()} would be rolled on or before its fill",
                               "lengthen tenor_days or lower roll_before")
         strikes = self._strikes(decided, expiries)
         rows = np.arange(fill, min(close, self.n - 1) + 1)[:, None]  # sessions × 1

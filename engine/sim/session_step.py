@@ -69,7 +69,18 @@ def session_step(layout: KernelLayout, params: np.ndarray) -> SessionStep:
     return _STEPS[key]
 
 
+_KEYS: dict[tuple, str] = {}
+
+
 def _key(placed: list) -> str:
+    """_digest(placed), once per process for each placement (it reads and hashes the steps' files)."""
+    placement = tuple((rule.name, rule.phase, rule.step, p, s, c) for rule, p, s, c in placed)
+    if placement not in _KEYS:
+        _KEYS[placement] = _digest(placed)
+    return _KEYS[placement]
+
+
+def _digest(placed: list) -> str:
     """sha256 over each rule's phase, name, offsets, step, the bytes of the step's file and the constants
     the step reads from other modules (kernel_cache.frozen_constants)."""
     digest = hashlib.sha256(b"session")

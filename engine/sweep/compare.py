@@ -30,7 +30,7 @@ from engine.config.run_config import RunConfig, resolved_data_dir, to_yaml
 from engine.data.loader import dataset_files, fingerprint
 from engine.data.dataset import Dataset
 from engine.sweep.executors import Done, LocalExecutor
-from engine.analysis.metrics import benchmark_curve
+from engine.analysis.metrics import benchmark_curve, simple_returns
 from engine.hedges.book import HedgeBook, total_equity
 from engine.hedges.pricing import HedgePricing, price_hedges
 from engine.run.backtest import BacktestResult, benchmark_book, book_metrics
@@ -244,7 +244,7 @@ def _statistics(equity: pd.DataFrame, base: RunConfig) -> tuple[pd.DataFrame | N
     if equity.columns[0] != BASE:
         raise ValueError(f"the base variant '{BASE}' comes first (load_variants' order), got '{equity.columns[0]}'")
     values = equity.to_numpy()
-    returns = values[1:] / values[:-1] - 1.0  # pct_change, without a frame
+    returns = simple_returns(values)
     ppy = sessions_per_year(base.data.calendar, equity.index[0], equity.index[-1])
     if returns.shape[1] < 2:
         return None, {"pbo": None, "summary": ["Only the base configuration: nothing to compare."]}
