@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, Field, create_model
 
 from engine.strict import StrictModel
-from engine.sim.rule_layout import KernelLayout, use_layout
+from engine.sim.rule_layout import KernelLayout
 from strategies.rule_types import STAGES, Rule
 
 ENTRY_POINT_GROUP = "rulebook.rules"
@@ -160,7 +160,6 @@ def _refresh_models() -> None:
             fields[r.name] = (r.config | None, Field(None, description=r.description))
     _models["weighting"] = union
     _models["kernel"] = KernelLayout(tuple(r.kernel for r in rules() if r.kernel is not None))
-    use_layout(_models["kernel"])
     _models["rules"] = create_model("RulesConfig", __base__=RulesBase, __module__=RulesBase.__module__, **fields)
     use = getattr(sys.modules.get("engine.config.run_config"), "use_rule_models", None)
     if use is not None:  # a rule registered after the config models were built: update them

@@ -191,19 +191,6 @@ class KernelLayout:
                                                     move=f"{before:.1%} → {after:.1%}")
 
 
-_REGISTERED: list[KernelLayout] = [KernelLayout(())]
-
-
-def registered_layout() -> KernelLayout:
-    """The layout of every registered rule (strategies.registry keeps it current): what a run without
-    rules passes the loop, so one compiled loop serves runs with and without rules."""
-    return _REGISTERED[0]
-
-
-def use_layout(layout: KernelLayout) -> None:
-    _REGISTERED[0] = layout
-
-
 @dataclass(frozen=True)
 class KernelRules:
     """What the simulation needs to run the path-dependent rules of one book (strategies.staging.compile_rules)."""

@@ -199,10 +199,13 @@ def simulate_many(
     return results
 
 
+NO_RULES = rule_layout.KernelLayout(())
+
+
 def _layout(rules: list[KernelRules] | None) -> rule_layout.KernelLayout:
-    """The books' common kernel layout; without rules, the registry's (one compiled loop serves both)."""
-    if rules is None:  # the registered rules decide the loop's signature
-        return rule_layout.registered_layout()
+    """The books' common kernel layout; without rules, none (the loop without rules reads no rule input)."""
+    if rules is None:
+        return NO_RULES
     if any(rule.layout != rules[0].layout for rule in rules):
         raise ValueError("simulate_many: the books' rules were compiled for different rule registries; "
                          "fix: compile every book's rules after registering all rules")
