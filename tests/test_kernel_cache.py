@@ -130,6 +130,26 @@ def test_a_constant_edited_in_another_file_is_never_served_from_the_cache(tmp_pa
     assert run(no_constants) == 2  # stale: what the stamp above prevents
 
 
+def test_closures_of_one_function_are_all_reused_by_the_next_process(tmp_path):
+    """The loop is one function closed over different session steps (with rules, without: a run with a
+    benchmark builds both). Each must be loaded by the next process, not recompiled: closures freezing
+    different numbers once shared one index whose stamp differed per closure, so every save wiped the
+    other's entry and every warm run recompiled one loop (tens of seconds)."""
+    (tmp_path / "closures.py").write_text(
+        "from engine.sim.kernel_cache import kernel\n\n\ndef make(offset):\n    def shifted(x):\n"
+        "        return x + offset\n    return kernel(shifted, key=f'offset {offset}')\n")
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    code = ("from closures import make\nfirst, second = make(1), make(5)\n"
+            "print(first(1), second(1), *[sum(f.stats.cache_misses.values()) for f in (first, second)])\n")
+
+    def run() -> list[int]:
+        return [int(x) for x in subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path,
+                                               capture_output=True, text=True).stdout.split()]
+
+    assert run() == [2, 6, 1, 1]  # compiled (a miss each)
+    assert run() == [2, 6, 0, 0]  # both loaded
+
+
 def test_frozen_constants_follow_callees_closures_and_module_attributes():
     from engine.sim import rule_layout
     from engine.sim.kernel_cache import frozen_constants

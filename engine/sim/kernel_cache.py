@@ -99,8 +99,8 @@ def kernel_folder() -> Path:
 
 
 class _KernelLocator(_CacheLocator):
-    """Cache files in kernel_folder(), stamped with the sources digest rather than the file's own hash,
-    and with the kernel's frozen constants."""
+    """Cache files in kernel_folder(), named by the kernel's frozen constants and stamped with the sources
+    digest rather than the file's own hash."""
 
     def __init__(self, py_func, py_file):
         self._lineno = py_func.__code__.co_firstlineno
@@ -108,7 +108,10 @@ class _KernelLocator(_CacheLocator):
         inside = path.is_relative_to(ROOT) and str(path.relative_to(ROOT)) in KERNEL_SOURCES
         # a rule step from another file (a plugin's) is also stamped with, and filed by, that file
         self._own = "" if inside else hashlib.sha256(path.read_bytes()).hexdigest()
-        self._own += hashlib.sha256(frozen_constants(py_func).encode()).hexdigest()
+        # in the file name, not the stamp: closures of one function over different steps (the loop with
+        # and without rules) freeze different numbers, and a stamp differing per closure would make each
+        # save wipe the others' entries from the index they share (every run recompiling one of them)
+        self._constants = hashlib.sha256(frozen_constants(py_func).encode()).hexdigest()[:16]
         name = path.stem if inside else f"{path.stem}-{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
         self._cache_path = str(kernel_folder() / name)
 
@@ -119,7 +122,7 @@ class _KernelLocator(_CacheLocator):
         return sources_digest() + self._own
 
     def get_disambiguator(self):
-        return str(self._lineno)
+        return f"{self._lineno}-{self._constants}"
 
     @classmethod
     def from_function(cls, py_func, py_file):
