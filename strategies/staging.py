@@ -24,24 +24,35 @@ def compile_rules(symbols: list[str], groups: dict[str, list[str]], gross_limit:
                   no_buy: pd.DataFrame | None = None, **blocks: Any) -> KernelRules:
     """The rules for one simulated book whose columns are ``symbols``; ``blocks`` are config blocks
     by rule name (``caps=CapsConfig(...)``, ``profit_taking=...``; absent or None = rule off)."""
-    layout = registry.kernel_layout()
-    unknown = set(blocks) - {r.name for r in registry.rules() if r.kernel is not None}
-    if unknown:
-        raise ValueError(f"compile_rules: {sorted(unknown)} are not path-dependent rules")
-    kernels = {r.kernel.name: r.name for r in registry.rules() if r.kernel is not None}
-    params = np.hstack([rule.block(blocks.get(kernels[rule.name]), symbols) for rule in layout.rules]
-                       or [np.zeros((len(symbols), 0))])
+    params = kernel_params(symbols, **blocks)
     caps = blocks.get("caps") or CapsConfig()
     group_names, members, group_cap = caps.group_arrays(symbols, groups)
     if no_buy is not None:
         no_buy = no_buy[symbols].astype(bool)
-    return KernelRules(layout, np.ascontiguousarray(params), members, group_cap, tuple(group_names),
+    return KernelRules(registry.kernel_layout(), params, members, group_cap, tuple(group_names),
                        gross_limit=gross_limit, no_buy=no_buy)
+
+
+def kernel_params(symbols: list[str], **blocks: Any) -> np.ndarray:
+    """The packed parameter matrix (names x layout.n_params) of compile_rules' ``blocks``: all that differs
+    between books whose caps, regime and events are equal (a sweep compiles only this per variant)."""
+    layout = registry.kernel_layout()
+    kernels = {r.kernel.name: r.name for r in registry.rules() if r.kernel is not None}
+    unknown = set(blocks) - set(kernels.values())
+    if unknown:
+        raise ValueError(f"compile_rules: {sorted(unknown)} are not path-dependent rules")
+    params = np.hstack([rule.block(blocks.get(kernels[rule.name]), symbols) for rule in layout.rules]
+                       or [np.zeros((len(symbols), 0))])
+    return np.ascontiguousarray(params)
 
 
 def compile_config(rules: BaseModel, symbols: list[str], groups: dict[str, list[str]],
                    gross_limit: pd.Series | None = None, no_buy: pd.DataFrame | None = None) -> KernelRules:
     """compile_rules for every path-dependent rule a ``rules:`` config switches on."""
-    blocks = {r.name: block for stage in registry.STAGES for r, block in registry.configured(rules, stage)
-              if r.kernel is not None}
-    return compile_rules(symbols, groups, gross_limit, no_buy, **blocks)
+    return compile_rules(symbols, groups, gross_limit, no_buy, **kernel_blocks(rules))
+
+
+def kernel_blocks(rules: BaseModel) -> dict[str, Any]:
+    """The config blocks, by rule name, of the path-dependent rules a ``rules:`` config switches on."""
+    return {r.name: block for stage in registry.STAGES for r, block in registry.configured(rules, stage)
+            if r.kernel is not None}

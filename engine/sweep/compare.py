@@ -17,9 +17,10 @@ Each variant's metrics equal a single ``run_backtest`` of its config (tests/test
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
 from strategies.pipeline import PipelineResult, run_pipeline
 from strategies import registry
-from strategies.staging import compile_config
+from strategies.staging import kernel_blocks, kernel_params
 
 CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by default (~16 MB per array)
 
@@ -64,9 +65,9 @@ def run_variants(variants: list[Variant], *, executor=None, chunk: int | None = 
                  done: Done = lambda n: None) -> list[VariantOutcome]:
     """Outcomes of ``variants`` in their order, computed chunk by chunk on ``executor`` (default: local)."""
     executor = executor or LocalExecutor()
-    ordered = sorted(variants, key=batch_key)  # stable: equal keys keep the variants' order
-    size = chunk or default_chunk(ordered[0].config, len(ordered))
-    chunks = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    keyed = sorted(((batch_digest(v), v) for v in variants), key=lambda pair: pair[0])  # stable: keeps the order
+    size = chunk or default_chunk(variants[0].config, len(variants))
+    chunks = [keyed[i:i + size] for i in range(0, len(keyed), size)]
     by_name = {outcome.name: outcome for part in executor.map(run_chunk, chunks, done) for outcome in part}
     return [by_name[v.name] for v in variants]
 
@@ -77,20 +78,21 @@ def default_chunk(config: RunConfig, n_variants: int) -> int:
     return max(1, min(n_variants, CELL_BUDGET // (len(data.sessions) * len(config.universe.symbols))))
 
 
-def run_chunk(variants: list[Variant]) -> list[VariantOutcome]:
-    """Each variant's outcome; variants of one batch are simulated together."""
+def run_chunk(keyed: list[tuple[str, Variant]]) -> list[VariantOutcome]:
+    """Each variant's outcome; variants of one batch (equal batch_digest) are simulated together."""
     batches: dict[str, list[Variant]] = {}
-    for variant in variants:
-        batches.setdefault(batch_key(variant), []).append(variant)
+    for digest, variant in keyed:
+        batches.setdefault(digest, []).append(variant)
     return [outcome for batch in batches.values() for outcome in _run_batch(batch)]
 
 
 def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
     """Variants with equal data, execution and regime: one simulation for all of them."""
     first = variants[0].config
-    data = dataset(first)
+    key = data_key(first)  # equal for the whole batch
+    data = dataset(first, key)
     symbols = first.universe.symbols
-    books = [_book(variant.config, data) for variant in variants]
+    books = [_book(variant.config, data, key) for variant in variants]
     kernels = [kernel for _, kernel in books]
     results = simulate_many(
         [targets for targets, _ in books], data.adjusted("open")[symbols], data.adjusted("close")[symbols],
@@ -98,7 +100,7 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
     benchmark = _benchmark(first, data)
     ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
     curves = {}  # the benchmark's side of the metrics, per risk-free rate (a variant may sweep it)
-    pricing = _cached(_PRICING, data_key(first),  # the data key holds the hedges: one pricing per key
+    pricing = _cached(_PRICING, key,  # the data key holds the hedges: one pricing per key
                       lambda: price_hedges(first.hedges, data, calendar=first.data.calendar, periods_per_year=ppy))
     outcomes = []
     for variant, result in zip(variants, results):
@@ -120,23 +122,22 @@ def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None)
     return float(records["fees"].sum() + slip.sum()) + hedge_fees
 
 
-def _book(config: RunConfig, data: Dataset):
-    """(targets, kernel rules or None) of one variant; the targets of a baseline strategy and the
-    stateless pipeline come from the cache."""
+def _book(config: RunConfig, data: Dataset, data_key: str):
+    """(targets, kernel rules or None) of one variant (``data_key``: its data_key); the targets of a baseline
+    strategy and the stateless pipeline come from the cache."""
     symbols, rules = config.universe.symbols, config.pipeline
-    key = _key(data_key(config), symbols, config.universe.groups, _stateless(config), rules.needs_kernel)
+    key = _key(data_key, symbols, config.universe.groups, _stateless(config), rules.needs_kernel)
     pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(rules, data, symbols, rule_groups(config, data)))
     if pipeline.kernel_rules is None:
         return pipeline.targets, None
-    # gross_limit and no_buy come from the regime and event stages, shared by the whole key
-    kernel = compile_config(rules, symbols, rule_groups(config, data), gross_limit=pipeline.kernel_rules.gross_limit,
-                            no_buy=pipeline.kernel_rules.no_buy)
-    return pipeline.targets, kernel
+    # the caps' groups, gross_limit and no_buy come from the stateless stages, shared by the whole key: only
+    # the path-dependent rules' parameters are this variant's own
+    return pipeline.targets, replace(pipeline.kernel_rules, params=kernel_params(symbols, **kernel_blocks(rules)))
 
 
-def dataset(config: RunConfig) -> Dataset:
-    """The config's dataset, loaded once per process per distinct data section."""
-    return _cached(_DATASETS, data_key(config), lambda: load_run_data(config))
+def dataset(config: RunConfig, key: str | None = None) -> Dataset:
+    """The config's dataset, loaded once per process per distinct data section (``key``: its data_key, if known)."""
+    return _cached(_DATASETS, key or data_key(config), lambda: load_run_data(config))
 
 
 def _benchmark(config: RunConfig, data: Dataset) -> SimResult | None:
@@ -163,6 +164,11 @@ def data_fingerprint(data_dir: Path) -> str:
 def _stat(path: Path) -> tuple[int, int, int]:
     info = path.stat()
     return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def batch_digest(item: Variant | RunConfig) -> str:
+    """A short digest of batch_key: what a chunk carries to a worker for each variant."""
+    return hashlib.blake2b(batch_key(item).encode(), digest_size=16).hexdigest()
 
 
 def batch_key(item: Variant | RunConfig) -> str:
