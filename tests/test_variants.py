@@ -116,3 +116,20 @@ def test_each_variant_changes_only_its_own_copy_of_the_tree(tmp_path):
     assert [by_name[n].profit_taking.trailing_stop for n in ("base", "deep", "fresh", "stop")] == [0.1, 0.1, 0.1, 0.2]
     assert by_name["fresh"].staged_entry.tranches == 3 and by_name["base"].staged_entry is None
     assert by_name["stop"].staged_entry is None
+
+
+def test_validating_with_overrides_leaves_the_callers_tree_intact(tmp_path):
+    """validate_raw copies only the top level and the overrides' paths (no deep copy): the tree it was given,
+    nested lists included, is unchanged, and the overrides and emptied sections apply to the config only."""
+    import copy
+
+    from engine.config.run_config import validate_raw
+
+    raw = {**copy.deepcopy(BASE_CONFIG), "period": None}
+    before = copy.deepcopy(raw)
+    config = validate_raw(raw, "<test>", tmp_path / "x.yaml", {"rules.profit_taking.stages.0.gain": 0.5,
+                                                               "rules.caps.groups.semis": 0.3,
+                                                               "rules.staged_entry.tranches": 3})
+    assert raw == before
+    assert config.rules.profit_taking.stages[0].gain == 0.5 and config.rules.caps.groups["semis"] == 0.3
+    assert config.rules.staged_entry.tranches == 3 and config.period is not None

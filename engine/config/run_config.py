@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import difflib
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 import yaml
@@ -186,7 +187,7 @@ def read_mapping(path: Path) -> dict:
 
 def validate_raw(raw: dict, label: str | Path, anchor: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Validate a config tree (after overrides); relative paths resolve against ``anchor``'s folder."""
-    raw = copy.deepcopy(raw)
+    raw = copied_along(raw, overrides or {})
     for section in EMPTY_MEANS_DEFAULTS:
         if section in raw and raw[section] is None:  # `period:` with nothing under it
             del raw[section]
@@ -198,6 +199,26 @@ def validate_raw(raw: dict, label: str | Path, anchor: Path, overrides: dict[str
         raise config_error(label, exc) from None
     check_references(config, label)
     return resolve_paths(config, anchor)
+
+
+def copied_along(raw: dict, overrides: Iterable[str]) -> dict:
+    """``raw`` with its top level and the mappings and lists on every override's path copied, the rest
+    shared: enough for set_dotted to leave ``raw`` intact (validation reads the tree and never writes it;
+    deep copies were most of expanding a thousand variants)."""
+    tree = dict(raw)
+    for dotted in overrides:
+        node = tree
+        for key in dotted.split(".")[:-1]:
+            if isinstance(node, dict) and isinstance(node.get(key), (dict, list)):
+                node[key] = copy.copy(node[key])
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node) \
+                    and isinstance(node[int(key)], (dict, list)):
+                node[int(key)] = copy.copy(node[int(key)])
+                node = node[int(key)]
+            else:
+                break  # set_dotted creates or refuses the rest
+    return tree
 
 
 def check_references(config: RunConfig, path: Path | str) -> None:

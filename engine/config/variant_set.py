@@ -7,11 +7,10 @@ config itself or is given separately (``rulebook.compare(config, variants={...})
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-from engine.config.run_config import ConfigSource, RunConfig, raw_config, set_dotted, validate_raw
+from engine.config.run_config import ConfigSource, RunConfig, copied_along, raw_config, set_dotted, validate_raw
 from engine.config.variants import BASE, Variant, VariantsConfig, expand
 from engine.errors import ConfigError
 
@@ -34,7 +33,7 @@ def load_variants(source: ConfigSource, block: VariantsConfig | dict | None = No
 
 def _validated(raw: dict, label: str, anchor: Path, name: str, overrides: dict[str, Any]) -> RunConfig:
     context = f"in variant '{name}': "
-    tree = _copied_along(raw, overrides)
+    tree = copied_along(raw, overrides)
     for dotted, value in overrides.items():
         set_dotted(tree, dotted, value, label, context)
     try:
@@ -42,23 +41,3 @@ def _validated(raw: dict, label: str, anchor: Path, name: str, overrides: dict[s
     except ConfigError as error:
         raise ConfigError(label, error.path, context + error.problem,
                           error.fix or "fix the value in the variants block") from None
-
-
-def _copied_along(raw: dict, overrides: dict[str, Any]) -> dict:
-    """``raw`` with the mappings and lists on every override's path copied, the rest shared: enough for
-    set_dotted to leave ``raw`` intact (validate_raw copies the whole tree itself; a deep copy here too
-    was most of expanding a thousand variants)."""
-    tree = dict(raw)
-    for dotted in overrides:
-        node = tree
-        for key in dotted.split(".")[:-1]:
-            if isinstance(node, dict) and isinstance(node.get(key), (dict, list)):
-                node[key] = copy.copy(node[key])
-                node = node[key]
-            elif isinstance(node, list) and key.isdigit() and int(key) < len(node) \
-                    and isinstance(node[int(key)], (dict, list)):
-                node[int(key)] = copy.copy(node[int(key)])
-                node = node[int(key)]
-            else:
-                break  # set_dotted creates or refuses the rest
-    return tree
