@@ -27,6 +27,12 @@ class ActivityLog:
         """Remember one stage's effect; ``reasons`` (or what it returns) is '' where the rule did not act."""
         self._stages.append((rule, before, after, reasons))
 
+    def copy(self) -> ActivityLog:
+        """A log with this one's records so far, to which records can be added without changing this one."""
+        log = ActivityLog()
+        log._stages = list(self._stages)
+        return log
+
     def table(self, decided: pd.DataFrame) -> pd.DataFrame:
         """One row per (session, symbol, rule) that moved a weight on a decision cell."""
         parts = []

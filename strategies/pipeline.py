@@ -56,8 +56,26 @@ class PipelineResult:
         return self.log.table(decided=self.targets.notna())
 
 
+@dataclass(frozen=True)
+class Uncapped:
+    """The pipeline up to the caps stage (standing_targets): what every caps setting of a config shares, so
+    a sweep over caps runs the stages before them once."""
+
+    ctx: RuleContext
+    log: ActivityLog  # the stages' records so far (capped_targets adds to a copy)
+    standing: pd.DataFrame  # standing targets before the caps
+    exclusions: list[tuple[str, RuleOutput]]
+    gross_limit: pd.Series | None  # the regime's gross-exposure cap per session, for the kernel
+    no_buy: pd.DataFrame | None  # True where an event blocks new buying, for the kernel
+
+
 def run_pipeline(rules: BaseModel, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> PipelineResult:
     """The registered rules a ``rules:`` config switches on (strategies.registry.rules_model), stage by stage."""
+    return capped_targets(rules, standing_targets(rules, data, symbols, groups))
+
+
+def standing_targets(rules: BaseModel, data: Dataset, symbols: list[str], groups: dict[str, list[str]]) -> Uncapped:
+    """selection → screens → weighting → overlays: every stage before the caps (their config is not read)."""
     _check_symbols(data, symbols)
     ctx = RuleContext(data, list(symbols), groups, rules.weighting.decision_sessions(data.sessions))
     log = ActivityLog()
@@ -107,18 +125,25 @@ def run_pipeline(rules: BaseModel, data: Dataset, symbols: list[str], groups: di
             reasons = pd.DataFrame(np.repeat(out.reasons.to_numpy(dtype=object)[:, None], len(ctx.symbols), axis=1),
                                    index=out.reasons.index, columns=ctx.symbols, dtype=object)
             standing = _scaled(log, label, standing, ctx.frame(1.0).mul(scale, axis=0), reasons)
-    capped, capping = standing, []
-    for label, caps in built("caps"):
-        before = capped
+    no_buy = functools.reduce(operator.or_, masks) if masks else None
+    return Uncapped(ctx, log, standing, exclusions, gross_limit, no_buy)
+
+
+def capped_targets(rules: BaseModel, uncapped: Uncapped) -> PipelineResult:
+    """The caps stage of ``rules`` on standing_targets' result (left as it was), then the exclusions and
+    the decision rows."""
+    ctx, log = uncapped.ctx, uncapped.log.copy()
+    capped, capping = uncapped.standing, []
+    for r, block in configured(rules, "caps"):
+        caps, before = block.build(), capped
         capped, _ = caps.cap(ctx, before, np.zeros(len(before), dtype=bool))
-        capping.append((label, caps, before, capped))
-    targets = decision_rows(exclude_until_rebalance(log, capped, exclusions, ctx.rebalance), ctx.rebalance)
+        capping.append((r.label, caps, before, capped))
+    targets = decision_rows(exclude_until_rebalance(log, capped, uncapped.exclusions, ctx.rebalance), ctx.rebalance)
     decided = targets.notna().any(axis=1).to_numpy()
     for label, caps, before, after in capping:  # reasons worded on decided rows only, when the log is read
         log.record(label, before, after, lambda c=caps, b=before: c.cap(ctx, b, decided)[1])
-    no_buy = functools.reduce(operator.or_, masks) if masks else None
-    kernel = compile_config(rules, ctx.symbols, groups, gross_limit=gross_limit,
-                            no_buy=no_buy) if rules.needs_kernel else None
+    kernel = compile_config(rules, ctx.symbols, ctx.groups, gross_limit=uncapped.gross_limit,
+                            no_buy=uncapped.no_buy) if rules.needs_kernel else None
     return PipelineResult(targets, log, kernel)
 
 

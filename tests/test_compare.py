@@ -66,7 +66,10 @@ def local(variants):
 
 
 def test_every_variant_equals_a_single_backtest_of_its_config(variants, local):
+    """Including the variants that reuse another's stages before the caps: the grid's caps, semis_capped and
+    no_kernel (no caps at all) share the base's uncapped targets; calm_regime has its own."""
     assert [o.name for o in local] == [v.name for v in variants] and len(variants) == 10
+    assert len(compare._UNCAPPED) == 2 and len(compare._PIPELINES) == 6
     sharpes = set()
     for variant, outcome in zip(variants, local):
         single = run_backtest(variant.config)

@@ -40,7 +40,7 @@ from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate_many
 from engine.config.variants import BASE, Variant
-from strategies.pipeline import PipelineResult, run_pipeline
+from strategies.pipeline import PipelineResult, Uncapped, capped_targets, standing_targets
 from strategies import registry
 from strategies.staging import kernel_blocks, kernel_params
 
@@ -48,6 +48,7 @@ CELL_BUDGET = 2_000_000  # sessions × names × variants simulated at once by de
 
 _DATASETS: dict[str, Dataset] = {}
 _PIPELINES: dict[str, PipelineResult] = {}
+_UNCAPPED: dict[str, Uncapped] = {}
 _BENCHMARKS: dict[str, SimResult | None] = {}
 _FINGERPRINTS: dict[str, str] = {}
 _PRICING: dict[str, list[HedgePricing]] = {}
@@ -127,12 +128,20 @@ def _book(config: RunConfig, data: Dataset, data_key: str):
     strategy and the stateless pipeline come from the cache."""
     symbols, rules = config.universe.symbols, config.pipeline
     key = _key(data_key, symbols, config.universe.groups, _stateless(config), rules.needs_kernel)
-    pipeline = _cached(_PIPELINES, key, lambda: run_pipeline(rules, data, symbols, rule_groups(config, data)))
+    pipeline = _cached(_PIPELINES, key, lambda: capped_targets(rules, _uncapped(config, data, data_key)))
     if pipeline.kernel_rules is None:
         return pipeline.targets, None
     # the caps' groups, gross_limit and no_buy come from the stateless stages, shared by the whole key: only
     # the path-dependent rules' parameters are this variant's own
     return pipeline.targets, replace(pipeline.kernel_rules, params=kernel_params(symbols, **kernel_blocks(rules)))
+
+
+def _uncapped(config: RunConfig, data: Dataset, data_key: str) -> Uncapped:
+    """The stages before the caps, run once for all the variants that differ only in caps or path-dependent
+    rules."""
+    symbols, rules = config.universe.symbols, config.pipeline
+    key = _key(data_key, symbols, config.universe.groups, _stateless(config, "caps"))
+    return _cached(_UNCAPPED, key, lambda: standing_targets(rules, data, symbols, rule_groups(config, data)))
 
 
 def dataset(config: RunConfig, key: str | None = None) -> Dataset:
@@ -181,9 +190,11 @@ def batch_key(item: Variant | RunConfig) -> str:
     return _key(data_key(config), config.execution.model_dump(mode="json"), kind, regime)
 
 
-def _stateless(config: RunConfig) -> dict:
-    """The config's stateless rules: variants differing only in path-dependent rules share a pipeline."""
-    return config.pipeline.model_dump(mode="json", exclude={r.name for r in registry.rules("path")})
+def _stateless(config: RunConfig, *also: str) -> dict:
+    """The config's stateless rules (and not those of the stages ``also``): variants differing only in
+    path-dependent rules share a pipeline."""
+    stages = ("path", *also)
+    return config.pipeline.model_dump(mode="json", exclude={r.name for s in stages for r in registry.rules(s)})
 
 
 def _settings(config: RunConfig) -> ExecutionSettings:
@@ -204,7 +215,7 @@ def _key(*parts) -> str:
 def clear_caches() -> None:
     """Forget cached datasets, pipelines, benchmarks and hedge prices (tests; a long-lived worker between
     jobs)."""
-    for cache in (_DATASETS, _PIPELINES, _BENCHMARKS, _FINGERPRINTS, _PRICING):
+    for cache in (_DATASETS, _PIPELINES, _UNCAPPED, _BENCHMARKS, _FINGERPRINTS, _PRICING):
         cache.clear()
 
 
