@@ -78,7 +78,7 @@ def compute_metrics(
     periods_per_year: float,
     benchmark_equity: pd.Series | BenchmarkCurve | None = None,
     traded_notional: np.ndarray | pd.Series | None = None,
-    weights: pd.DataFrame | None = None,
+    weights: pd.DataFrame | np.ndarray | None = None,
     risk_free: float = 0.0,
 ) -> Metrics:
     """All metrics of ``equity`` (see the module docstring for keys and units)."""
@@ -176,8 +176,9 @@ def _turnover(traded_notional: np.ndarray | pd.Series, values: np.ndarray, ppy: 
     return float(np.abs(notional).sum()) / 2.0 / float(np.mean(values)) * ppy / (len(values) - 1)
 
 
-def _exposure(weights: pd.DataFrame) -> dict:
-    held = weights.astype(float).fillna(0.0).to_numpy()
+def _exposure(weights: pd.DataFrame | np.ndarray) -> dict:
+    held = np.asarray(weights, dtype=float)
+    held = np.where(np.isnan(held), 0.0, held)
     if held.shape[0] == 0:
         return {"exposure": None, "avg_names": None}
     return {
@@ -276,9 +277,11 @@ def _beta(returns: np.ndarray, factor: np.ndarray) -> float:
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson's r (np.corrcoef's, without its 2 x 2 matrix: a sweep asks once per variant)."""
     if len(a) < 2 or a.max() == a.min() or b.max() == b.min():
         return math.nan
-    return float(np.corrcoef(a, b)[0, 1])
+    a, b = a - np.mean(a), b - np.mean(b)
+    return float(np.clip(a @ b / math.sqrt(float(a @ a) * float(b @ b)), -1.0, 1.0))
 
 
 def _iso(session: pd.Timestamp) -> str:

@@ -76,7 +76,7 @@ def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark:
         total_equity(result.equity, hedges),
         periods_per_year=ppy,
         benchmark_equity=benchmark,
-        traded_notional=result.traded_notional, weights=result.weights, risk_free=config.risk_free,
+        traded_notional=result.traded_notional, weights=result.weight_values, risk_free=config.risk_free,
     )
     return metrics, hedges
 

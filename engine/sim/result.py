@@ -55,9 +55,13 @@ class SimResult:
     @cached_property
     def weights(self) -> pd.DataFrame:
         """Position value / equity at each close (0 where nothing is held)."""
+        return pd.DataFrame(self.weight_values, index=self.marks.index, columns=self.marks.columns)
+
+    @cached_property
+    def weight_values(self) -> np.ndarray:
+        """``weights`` without the frame (a sweep's metrics read only the numbers)."""
         value = np.where(self.held_values != 0.0, self.held_values * self.marks.to_numpy(), 0.0)
-        return pd.DataFrame(value / self.equity.to_numpy()[:, None], index=self.marks.index,
-                            columns=self.marks.columns)
+        return value / self.equity.to_numpy()[:, None]
 
     @cached_property
     def traded_notional(self) -> np.ndarray:
