@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 from engine.analysis import pbo as pbo_module
 from engine.analysis import variant_stats
 from engine.analysis.metrics import compute_metrics
-from engine.analysis.ratios import per_period_sharpe, rolling_sharpe, sharpe_ratio
+from engine.analysis.ratios import per_period_sharpe, rolling_sharpe, sharpe_from_moments, sharpe_ratio
 
 returns_matrix = arrays(float, st.tuples(st.integers(3, 40), st.integers(1, 4)),
                         elements=st.floats(-0.2, 0.2, allow_nan=False))
@@ -35,6 +35,24 @@ def test_per_period_sharpe_is_mean_over_sample_std(values):
     for k in range(values.shape[1]):
         expected = reference_sharpe(values[:, k])
         assert (math.isnan(got[k]) and math.isnan(expected)) or got[k] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+moments = st.tuples(st.integers(1, 5), st.integers(1, 4)).flatmap(lambda shape: st.tuples(
+    arrays(float, shape, elements=st.floats(-1, 1)), arrays(float, shape[1:], elements=st.sampled_from([0.0, 1e-300, 0.5, 2.0])),
+    st.one_of(st.just(np.nan), st.floats(-3, 3), arrays(float, shape, elements=st.floats(-3, 3))),
+    st.booleans()))
+
+
+@given(moments)
+def test_sharpe_from_moments_is_the_ratio_where_the_variance_is_positive_else_flat(case):
+    """It fills the zero-variance cells in place (a PBO's millions of ratios); as a plain np.where, with
+    the variance broadcast along rows (a scalar mean: a single value)."""
+    mean, variance, flat, scalar = case
+    if scalar:
+        mean, variance, flat = mean[0, 0], variance[0], flat if np.ndim(flat) == 0 else flat[0, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(np.asarray(variance) > 0, mean / np.sqrt(variance), flat)
+    np.testing.assert_array_equal(sharpe_from_moments(mean, variance, flat), expected)
 
 
 @given(returns_matrix)

@@ -26,6 +26,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from engine.analysis import column_blocks
 from engine.analysis.ratios import sharpe_from_moments
@@ -72,13 +73,14 @@ def pbo(returns: pd.DataFrame | np.ndarray, n_splits: int = 16, metric: str = "s
     sums, squares = column_blocks.by_columns(lambda columns: _block_sums(columns, n_splits, block), matrix)  # (S, N) each
     chosen = _combination_masks(n_splits)
     is_best, oos_of_best, logits = [], [], []
-    for start in range(0, len(chosen), _CHUNK):
-        mask = chosen[start : start + _CHUNK].astype(float)
-        winner, best, winner_oos, below, ties = _winners(mask, sums, squares, block, metric)
-        relative_rank = (below + (ties + 1) / 2.0) / (n_variants + 1)
-        logits.append(np.log(relative_rank / (1.0 - relative_rank)))
-        is_best.append(best)
-        oos_of_best.append(winner_oos)
+    with threadpool_limits(1, user_api="blas"):  # products with S = 16 rows: more BLAS threads only spin
+        for start in range(0, len(chosen), _CHUNK):
+            mask = chosen[start : start + _CHUNK].astype(float)
+            winner, best, winner_oos, below, ties = _winners(mask, sums, squares, block, metric)
+            relative_rank = (below + (ties + 1) / 2.0) / (n_variants + 1)
+            logits.append(np.log(relative_rank / (1.0 - relative_rank)))
+            is_best.append(best)
+            oos_of_best.append(winner_oos)
     logits_all, is_all, oos_all = (np.concatenate(part) for part in (logits, is_best, oos_of_best))
     slope, intercept = _degradation(is_all, oos_all)
     return PBOResult(
@@ -144,9 +146,15 @@ def _metric(sums: np.ndarray, squares: np.ndarray, count: np.ndarray, metric: st
     mean = sums / count
     if metric == "mean":
         return mean
-    variance = np.maximum(squares - sums * mean, 0.0) / (count - 1)
-    flat = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))  # no risk: ranked by the sign of the mean
-    return sharpe_from_moments(mean, variance, flat)
+    variance = sums * mean  # then in place: these arrays are combinations x variants
+    np.subtract(squares, variance, out=variance)
+    np.maximum(variance, 0.0, out=variance)
+    np.divide(variance, count - 1, out=variance)
+    ratio = sharpe_from_moments(mean, variance, 0.0)
+    flat = ~(variance > 0)  # no risk: ranked by the sign of the mean
+    if flat.any():
+        ratio[flat] = np.where(mean[flat] > 0, np.inf, np.where(mean[flat] < 0, -np.inf, 0.0))
+    return ratio
 
 
 def _degradation(in_sample: np.ndarray, out_sample: np.ndarray) -> tuple[float, float]:

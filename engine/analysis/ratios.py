@@ -18,8 +18,11 @@ def sharpe_from_moments(mean, variance, flat=np.nan):
     """mean / √variance where the variance is positive, else ``flat`` (per period, elementwise)."""
     mean, variance = np.asarray(mean, dtype=float), np.asarray(variance, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = mean / np.sqrt(variance)
-    return np.where(variance > 0, ratio, flat)
+        ratio = np.divide(mean, np.sqrt(variance), out=np.empty(np.broadcast_shapes(mean.shape, variance.shape)))
+    constant = np.broadcast_to(~(variance > 0), ratio.shape)  # set in place: a PBO asks for millions at once
+    if constant.any():
+        ratio[constant] = np.broadcast_to(flat, ratio.shape)[constant]
+    return ratio
 
 
 def per_period_sharpe(returns, axis: int = 0) -> np.ndarray:
