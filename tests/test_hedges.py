@@ -259,3 +259,47 @@ def test_session_sums_are_a_groupby_sum_to_the_bit(rows) -> None:
     values = np.array([[v, -v / 3] for _, v in rows]).reshape(-1, 2)
     expected = pd.DataFrame(values).groupby(session).sum().reindex(range(10), fill_value=0.0).to_numpy()
     np.testing.assert_array_equal(_session_sums(session, values, 10), expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.booleans())
+def test_many_books_at_once_equal_the_per_book_loop_to_the_bit(seed, two_hedges) -> None:
+    """simulate_hedge_books walks the schedule of many books together; each book's packages, contract counts,
+    flows and session sums equal the per-book loop (tests/hedge_reference.py) to the bit, also when the books'
+    paths part: a book with nothing to hedge for a while, one too small for a whole contract; with one put
+    (sessions summed in the batch) and with a multi-leg hedge beside it (several rows on a session)."""
+    from engine.hedges.book import simulate_hedge_books
+    from engine.hedges.pricing import price_hedges
+    from hedge_reference import reference_book
+
+    rng = np.random.default_rng(seed)
+    n = 260
+    spot = 400 * np.exp(np.cumsum(rng.normal(0, 0.015, n)))
+    data = spy_data(spot, vix=rng.uniform(12, 45, n), dgs10=rng.uniform(1, 5, n))
+    hedges = [put_hedge(name="puts", schedule="monthly", roll_before=int(rng.integers(0, 6)),
+                        timing={"rule": str(rng.choice(["always", "below_percentile", "scale"])), "window": 20},
+                        costs={"spread": 0.04, "commission": 0.65, "whole_contracts": bool(rng.integers(2))},
+                        size={"of": "portfolio", "fraction": 0.5}),
+              HedgeConfig.model_validate(dict(name="cal", underlying="SPY", structure=str(rng.choice(
+                  ["collar", "calendar", "put_spread"])), schedule="quarterly", roll_before=int(rng.integers(0, 3)),
+                  vol={"source": "VIX"}, rate="DGS10", size={"of": "position", "symbol": "SPY", "fraction": 1.0},
+                  costs={"whole_contracts": True}))][:2 if two_hedges else 1]
+    growth = spot / spot[0]
+    equities = [pd.Series(INIT * growth * rng.uniform(0.5, 2.0), index=data.sessions) for _ in range(4)]
+    equities[1] = equities[1].where((np.arange(n) < 40) | (np.arange(n) > 90), 0.0)  # nothing to hedge a while
+    equities.append(pd.Series(80_000.0 * rng.uniform(0.5, 1.5, n), index=data.sessions))  # 0, 1 or 2 contracts
+    positions = [pd.DataFrame({"SPY": equity * rng.uniform(0.1, 1.0)}) for equity in equities]
+    pricing = price_hedges(hedges, data)
+    books = simulate_hedge_books(hedges, data, equities, positions, pricing=pricing)
+    for equity, held, book in zip(equities, positions, books):
+        bases = [equity.to_numpy() * 0.5, held["SPY"].to_numpy() * 1.0][:len(hedges)]
+        packages, value, cash = reference_book(pricing, bases)
+        assert [(p.priced.decided, p.number) for p in book.held] == [(p["decided"], p["number"]) for p in packages]
+        for mine, theirs in zip(book.held, packages):
+            for name in ("contracts", "value", "premium", "fees", "settlement"):
+                np.testing.assert_array_equal(getattr(mine, name), theirs[name], err_msg=name)
+        np.testing.assert_array_equal(book.value.to_numpy(), value)
+        np.testing.assert_array_equal(book.cash.to_numpy(), cash)
+        single = simulate_hedges(hedges, data, equity, held, pricing=pricing)
+        pd.testing.assert_series_equal(single.cash, book.cash, check_exact=True)
+    assert len({len(book.held) for book in books}) > 1 or not any(book.held for book in books)

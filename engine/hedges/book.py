@@ -105,19 +105,54 @@ def simulate_hedges(hedges: Sequence[HedgeConfig], data: Dataset, book_equity: p
     """Run every hedge against the stock book's value (``book_equity``, ``position_values`` per symbol: needed
     only by a hedge sized on a position, see needs_positions).
     ``pricing``: engine.hedges.pricing.price_hedges of the same hedges and data, shared by many books."""
+    return simulate_hedge_books(hedges, data, [book_equity], [position_values], calendar=calendar,
+                                periods_per_year=periods_per_year, pricing=pricing)[0]
+
+
+def simulate_hedge_books(hedges: Sequence[HedgeConfig], data: Dataset, book_equities: Sequence[pd.Series],
+                         position_values: Sequence[pd.DataFrame | None], *, calendar: str = "XNYS",
+                         periods_per_year: float = 252.0,
+                         pricing: Sequence[HedgePricing] | None = None) -> list[HedgeBook]:
+    """simulate_hedges of many stock books at once (a sweep's batch): the schedule is walked for all books
+    together and a package's cash flows are computed for every book that buys it in one array, so the
+    Python work is per package, not per package and book. Each book's numbers are those of its own
+    simulate_hedges call, to the bit (the same operations, element by element)."""
     pricing = pricing if pricing is not None else price_hedges(hedges, data, calendar=calendar,
                                                                periods_per_year=periods_per_year)
-    held = tuple(package for priced in pricing
-                 for package in _run_one(priced, _hedged_value(priced.index, priced.hedge, book_equity,
-                                                               position_values, data.sessions)))
-    legs = [len(package.pricing.legs) for package in held]
-    session = np.concatenate([np.repeat(p.priced.rows[:, 0], n) for p, n in zip(held, legs)]) if held else \
+    n, books = len(data.sessions), len(book_equities)
+    held: list[list[_Held]] = [[] for _ in range(books)]
+    # one hedge of one leg: a session has at most two rows (a roll's close, the next fill), added in order here
+    one_leg = sum(len(priced.legs) for priced in pricing) == 1
+    sums = np.zeros((2, books, n))  # value, cash flow
+    for priced in pricing:
+        base = np.column_stack([_hedged_value(priced.index, priced.hedge, equity, positions, data.sessions)
+                                for equity, positions in zip(book_equities, position_values)])
+        first = [len(mine) for mine in held]  # packages are numbered within their hedge
+        for package, buyers, contracts in _bought(priced, base):
+            flows = _Flows.of(priced, package, contracts)
+            for row, book in enumerate(buyers):
+                held[book].append(_Held(priced, package, len(held[book]) - first[book], contracts[row],
+                                        flows.value[row], flows.premium[row], flows.fees[row],
+                                        flows.settlement[row]))
+            if one_leg:
+                rows = slice(package.fill, package.fill + flows.value.shape[1])
+                sums[0, buyers, rows] += flows.value[:, :, 0]
+                sums[1, buyers, rows] += (flows.premium + flows.fees + flows.settlement)[:, :, 0]
+    if not one_leg:
+        for book, packages in enumerate(held):
+            sums[:, book] = _book_sums(packages, n).T
+    cash = np.cumsum(sums[1], axis=1)
+    return [HedgeBook(tuple(held[k]), pd.Series(sums[0, k], index=data.sessions, name="hedge_value"),
+                      pd.Series(cash[k], index=data.sessions, name="hedge_cash")) for k in range(books)]
+
+
+def _book_sums(held: list[_Held], n: int) -> np.ndarray:
+    """Per session (n × 2), the value and cash flow of one book's rows (hedges.parquet's order)."""
+    session = np.concatenate([np.repeat(p.priced.rows[:, 0], len(p.pricing.legs)) for p in held]) if held else \
         np.zeros(0, dtype=np.int64)
     values = np.column_stack([np.concatenate([getattr(p, name).ravel() for p in held]) if held else np.zeros(0)
                               for name in ("value", "cash_flow")])
-    sums = _session_sums(session, values, len(data.sessions))
-    return HedgeBook(held, pd.Series(sums[:, 0], index=data.sessions, name="hedge_value"),
-                     pd.Series(sums[:, 1], index=data.sessions, name="hedge_cash").cumsum())
+    return _session_sums(session, values, n)
 
 
 def _session_sums(session: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -133,42 +168,60 @@ def _session_sums(session: np.ndarray, values: np.ndarray, n: int) -> np.ndarray
     return sums
 
 
-def _run_one(pricing: HedgePricing, base: np.ndarray) -> list[_Held]:
-    """One hedge's packages, one after another; the loop runs once per package (a few hundred at most)."""
-    scale = pricing.scale
-    ready = (base > 0) & pricing.ready
-    scheduled = np.flatnonzero(pricing.scheduled & ready)
-    n, packages, start, roll_at = pricing.n, [], 0, None
-    while True:
-        decided = roll_at if roll_at is not None and ready[roll_at] else _first_at_or_after(scheduled, start)
-        if decided is None or decided + 1 >= n:
-            break
-        priced = pricing.package(decided)
-        contracts = _contracts(pricing, priced, base[decided] * scale[decided])
-        if np.any(contracts != 0):
-            packages.append(_held(pricing, priced, len(packages), contracts))
-        if priced.close >= n:
-            break
-        start, roll_at = (priced.close, priced.close - 1) if np.any(contracts != 0) else (decided + 1, None)
-    return packages
+@dataclass(frozen=True)
+class _Flows:
+    """A package's flows for the books that buy it: books × rows × legs (see _Held)."""
+
+    value: np.ndarray
+    premium: np.ndarray
+    fees: np.ndarray
+    settlement: np.ndarray
+
+    @classmethod
+    def of(cls, pricing: HedgePricing, priced: PricedPackage, contracts: np.ndarray) -> _Flows:
+        """Premium at the fill and a sale's close, fees on both, settlement at expiry, for ``contracts``
+        (books × legs), every session × leg from the fill to the close (or the last session)."""
+        counts = contracts[:, None, :]
+        notional = counts * priced.price * pricing.hedge.costs.multiplier
+        premium = np.where(priced.opening, -notional, 0.0) + np.where(priced.sells, notional, 0.0)
+        fees = -np.where(priced.opening | priced.sells, np.abs(counts) * priced.unit_cost, 0.0)
+        return cls(np.where(priced.closing, 0.0, notional), premium, fees, np.where(priced.settles, notional, 0.0))
 
 
-def _contracts(pricing: HedgePricing, priced: PricedPackage, notional: float) -> np.ndarray:
-    """Signed contract counts of a package: the legs' ratios of the notional, at the decision's spot."""
-    hedge = pricing.hedge
-    counts = [leg.ratio * notional / (spot * hedge.costs.multiplier) for leg, spot in zip(pricing.legs,
-                                                                                         priced.decision_spot)]
-    return np.array([np.rint(count) if hedge.costs.whole_contracts else count for count in counts])
+def _bought(pricing: HedgePricing, base: np.ndarray):
+    """The packages the books (columns of ``base``, the hedged value per session) buy, in order: (package,
+    the books buying it, their signed contract counts books × legs). A book decides on its schedule sessions
+    when its timing rule allows and it has something to hedge, and rolls at a package's close − 1; books
+    whose paths agree (usually all of a sweep) are handled together, one loop step per package."""
+    n, books = base.shape
+    ready = (base > 0) & pricing.ready[:, None]
+    allowed = np.where(pricing.scheduled[:, None] & ready, np.arange(n)[:, None], n)
+    next_allowed = np.vstack([np.minimum.accumulate(allowed[::-1], axis=0)[::-1], np.full((1, books), n)])
+    start, roll_at, active = np.zeros(books, dtype=np.int64), np.full(books, -1), np.ones(books, dtype=bool)
+    while active.any():
+        live = np.flatnonzero(active)
+        rolls = (roll_at[live] >= 0) & ready[np.maximum(roll_at[live], 0), live]
+        decided = np.where(rolls, roll_at[live], next_allowed[start[live], live])
+        active[live[decided + 1 >= n]] = False
+        for session in np.unique(decided[decided + 1 < n]):
+            these = live[decided == session]
+            priced = pricing.package(int(session))
+            contracts = _contracts(pricing, priced, base[session, these] * pricing.scale[session])
+            bought = (contracts != 0).any(axis=1)
+            if bought.any():
+                yield priced, these[bought], contracts[bought]
+            if priced.close >= n:
+                active[these] = False
+            start[these] = np.where(bought, priced.close, session + 1)
+            roll_at[these] = np.where(bought, priced.close - 1, -1)
 
 
-def _held(pricing: HedgePricing, priced: PricedPackage, number: int, contracts: np.ndarray) -> _Held:
-    """A package's cash flows for ``contracts``, every session × leg from its fill to its close (or the
-    last session): premium at the fill and a sale's close, fees on both, settlement at expiry."""
-    notional = contracts * priced.price * pricing.hedge.costs.multiplier
-    premium = np.where(priced.opening, -notional, 0.0) + np.where(priced.sells, notional, 0.0)
-    fees = -np.where(priced.opening | priced.sells, np.abs(contracts) * priced.unit_cost, 0.0)
-    return _Held(pricing, priced, number, contracts, np.where(priced.closing, 0.0, notional), premium, fees,
-                 np.where(priced.settles, notional, 0.0))
+def _contracts(pricing: HedgePricing, priced: PricedPackage, notional: np.ndarray) -> np.ndarray:
+    """Signed contract counts (books × legs): the legs' ratios of each book's notional, at the decision's spot."""
+    costs = pricing.hedge.costs
+    ratios = np.array([float(leg.ratio) for leg in pricing.legs])
+    counts = ratios[None, :] * notional[:, None] / (priced.decision_spot * costs.multiplier)[None, :]
+    return np.rint(counts) if costs.whole_contracts else counts
 
 
 def needs_positions(hedges: Sequence[HedgeConfig]) -> bool:
@@ -189,14 +242,12 @@ def _hedged_value(index: int, hedge: HedgeConfig, book_equity: pd.Series, positi
     return value.reindex(sessions).fillna(0.0).to_numpy(float) * hedge.size.fraction
 
 
-def _first_at_or_after(sorted_indices: np.ndarray, start: int) -> int | None:
-    at = np.searchsorted(sorted_indices, start)
-    return int(sorted_indices[at]) if at < len(sorted_indices) else None
-
-
 def total_equity(book_equity: pd.Series, hedges: HedgeBook | None) -> pd.Series:
     """The portfolio's value: the stock book plus the hedge cash account and the hedges' marks."""
     if hedges is None:
         return book_equity
+    if hedges.cash.index.equals(book_equity.index):  # the usual case: numpy, the same sums without aligning
+        total = book_equity.to_numpy() + hedges.cash.to_numpy() + hedges.value.to_numpy()
+        return pd.Series(total, index=book_equity.index, name=book_equity.name)
     return (book_equity + hedges.cash.reindex(book_equity.index) + hedges.value.reindex(book_equity.index)
             ).rename(book_equity.name)

@@ -15,7 +15,7 @@ import pandas as pd
 from engine.data.calendar import sessions_per_year
 from engine.config.run_config import RunConfig
 from engine.data.dataset import Dataset
-from engine.hedges.book import HedgeBook, needs_positions, simulate_hedges, total_equity
+from engine.hedges.book import HedgeBook, needs_positions, simulate_hedge_books, total_equity
 from engine.hedges.pricing import HedgePricing
 from engine.analysis.metrics import BenchmarkCurve, compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
@@ -52,7 +52,8 @@ def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResu
     activity = combined_activity(pipeline.activity, result.kernel_log) if config.rules is not None else None
     benchmark = benchmark_book(config, data, settings)
     ppy = sessions_per_year(config.data.calendar, data.sessions[0], data.sessions[-1])
-    metrics, hedges = book_metrics(config, data, result, benchmark.equity if benchmark else None, ppy)
+    hedges = hedge_books(config, data, [result], ppy)[0]
+    metrics = book_metrics(config, result, hedges, benchmark.equity if benchmark else None, ppy)
     return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
 
 
@@ -63,22 +64,30 @@ def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings
     return _simulate_on(data, hold_one(data, config.benchmark), settings)
 
 
-def book_metrics(config: RunConfig, data: Dataset, result: SimResult, benchmark: pd.Series | BenchmarkCurve | None,
-                 ppy: float, pricing: Sequence[HedgePricing] | None = None) -> tuple[dict, HedgeBook | None]:
-    """(metrics, hedge book): the config's hedges on top of the stock book, and the metrics of the total.
-    A sweep (engine.sweep.compare) and a single run compute a variant's metrics here, the same way; a sweep
-    passes what is equal for all its books once: the benchmark's curve (engine.analysis.metrics.benchmark_curve)
-    and the hedges' prices (engine.hedges.pricing.price_hedges)."""
-    positions = result.weights.mul(result.equity, axis=0) if needs_positions(config.hedges) else None
-    hedges = simulate_hedges(config.hedges, data, result.equity, positions, calendar=config.data.calendar,
-                             periods_per_year=ppy, pricing=pricing) if config.hedges else None
-    metrics = compute_metrics(
+def hedge_books(config: RunConfig, data: Dataset, results: Sequence[SimResult], ppy: float,
+                pricing: Sequence[HedgePricing] | None = None) -> list[HedgeBook | None]:
+    """Each stock book's hedge book (None without hedges), all books at once (engine.hedges.book.
+    simulate_hedge_books). A sweep's batch (engine.sweep.compare) passes its books and the hedges' prices it
+    shares (engine.hedges.pricing.price_hedges); a single run passes its one book."""
+    if not config.hedges:
+        return [None] * len(results)
+    positions = [result.weights.mul(result.equity, axis=0) if needs_positions(config.hedges) else None
+                 for result in results]
+    return simulate_hedge_books(config.hedges, data, [result.equity for result in results], positions,
+                                calendar=config.data.calendar, periods_per_year=ppy, pricing=pricing)
+
+
+def book_metrics(config: RunConfig, result: SimResult, hedges: HedgeBook | None,
+                 benchmark: pd.Series | BenchmarkCurve | None, ppy: float) -> dict:
+    """The metrics of the total book: the stock book plus its hedge book (hedge_books). A sweep and a single
+    run compute a variant's metrics here, the same way; a sweep passes the benchmark's side once for all its
+    books (engine.analysis.metrics.benchmark_curve)."""
+    return compute_metrics(
         total_equity(result.equity, hedges),
         periods_per_year=ppy,
         benchmark_equity=benchmark,
         traded_notional=result.traded_notional, weights=result.weight_values, risk_free=config.risk_free,
     )
-    return metrics, hedges
 
 
 def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> pd.DataFrame:

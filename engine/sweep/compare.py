@@ -34,7 +34,7 @@ from engine.sweep.executors import Done, LocalExecutor
 from engine.analysis.metrics import benchmark_curve, simple_returns
 from engine.hedges.book import HedgeBook, total_equity
 from engine.hedges.pricing import HedgePricing, price_hedges
-from engine.run.backtest import BacktestResult, benchmark_book, book_metrics
+from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, hedge_books
 from engine.run.run_data import load_run_data, rule_groups
 from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
@@ -104,11 +104,11 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
     pricing = _cached(_PRICING, key,  # the data key holds the hedges: one pricing per key
                       lambda: price_hedges(first.hedges, data, calendar=first.data.calendar, periods_per_year=ppy))
     outcomes = []
-    for variant, result in zip(variants, results):
+    for variant, result, hedges in zip(variants, results, hedge_books(first, data, results, ppy, pricing)):
         rate = variant.config.risk_free
         if benchmark is not None and rate not in curves:
             curves[rate] = benchmark_curve(benchmark.equity, result.equity.index, periods_per_year=ppy, risk_free=rate)
-        metrics, hedges = book_metrics(variant.config, data, result, curves.get(rate), ppy, pricing)
+        metrics = book_metrics(variant.config, result, hedges, curves.get(rate), ppy)
         outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges),
                                        costs_paid(result, variant.config.execution.slippage_bps, hedges)))
     return outcomes
