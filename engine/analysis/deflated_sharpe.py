@@ -35,24 +35,21 @@ EULER_GAMMA = 0.5772156649015329  # Euler–Mascheroni constant γ
 def return_moments(returns: np.ndarray | pd.Series) -> tuple[float, float, float, int]:
     """(per-period SR, skewness γ₃, kurtosis γ₄, n) of the finite returns; γ₃, γ₄ from population moments."""
     values = _finite(returns)
-    centred = values - values.mean()
-    m2 = float(np.mean(centred**2))
-    if m2 == 0.0:
-        return math.nan, math.nan, math.nan, len(values)
-    skew = float(np.mean(centred**3)) / m2**1.5
-    kurtosis = float(np.mean(centred**4)) / m2**2
-    return float(per_period_sharpe(values)), skew, kurtosis, len(values)
+    sr, skew, kurtosis = column_moments(values[:, None])
+    return float(sr[0]), float(skew[0]), float(kurtosis[0]), len(values)
 
 
 def column_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``return_moments`` of every column of a complete (NaN-free) sessions × columns matrix at once:
-    (per-period SR, skewness γ₃, kurtosis γ₄) arrays; a sweep asks for thousands of columns."""
+    (per-period SR, skewness γ₃, kurtosis γ₄) arrays, NaN for a column that does not vary; a sweep asks
+    for thousands of columns (products, not powers: ``x**3`` calls pow per cell)."""
     values = np.asarray(values, dtype=float)
     centred = values - values.mean(axis=0)
-    m2 = np.mean(centred**2, axis=0)
+    squared = centred * centred
+    m2 = np.mean(squared, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        skew = np.mean(centred**3, axis=0) / m2**1.5
-        kurtosis = np.mean(centred**4, axis=0) / m2**2
+        skew = np.mean(squared * centred, axis=0) / m2**1.5
+        kurtosis = np.mean(squared * squared, axis=0) / m2**2
     flat = m2 == 0.0
     return (np.where(flat, np.nan, per_period_sharpe(values)), np.where(flat, np.nan, skew),
             np.where(flat, np.nan, kurtosis))
