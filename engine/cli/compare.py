@@ -40,17 +40,23 @@ def compare_command(
         if out is not None:
             rulebook.check_destination(out)  # before the sweep, not after it
         bar = Progress(*columns, console=console)
+        scoring = console.status("Scoring the variants against the base (bootstrap intervals, deflated Sharpe, "
+                                 "PBO)…")
 
         def show(done: int, total: int) -> None:  # first called once the variants are valid
             if not bar.tasks:
                 bar.start()
                 bar.add_task("variants", total=total)
             bar.update(bar.tasks[0].id, completed=done)
+            if done == total:  # the simulations are over: say what the wait is for now
+                bar.stop()
+                scoring.start()
 
         try:
             comparison = rulebook.compare(config, executor=executor, scheduler=scheduler, chunk=chunk, progress=show)
         finally:
             bar.stop()
+            scoring.stop()
         base, data = comparison.config, comparison.base.data
         formats = base.report.formats if base.report.enabled and not no_report else []
         with console.status("Writing the comparison folder" + (" and its reports" if formats else "") + "…"):
