@@ -250,14 +250,17 @@ def to_yaml(config: RunConfig) -> str:
 
 
 def resolve_paths(config: RunConfig, config_path: Path) -> RunConfig:
+    """``config`` with its relative data folder and events file resolved against ``config_path``'s folder
+    (the same object when both are absolute or absent: a sweep resolves a thousand configs)."""
+    update = {}
     data_dir = config.data.dir
     if data_dir is not None and not data_dir.is_absolute():
-        data_dir = (config_path.parent / data_dir).resolve()
+        update["data"] = config.data.model_copy(update={"dir": (config_path.parent / data_dir).resolve()})
     events_file = config.event_study.file
     if events_file is not None and not events_file.is_absolute():
-        events_file = (config_path.parent / events_file).resolve()
-    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir}),
-                                     "event_study": config.event_study.model_copy(update={"file": events_file})})
+        update["event_study"] = config.event_study.model_copy(
+            update={"file": (config_path.parent / events_file).resolve()})
+    return config.model_copy(update=update) if update else config
 
 
 def set_dotted(tree: dict, dotted: str, value: Any, label: str | Path, context: str = "") -> None:
