@@ -84,6 +84,22 @@ def test_every_variant_equals_a_single_backtest_of_its_config(variants, local):
     assert len(sharpes) == len(variants)  # every override changed the book: the sweep is not trivially equal
 
 
+def test_the_comparisons_base_run_equals_a_plain_run_even_from_a_pipeline_another_variant_filled(variants):
+    """rulebook.compare runs the base from the sweep's cached pipeline (compare.pipeline_of). 'one_stage'
+    differs from the base only in a path-dependent rule, so it fills the cache the base then reads: the base
+    must still get its own kernel parameters, orders, rule log and metrics."""
+    compare.clear_caches()
+    base, one_stage = variants[0].config, next(v.config for v in variants if v.name == "one_stage")
+    compare.pipeline_of(one_stage)
+    shared = run_backtest(base, compare.dataset(base), compare.pipeline_of(base))
+    assert len(compare._PIPELINES) == 1
+    plain = run_backtest(base)
+    assert shared.metrics == plain.metrics
+    pd.testing.assert_frame_equal(shared.strategy.orders, plain.strategy.orders, check_exact=True)
+    pd.testing.assert_frame_equal(shared.activity, plain.activity, check_exact=True)
+    assert shared.metrics != run_backtest(one_stage).metrics  # the two differ: the test could fail
+
+
 def test_the_simulation_batches_share_data_and_regime_caps(variants):
     keys = [compare.batch_key(v) for v in variants]
     by_name = dict(zip([v.name for v in variants], keys))

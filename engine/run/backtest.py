@@ -21,7 +21,7 @@ from engine.analysis.metrics import BenchmarkCurve, compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_layout import KernelRules
 from engine.run.run_data import load_run_data, rule_groups
-from strategies.pipeline import run_pipeline
+from strategies.pipeline import PipelineResult, run_pipeline
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,13 @@ class BacktestResult:
         return total_equity(self.strategy.equity, self.hedges)
 
 
-def run_backtest(config: RunConfig, data: Dataset | None = None) -> BacktestResult:
+def run_backtest(config: RunConfig, data: Dataset | None = None,
+                 pipeline: PipelineResult | None = None) -> BacktestResult:
+    """``pipeline``: the config's run_pipeline result if already at hand (a sweep's base, engine.sweep.compare)."""
     data = data if data is not None else load_run_data(config)
     symbols = config.universe.symbols
     settings = ExecutionSettings(**config.execution.model_dump())
-    pipeline = run_pipeline(config.pipeline, data, symbols, rule_groups(config, data))
+    pipeline = pipeline or run_pipeline(config.pipeline, data, symbols, rule_groups(config, data))
     targets = pipeline.targets
     result = _simulate_on(data, targets, settings, pipeline.kernel_rules)
     # a baseline strategy is a weighting alone: nothing for the rule-activity log to say

@@ -123,17 +123,24 @@ def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None)
     return float(records["fees"].sum() + slip.sum()) + hedge_fees
 
 
-def _book(config: RunConfig, data: Dataset, data_key: str):
-    """(targets, kernel rules or None) of one variant (``data_key``: its data_key); the targets of a baseline
-    strategy and the stateless pipeline come from the cache."""
+def _book(config: RunConfig, data: Dataset, key: str):
+    """(targets, kernel rules or None) of one variant (``key``: its data_key)."""
+    pipeline = pipeline_of(config, data, key)
+    return pipeline.targets, pipeline.kernel_rules
+
+
+def pipeline_of(config: RunConfig, data: Dataset | None = None, key: str | None = None) -> PipelineResult:
+    """run_pipeline of ``config`` from the caches (``key``: its data_key): the stages shared with other
+    variants run once, and only its path-dependent rules' parameters are its own (the caps' groups, the
+    gross limit and the no-buy mask come from the stateless stages, shared by the whole key)."""
+    key = key or data_key(config)
+    data = data if data is not None else dataset(config, key)
     symbols, rules = config.universe.symbols, config.pipeline
-    key = _key(data_key, symbols, config.universe.groups, _stateless(config), rules.needs_kernel)
-    pipeline = _cached(_PIPELINES, key, lambda: capped_targets(rules, _uncapped(config, data, data_key)))
-    if pipeline.kernel_rules is None:
-        return pipeline.targets, None
-    # the caps' groups, gross_limit and no_buy come from the stateless stages, shared by the whole key: only
-    # the path-dependent rules' parameters are this variant's own
-    return pipeline.targets, replace(pipeline.kernel_rules, params=kernel_params(symbols, **kernel_blocks(rules)))
+    shared = _cached(_PIPELINES, _key(key, symbols, config.universe.groups, _stateless(config), rules.needs_kernel),
+                     lambda: capped_targets(rules, _uncapped(config, data, key)))
+    if shared.kernel_rules is None:
+        return shared
+    return replace(shared, kernel_rules=replace(shared.kernel_rules, params=kernel_params(symbols, **kernel_blocks(rules))))
 
 
 def _uncapped(config: RunConfig, data: Dataset, data_key: str) -> Uncapped:
