@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.data.calendar import get_sessions
-from engine.analysis.event_stats import bootstrap_mean_ci, car_table, flag_overlaps, summarise, t_stat
+from engine.analysis.event_stats import (bootstrap_mean_ci, car_table, column_nanquantiles, flag_overlaps, summarise,
+                                         t_stat)
 
 SESSIONS = get_sessions("2025-01-02", "2025-06-30")
 
@@ -51,6 +54,20 @@ def test_bootstrap_columns_ignore_missing_cells():
 def test_bootstrap_interval_lies_within_the_data(values):
     lower, upper = bootstrap_mean_ci(np.array(values), 200, seed=0)
     assert min(values) - 1e-12 <= lower[0] <= upper[0] <= max(values) + 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.floats(0, 1), st.integers(0, 2**31))
+def test_column_quantiles_are_numpys_nanquantile_bit_for_bit(n_rows, n_columns, nan_share, seed):
+    # the fast path (np.quantile where a column has no NaN) must give the very numbers nanquantile gives
+    rng = np.random.default_rng(seed)
+    samples = rng.normal(size=(n_rows, n_columns))
+    samples[rng.random(samples.shape) < nan_share] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: its quantiles are NaN
+        expected = np.nanquantile(samples, [0.025, 0.975], axis=0)
+        got = column_nanquantiles(samples, [0.025, 0.975])
+    np.testing.assert_array_equal(got, expected)
 
 
 def rows(entries) -> pd.DataFrame:

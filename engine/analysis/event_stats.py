@@ -24,6 +24,7 @@ CI_LEVEL = 0.95
 SUMMARY_METRICS = ("car", "cum_return", "day0_return", "post_return", "drawdown")
 BOOK_METRICS = ("cum_return", "day0_return", "post_return", "drawdown")
 PATH_MEASURES = ("car", "cum_return")
+CAR_COLUMNS = ["by", "key", "measure", "offset", "n", "mean", "median", "lower", "upper"]
 
 
 def t_stat(values: np.ndarray) -> float:
@@ -54,10 +55,21 @@ def bootstrap_mean_ci(values: np.ndarray, n_boot: int, seed: int, level: float =
     tail = (1.0 - level) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"), _no_empty_slice_warnings():
         means = (counts @ np.where(valid, matrix, 0.0)) / (counts @ valid)
-        lower, upper = np.nanquantile(means, [tail, 1.0 - tail], axis=0)
+        lower, upper = column_nanquantiles(means, [tail, 1.0 - tail])
     too_few = valid.sum(axis=0) < 2
     lower[too_few] = upper[too_few] = np.nan
     return lower, upper
+
+
+def column_nanquantiles(samples: np.ndarray, q: list[float]) -> np.ndarray:
+    """``np.nanquantile(samples, q, axis=0)``, the same numbers: np.quantile on the columns without NaN
+    (nanquantile loops over the columns in Python, which made it most of an event study's time)."""
+    has_nan = np.isnan(samples).any(axis=0)
+    out = np.empty((len(q), samples.shape[1]))
+    out[:, ~has_nan] = np.quantile(samples[:, ~has_nan], q, axis=0)
+    if has_nan.any():
+        out[:, has_nan] = np.nanquantile(samples[:, has_nan], q, axis=0)
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -102,7 +114,7 @@ def summarise(rows: pd.DataFrame, by: dict[str, pd.DataFrame], metrics: tuple[st
 def car_table(rows: pd.DataFrame, paths: pd.DataFrame, by: dict[str, pd.DataFrame], measures: tuple[str, ...],
               n_boot: int, seed: int) -> pd.DataFrame:
     """Tidy mean paths by offset with bootstrap bands: by, key, measure, offset, n, mean, median, lower, upper."""
-    out = []
+    labels, columns = [], {name: [] for name in CAR_COLUMNS[3:]}
     for measure in measures:
         wide = paths.pivot(index="row_id", columns="offset", values=measure)
         for name, subset in by.items():
@@ -112,13 +124,17 @@ def car_table(rows: pd.DataFrame, paths: pd.DataFrame, by: dict[str, pd.DataFram
                     continue
                 lower, upper = bootstrap_mean_ci(matrix, n_boot, seed)
                 with _no_empty_slice_warnings():
-                    out.append(pd.DataFrame({
-                        "by": name, "key": key, "measure": measure, "offset": wide.columns.to_numpy(),
-                        "n": np.isfinite(matrix).sum(axis=0), "mean": np.nanmean(matrix, axis=0),
-                        "median": np.nanmedian(matrix, axis=0), "lower": lower, "upper": upper,
-                    }))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
-        columns=["by", "key", "measure", "offset", "n", "mean", "median", "lower", "upper"])
+                    values = (wide.columns.to_numpy(), np.isfinite(matrix).sum(axis=0), np.nanmean(matrix, axis=0),
+                              np.nanmedian(matrix, axis=0), lower, upper)
+                labels.append((name, key, measure, matrix.shape[1]))
+                for column, value in zip(CAR_COLUMNS[3:], values):
+                    columns[column].append(value)
+    if not labels:
+        return pd.DataFrame(columns=CAR_COLUMNS)
+    lengths = [length for *_, length in labels]
+    frame = {column: np.repeat(np.array([label[i] for label in labels], dtype=object), lengths)
+             for i, column in enumerate(CAR_COLUMNS[:3])}
+    return pd.DataFrame(frame | {column: np.concatenate(parts) for column, parts in columns.items()})
 
 
 def event_coverage(books: pd.DataFrame | None, rows: pd.DataFrame | None) -> pd.DataFrame:
@@ -153,17 +169,18 @@ def _groups(rows: pd.DataFrame, name: str):
 
 
 def _statistics(rows: pd.DataFrame, metric: str, n_boot: int, seed: int) -> dict:
-    finite = rows[np.isfinite(rows[metric].to_numpy(float))]
-    values = finite[metric].to_numpy(float)
-    clusters = finite.groupby("cluster")[metric].mean().to_numpy(float)
+    values = rows[metric].to_numpy(float)
+    finite = np.isfinite(values)
+    values = values[finite]
+    clusters = pd.Series(values).groupby(rows["cluster"].to_numpy()[finite]).mean().to_numpy(float)
     lower, upper = bootstrap_mean_ci(values, n_boot, seed)
     lower_c, upper_c = bootstrap_mean_ci(clusters, n_boot, seed)
     return {
-        "n": len(values), "n_events": finite["event_id"].nunique(), "n_clusters": len(clusters),
+        "n": len(values), "n_events": len(np.unique(rows["event_id"].to_numpy()[finite])), "n_clusters": len(clusters),
         "mean": values.mean() if len(values) else np.nan,
         "median": float(np.median(values)) if len(values) else np.nan,
         "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
         "t_stat": t_stat(values), "ci_lower": lower[0], "ci_upper": upper[0],
         "t_stat_clustered": t_stat(clusters), "ci_lower_clustered": lower_c[0], "ci_upper_clustered": upper_c[0],
-        "overlap_share": float(finite["overlap"].mean()) if len(finite) else np.nan,
+        "overlap_share": float(rows["overlap"].to_numpy(float)[finite].mean()) if len(values) else np.nan,
     }
