@@ -157,13 +157,14 @@ def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:
 
 def _books(config: RunConfig, data: Dataset, equity: pd.DataFrame) -> pd.DataFrame:
     """strategy, holding (equal-weight buy-and-hold, same execution) and benchmark equity on one index."""
-    from engine.sim.simulate import ExecutionSettings, simulate  # vectorbt: imported when a study runs, not by --help
+    from engine.run.held_book import simulate_held  # numba: imported when a study runs, not by --help
+    from engine.sim.simulate import ExecutionSettings
     from strategies.pipeline import baseline_targets
 
     symbols = config.universe.symbols
     targets = baseline_targets({"kind": "buy_and_hold"}, data, symbols)
-    held = simulate(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols],
-                    ExecutionSettings(**config.execution.model_dump()))
+    held = simulate_held(targets, data.adjusted("open")[symbols], data.adjusted("close")[symbols],
+                         ExecutionSettings(**config.execution.model_dump()))
     books = pd.DataFrame({"strategy": equity["equity"], "holding": held.equity.reindex(equity.index)})
     if "benchmark" in equity:
         books["benchmark"] = equity["benchmark"]
