@@ -1,5 +1,5 @@
 """A book that buys once and holds (the benchmark, the event study's holding), computed from prices by
-engine.run.held_book, equals the compiled loop's book to the last bit: equity, cash, shares, fills, buy scale."""
+engine.sim.held_book, equals the compiled loop's book to the last bit: equity, cash, shares, fills, buy scale."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from engine.data.calendar import get_sessions
-from engine.run.held_book import held_book, simulate_held
+from engine.sim.held_book import held_book, simulate_held
 from engine.sim.simulate import ExecutionSettings, simulate
 
 ROOT = Path(__file__).resolve().parents[1]

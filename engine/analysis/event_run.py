@@ -157,7 +157,7 @@ def _groups(config: RunConfig, data: Dataset) -> dict[str, str]:
 
 def _books(config: RunConfig, data: Dataset, equity: pd.DataFrame) -> pd.DataFrame:
     """strategy, holding (equal-weight buy-and-hold, same execution) and benchmark equity on one index."""
-    from engine.run.held_book import simulate_held  # numba: imported when a study runs, not by --help
+    from engine.sim.held_book import simulate_held  # numba: imported when a study runs, not by --help
     from engine.sim.simulate import ExecutionSettings
     from strategies.pipeline import baseline_targets
 

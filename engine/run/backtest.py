@@ -20,7 +20,7 @@ from engine.hedges.pricing import HedgePricing
 from engine.analysis.metrics import BenchmarkCurve, compute_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_layout import KernelRules
-from engine.run.held_book import simulate_held
+from engine.sim.held_book import simulate_held
 from engine.run.run_data import load_run_data, rule_groups
 from strategies.pipeline import PipelineResult, run_pipeline
 
@@ -104,7 +104,7 @@ def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> p
 def _simulate_on(data: Dataset, targets: pd.DataFrame, settings: ExecutionSettings,
                  rules: KernelRules | None = None) -> SimResult:
     """The book of ``targets``; without rules one bought once and held (the benchmark, a buy-and-hold
-    baseline) is computed from prices (engine.run.held_book), with no loop to compile for it."""
+    baseline) is computed from prices (engine.sim.held_book), with no loop to compile for it."""
     symbols, open_, close = list(targets.columns), data.adjusted("open"), data.adjusted("close")
     if rules is None:
         return simulate_held(targets, open_[symbols], close[symbols], settings)
