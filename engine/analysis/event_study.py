@@ -172,8 +172,8 @@ def study_symbols(prices: pd.DataFrame, market: pd.Series | None, events: pd.Dat
             rows.append({**_event_fields(event), "symbol": symbol, "role": role, "group": group,
                          **window_metrics(values, t0, windows, sessions), **model,
                          "car": _last_finite(car), "car_day0": abnormal[day0_at]})
-            paths.append(pd.DataFrame({"row_id": row_id, "offset": windows.offsets,
-                                       "cum_return": cumulative_path(values, t0, windows), "car": car}))
+            paths.append({"row_id": row_id, "offset": windows.offsets,
+                          "cum_return": cumulative_path(values, t0, windows), "car": car})
     return StudyTables(_frame(rows), _paths(paths), warnings)
 
 
@@ -191,8 +191,7 @@ def study_books(equity: pd.DataFrame, events: pd.DataFrame, windows: Windows) ->
                 continue
             row_id = len(rows)
             rows.append({**_event_fields(event), "book": book, **window_metrics(values, t0, windows, sessions)})
-            paths.append(pd.DataFrame({"row_id": row_id, "offset": windows.offsets,
-                                       "cum_return": cumulative_path(values, t0, windows)}))
+            paths.append({"row_id": row_id, "offset": windows.offsets, "cum_return": cumulative_path(values, t0, windows)})
     return StudyTables(_frame(rows), _paths(paths), warnings)
 
 
@@ -225,5 +224,10 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _paths(paths: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=["row_id", "offset", "cum_return"])
+def _paths(paths: list[dict]) -> pd.DataFrame:
+    """One frame of every row's path by offset (``paths``: row_id and the path's columns, one per row)."""
+    if not paths:
+        return pd.DataFrame(columns=["row_id", "offset", "cum_return"])
+    length = len(paths[0]["offset"])
+    return pd.DataFrame({name: np.repeat([path["row_id"] for path in paths], length) if name == "row_id"
+                         else np.concatenate([path[name] for path in paths]) for name in paths[0]})
