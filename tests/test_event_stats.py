@@ -116,3 +116,35 @@ def test_one_observation_has_no_interval_rather_than_a_point():
     assert np.isnan(lower[0]) and np.isnan(upper[0])
     lower, upper = bootstrap_mean_ci(np.array([[0.1, 0.2], [0.3, np.nan]]), 500, seed=0)  # column 2: one value
     assert np.isfinite(lower[0]) and np.isnan(lower[1]) and np.isnan(upper[1])
+
+
+def test_car_table_equals_a_plain_per_group_reference():
+    # the table is built once from arrays: the same numbers and dtypes as one frame per group, concatenated,
+    # with a bootstrap written here from its definition (multinomial row counts, np.nanquantile); to 1e-12,
+    # as a matrix product's last bit depends on the operands' memory order
+    rng = np.random.default_rng(4)
+    frame = rows([(k, f"S{k % 5}", 3 * k + 2, ["deal", "policy", "shock"][k % 3], 0.0) for k in range(24)])
+    offsets = np.arange(-3, 6)
+    car = rng.normal(0, 0.02, (len(frame), len(offsets)))
+    car[rng.random(car.shape) < 0.15] = np.nan
+    car[2] = np.nan  # a row with no path at all
+    paths = pd.DataFrame({"row_id": np.repeat(frame.index, len(offsets)), "offset": np.tile(offsets, len(frame)),
+                          "car": car.ravel()})
+    by = {"all": frame, "kind": frame}
+    expected = []
+    for name, subset in by.items():
+        for key, members in ([("all", subset)] if name == "all" else subset.groupby(name, sort=True)):
+            matrix = car[members.index]
+            valid = np.isfinite(matrix)
+            counts = np.random.default_rng(7).multinomial(len(matrix), np.full(len(matrix), 1 / len(matrix)), 400).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means = (counts @ np.where(valid, matrix, 0.0)) / (counts @ valid)
+                lower, upper = np.nanquantile(means, [0.025, 0.975], axis=0)
+                mean, median = np.nanmean(matrix, axis=0), np.nanmedian(matrix, axis=0)
+            lower[valid.sum(axis=0) < 2] = upper[valid.sum(axis=0) < 2] = np.nan
+            expected.append(pd.DataFrame({"by": name, "key": str(key), "measure": "car", "offset": offsets,
+                                          "n": valid.sum(axis=0), "mean": mean, "median": median,
+                                          "lower": lower, "upper": upper}))
+    pd.testing.assert_frame_equal(car_table(frame, paths, by, ("car",), 400, 7),
+                                  pd.concat(expected, ignore_index=True), check_exact=False, rtol=1e-12)
