@@ -66,7 +66,7 @@ def captured_kernel_call(n_variants: int) -> tuple:
 
     def capture(*args):
         calls.append(tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args))
-        loop.simulate_books(*args)
+        return loop.simulate_books(*args)
 
     simulate.simulate_books = capture
     with tempfile.TemporaryDirectory() as tmp:

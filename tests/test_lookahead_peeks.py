@@ -59,7 +59,7 @@ def test_a_rule_reading_the_next_row_is_caught(monkeypatch):
 
 def _sizing_at_the_fill_close_nb(i, size_at_decision, value, equity, val_price, marks, size_price):
     """The planted fault: orders sized from the close of the fill session (not known at the decision)."""
-    size_price[:] = marks[i]
+    loop._copy_nb(size_price, marks[i])
     return value
 
 

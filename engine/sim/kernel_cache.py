@@ -203,7 +203,8 @@ def kernel(function=None, *, before_compile=None, key: str | None = None, **opti
     e.g. to import what only compiling needs; ``key``: a closure's identity (see KernelCache)."""
     if function is None:
         return lambda f: kernel(f, before_compile=before_compile, key=key, **options)
-    dispatcher = njit(**options)(function)
+    # numba's runtime stated, not inherited: a kernel compiled without it (the book loop) calls kernels that allocate
+    dispatcher = njit(**{"_nrt": True, **options})(function)
     # what njit(cache=True) does, with our locator
     dispatcher._cache = KernelCache(dispatcher.py_func, before_compile, key)
     return dispatcher

@@ -19,13 +19,19 @@ no rule code) and cached on disk under the step's key. Books share nothing but r
 so threads run them on every core (the loop releases the GIL) and the result does not depend on
 the thread count. Each book has its own order-record and rule-log buffers. The prices (and the decisions of books that share them) are
 stored once, not once per book: every book reads the same rows, which stay in cache.
+
+The loop is compiled without numba's reference counting (``_nrt=False``) and allocates nothing (each
+thread's buffers come from ``_workspace``): with it, every array passed to the session step and the
+rules' steps was an atomic increment and decrement of a counter all threads share, about half of the
+kernel's time. The arrays it passes on carry no counter, so the kernels it calls (compiled with the
+runtime, kernel_cache.kernel) skip theirs too.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from engine.sim.kernel_cache import kernel
@@ -35,18 +41,66 @@ from engine.sim.rule_layout import N_SCRATCH
 from engine.sim.orders import buy_scale_nb, execute_nb, rebalance_shares_nb, sells_first_nb
 
 
-def simulate_books(session, *args) -> None:
-    """The book loop of ``session`` (books_kernel) over every book, the books shared out among up to
-    os.cpu_count() threads (``args`` as the loop's, without ``books``). One book runs in the calling
-    thread: a single run has nothing to share out."""
+def simulate_books(session, *args) -> np.ndarray:
+    """The book loop of ``session`` (books_kernel) over every book (``args`` as the loop's, without
+    ``books`` and the workspace), the books shared out among threads (``threads()``).
+
+    Returns the order records: ``records``, or, when a book filled more orders than its row of
+    ``records`` holds, a buffer with room for every order, where those books ran again from their start
+    (books share nothing, so a rerun is the same simulation). The caller can therefore size ``records``
+    to the orders a book usually places instead of one per session and name."""
     simulate_books_nb = books_kernel(session)
-    n_books = len(args[2])
-    n_threads = max(1, min(os.cpu_count() or 1, n_books))
-    if n_threads == 1:
-        simulate_books_nb(np.arange(n_books), *args)
+    n_names, n_books = args[0], len(args[2])
+    state, log_counts, records, record_counts = (args[_ARG[name]] for name in
+                                                 ("state", "log_counts", "records", "record_counts"))
+    state_at_start = state.copy()
+    _run_books(simulate_books_nb, np.arange(n_books), args)
+    overflow = np.flatnonzero(record_counts > records.shape[1])
+    if not len(overflow):
+        return records
+    grown = np.zeros((n_books, int(record_counts.max())), dtype=records.dtype)  # rows never written cost no memory
+    kept = np.setdiff1d(np.arange(n_books), overflow)
+    grown[kept, :records.shape[1]] = records[kept]
+    for book in overflow:
+        columns = slice(book * n_names, (book + 1) * n_names)
+        state[columns], log_counts[book] = state_at_start[columns], 0
+    _run_books(simulate_books_nb, overflow, (*args[:_ARG['records']], grown, *args[_ARG['records'] + 1:]))
+    return grown
+
+
+def threads() -> int:
+    """Threads the books run on: numba's thread count (``NUMBA_NUM_THREADS``, else the cores this
+    process may run on), so a user's or a Dask worker's limit holds."""
+    return max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def _run_books(simulate_books_nb, books: np.ndarray, args: tuple) -> None:
+    """``books`` shared out round-robin among up to threads() threads, each with its own workspace;
+    one book runs in the calling thread (a single run has nothing to share out)."""
+    n_names, n_groups = args[0], len(args[_ARG['group_cap']])
+    n_threads = min(threads(), len(books))
+    if n_threads <= 1:
+        simulate_books_nb(books, *_workspace(n_names, n_groups), *args)
         return
     with ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(lambda t: simulate_books_nb(np.arange(t, n_books, n_threads), *args), range(n_threads)))
+        list(pool.map(lambda t: simulate_books_nb(np.ascontiguousarray(books[t::n_threads]),
+                                                *_workspace(n_names, n_groups), *args), range(n_threads)))
+
+
+def _workspace(n_names: int, n_groups: int) -> tuple:
+    """One thread's buffers: rows of per-name numbers (N_WORK, then the session step's N_SCRATCH), the
+    sell-first order, the rule-forced flags, one number per capped group. The loop allocates nothing."""
+    return (np.zeros((N_WORK + N_SCRATCH, n_names)), np.zeros(n_names, dtype=np.int64),
+            np.zeros(n_names, dtype=np.bool_), np.zeros(n_groups))
+
+
+N_WORK = 6  # val_price, size_price, order_shares, order_value, target, held
+# the loop's arguments after ``books`` and the workspace (simulate_books passes them on as given)
+LOOP_ARGS = ("n_names", "due", "due_from", "fill_price", "marks", "init_cash", "start", "start_held", "fees",
+             "slippage", "band", "size_at_decision", "rules", "members", "group_cap", "gross_limit", "no_buy",
+             "state", "resets", "logs", "log_counts", "records", "record_counts", "equity", "cash_out", "position",
+             "buy_scale")
+_ARG = {name: k for k, name in enumerate(LOOP_ARGS)}
 
 
 _LOOPS: dict[str, object] = {}
@@ -67,28 +121,28 @@ def _books_kernel(session, key: str):
     session_targets_nb = session.targets if use_rules else _no_rules_nb
     record_fill = record_fill_nb if use_rules else _no_fill_nb
 
-    def simulate_books_nb(books, n_names, due, due_from, fill_price, marks, init_cash, start, start_held, fees,
-                          slippage, band, size_at_decision, rules, members, group_cap, gross_limit, no_buy, state,
-                          resets, logs, log_counts, records, record_counts, equity, cash_out, position, buy_scale):
+    def simulate_books_nb(books, work, call_seq, forced, group_scratch, n_names, due, due_from, fill_price, marks,
+                          init_cash, start, start_held, fees, slippage, band, size_at_decision, rules, members,
+                          group_cap, gross_limit, no_buy, state, resets, logs, log_counts, records, record_counts,
+                          equity, cash_out, position, buy_scale):
         """Simulate the ``books`` (of ``len(due_from)``) of ``n_names`` names on shared prices (``fill_price``,
         ``marks``: sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its
         names are columns ``b * n_names`` onwards of the per-column inputs (``rules``: the packed parameters
         of the books' KernelRules, ``members``, ``no_buy``, ``state``) and of ``position``. ``resets``: the
         state columns reset when a name goes flat and when a decision is satisfied. Fills
-        ``records``/``record_counts``, ``logs``/``log_counts``, ``state`` and the per-close outputs
+        ``records``/``record_counts`` (the count goes on past a full row: see simulate_books),
+        ``logs``/``log_counts``, ``state`` and the per-close outputs
         ``equity``, ``cash_out``, ``buy_scale`` (books x sessions) and ``position`` (books x sessions x
         names): book-major, so two threads never write to one cache line. Every book starts at the close
         of session ``start`` holding ``start_held`` shares per name and ``init_cash`` (start 0 and no
         shares: a new book); it first trades the session after, and the outputs before ``start`` are left
-        as the caller filled them."""
-        val_price, size_price = np.empty(n_names), np.empty(n_names)  # valuation price, sizing price per name
-        order_shares, order_value = np.zeros(n_names), np.empty(n_names)
-        call_seq = np.empty(n_names, dtype=np.int64)
-        target, forced = np.empty(n_names), np.zeros(n_names, dtype=np.bool_)
-        scratch, group_scratch = np.empty((N_SCRATCH, n_names)), np.empty(group_cap.shape[0])
+        as the caller filled them. ``work`` … ``group_scratch``: this thread's buffers (_workspace)."""
+        val_price, size_price, order_shares, order_value = work[0], work[1], work[2], work[3]  # per name
+        target, held, scratch = work[4], work[5], work[N_WORK:]
         for book in books:
             from_col, from_due, log, log_count = book * n_names, due_from[book], logs[book], log_counts[book]
-            held, book_records, book_equity = start_held.copy(), records[book], equity[book]
+            book_records, book_equity = records[book], equity[book]
+            _copy_nb(held, start_held)
             val_price[:], size_price[:] = np.nan, np.nan
             cash, n_records = init_cash, start - start  # an int64, not the literal 0 (one signature of execute_nb)
             for i in range(start, due.shape[0]):
@@ -130,7 +184,7 @@ def _books_kernel(session, key: str):
                 book_equity[i], cash_out[book, i] = total, cash
             record_counts[book] = n_records
 
-    return kernel(simulate_books_nb, key=key, nogil=True)
+    return kernel(simulate_books_nb, key=key, nogil=True, _nrt=False)
 
 
 @kernel(inline="always")
@@ -146,6 +200,13 @@ def _no_fill_nb(state, col, is_buy, size, price, fees, position_before, position
 
 
 @kernel(inline="always")
+def _copy_nb(out, values):
+    """out[:] = values, which would allocate (numba copies a source that may overlap): the loop allocates nothing."""
+    for k in range(out.shape[0]):
+        out[k] = values[k]
+
+
+@kernel(inline="always")
 def _has_decision_nb(row):
     for value in row:
         if not np.isnan(value):
@@ -158,11 +219,11 @@ def _sizing_nb(i, size_at_decision, value, equity, val_price, marks, size_price)
     """Set the price each order is sized at and return the equity it is sized on: the close of
     i-1 and the equity marked there (known at the decision), or the fill prices and ``value``."""
     if not size_at_decision:
-        size_price[:] = val_price
+        _copy_nb(size_price, val_price)
         return value
     if i == 0:
         return 0.0  # no decision before the first session
-    size_price[:] = marks[i - 1]
+    _copy_nb(size_price, marks[i - 1])
     return equity[i - 1]
 
 

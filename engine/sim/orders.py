@@ -78,7 +78,8 @@ def buy_scale_nb(order_shares, fill_price, fees, slippage, cash):
 @kernel(before_compile=_import_vectorbt)
 def execute_nb(i, col, shares, price, fees, slippage, cash, position, val_price, value, records, n_records):
     """Fill ``shares`` (signed) of one name at ``price``: (filled?, side is buy?, size, fill price,
-    fees, new cash, new position, records used). A fill is written to ``records[n_records]``."""
+    fees, new cash, new position, fills so far). A fill is written to ``records[n_records]`` while the
+    records have room; past it only counted (engine.sim.loop reruns the book with room for all)."""
     order = nb.order_nb(size=shares, price=price, size_type=enums.SizeType.Amount,
                         direction=enums.Direction.LongOnly, fees=fees, slippage=slippage, allow_partial=True)
     before = enums.ProcessOrderState(cash=cash, position=position, debt=0.0, free_cash=cash, val_price=val_price,
@@ -86,8 +87,7 @@ def execute_nb(i, col, shares, price, fees, slippage, cash, position, val_price,
     after, result = nb.execute_order_nb(before, order)
     filled = result.status == enums.OrderStatus.Filled
     if filled:
-        if n_records >= records.shape[0]:
-            raise IndexError("execute_nb: the order records are full")
-        nb.fill_order_record_nb(records[n_records], n_records, i, col, result)
+        if n_records < records.shape[0]:
+            nb.fill_order_record_nb(records[n_records], n_records, i, col, result)
         n_records += 1
     return filled, result.side == 0, result.size, result.price, result.fees, after.cash, after.position, n_records

@@ -160,14 +160,17 @@ def simulate_many(
     session = None if rules is None else session_step(layout, params)
     logs = np.zeros((n_books, capacity, len(rule_layout.LOG_FIELDS)))
     log_counts = np.zeros((n_books, 8), dtype=np.int64)  # [written, dropped], padded: one cache line per book
-    records = np.zeros((n_books, n_sessions * n_names), dtype=ORDER_DT)
+    # room for one order per decision (a book following its decisions places no more; rules rarely do):
+    # a book that fills more runs again with room for all (engine.sim.loop.simulate_books)
+    decided = max(int(np.isfinite(frame).sum()) for frame in decisions.values())
+    records = np.zeros((n_books, max(decided, n_names)), dtype=ORDER_DT)
     record_counts = np.zeros(n_books, dtype=np.int64)
     equity, cash = np.full((n_books, n_sessions), np.nan), np.full((n_books, n_sessions), np.nan)
     position = np.full((n_books, n_sessions, n_names), np.nan)
     buy_scale = np.ones((n_books, n_sessions))
     first, held = (0, np.zeros(n_names)) if start is None else (start.session, np.array(start.shares, dtype=float))
     cash_at_start = float(settings.init_cash) if start is None else float(start.cash)
-    simulate_books(session, n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first),
+    records = simulate_books(session, n_names, due, due_from, fill_price, _float_array(marks), cash_at_start, int(first),
                    held, settings.fees_bps / 1e4, settings.slippage_bps / 1e4, float(settings.min_trade_weight),
                    settings.size_at == "decision", params, members, group_cap, gross_limit, no_buy, state, resets,
                    logs, log_counts, records, record_counts, equity, cash, position, buy_scale)
