@@ -81,13 +81,22 @@ class HedgeBook:
     """What the hedges did: per leg and session rows (hedges.parquet), and two session series."""
 
     held: tuple[_Held, ...]  # every package bought, hedge by hedge
-    value: pd.Series  # mark-to-model value of the open legs at each close
-    cash: pd.Series  # hedge cash account: cumulative premiums + fees + settlements
+    sessions: pd.DatetimeIndex
+    marks: np.ndarray  # per session, the mark-to-model value of the open legs at the close
+    account: np.ndarray  # per session, the hedge cash account: cumulative premiums + fees + settlements
+
+    @cached_property
+    def value(self) -> pd.Series:
+        return pd.Series(self.marks, index=self.sessions, name="hedge_value")
+
+    @cached_property
+    def cash(self) -> pd.Series:
+        return pd.Series(self.account, index=self.sessions, name="hedge_cash")
 
     @cached_property
     def legs(self) -> pd.DataFrame:
         """HEDGE_COLUMNS; value/delta after the session's trades, flows signed (+ = cash in). Framed on first
-        use: a sweep needs only the two series and the fees."""
+        use: a sweep needs only the two session arrays and the fees."""
         if not self.held:
             return pd.DataFrame(columns=HEDGE_COLUMNS)
         packages = [package.rows() for package in self.held]
@@ -142,8 +151,7 @@ def simulate_hedge_books(hedges: Sequence[HedgeConfig], data: Dataset, book_equi
         for book, packages in enumerate(held):
             sums[:, book] = _book_sums(packages, n).T
     cash = np.cumsum(sums[1], axis=1)
-    return [HedgeBook(tuple(held[k]), pd.Series(sums[0, k], index=data.sessions, name="hedge_value"),
-                      pd.Series(cash[k], index=data.sessions, name="hedge_cash")) for k in range(books)]
+    return [HedgeBook(tuple(held[k]), data.sessions, sums[0, k], cash[k]) for k in range(books)]
 
 
 def _book_sums(held: list[_Held], n: int) -> np.ndarray:
@@ -239,6 +247,9 @@ def _hedged_value(index: int, hedge: HedgeConfig, book_equity: pd.Series, positi
     else:
         raise ConfigError("config", f"hedges[{index}].size.symbol", f"'{hedge.size.symbol}' is not a position of "
                           "the stock book", "name a symbol of universe.symbols")
+    if value.index.equals(sessions):  # the usual case: the book's own sessions, no alignment needed
+        values = value.to_numpy(float)
+        return np.where(np.isnan(values), 0.0, values) * hedge.size.fraction
     return value.reindex(sessions).fillna(0.0).to_numpy(float) * hedge.size.fraction
 
 
@@ -246,8 +257,8 @@ def total_equity(book_equity: pd.Series, hedges: HedgeBook | None) -> pd.Series:
     """The portfolio's value: the stock book plus the hedge cash account and the hedges' marks."""
     if hedges is None:
         return book_equity
-    if hedges.cash.index.equals(book_equity.index):  # the usual case: numpy, the same sums without aligning
-        total = book_equity.to_numpy() + hedges.cash.to_numpy() + hedges.value.to_numpy()
+    if hedges.sessions.equals(book_equity.index):  # the usual case: numpy, the same sums without aligning
+        total = book_equity.to_numpy() + hedges.account + hedges.marks
         return pd.Series(total, index=book_equity.index, name=book_equity.name)
     return (book_equity + hedges.cash.reindex(book_equity.index) + hedges.value.reindex(book_equity.index)
             ).rename(book_equity.name)
