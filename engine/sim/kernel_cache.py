@@ -203,8 +203,10 @@ def kernel(function=None, *, before_compile=None, key: str | None = None, **opti
     e.g. to import what only compiling needs; ``key``: a closure's identity (see KernelCache)."""
     if function is None:
         return lambda f: kernel(f, before_compile=before_compile, key=key, **options)
-    # numba's runtime stated, not inherited: a kernel compiled without it (the book loop) calls kernels that allocate
-    dispatcher = njit(**{"_nrt": True, **options})(function)
+    # numba's runtime stated, not inherited: a kernel compiled without it (the book loop) calls kernels that allocate.
+    # error_model="numpy": a float division by zero gives inf/NaN instead of a check and a raise on every division
+    # in the loop (the kernels never divide by zero where a result is used; the same numbers otherwise)
+    dispatcher = njit(**{"_nrt": True, "error_model": "numpy", **options})(function)
     # what njit(cache=True) does, with our locator
     dispatcher._cache = KernelCache(dispatcher.py_func, before_compile, key)
     return dispatcher

@@ -151,6 +151,7 @@ def _books_kernel(session, key: str):
                     value = _value_at_fill_nb(i, cash, held, val_price, fill_price, marks)
                     size_value = _sizing_nb(i, size_at_decision, value, book_equity, val_price, marks, size_price)
                     order_shares[:] = 0.0
+                    n_orders = 0
                     if size_value > 0.0 and (not use_rules or i > 0):
                         if use_rules:
                             session_targets_nb(i, from_col, from_col + n_names, held, size_price, fill_price, marks,
@@ -162,20 +163,22 @@ def _books_kernel(session, key: str):
                             if np.isfinite(fill_price[i, k]):
                                 order_shares[k] = rebalance_shares_nb(wanted, held[k], size_price[k], size_value,
                                                                       0.0 if use_rules and forced[k] else band)
-                    sells_first_nb(order_shares, val_price, order_value, call_seq)
-                    scaled = not size_at_decision  # sizing at the fill: vectorbt's convention, the last buy is cut
-                    for k in call_seq:
-                        if order_shares[k] == 0.0:
-                            continue
-                        if order_shares[k] > 0.0 and not scaled:  # the sells are done: fit the buys into the cash
-                            buy_scale[book, i] = buy_scale_nb(order_shares, fill_price[i], fees, slippage, cash)
-                            scaled = True
-                        before = held[k]
-                        filled, is_buy, size, price, fee, cash, held[k], n_records = execute_nb(
-                            i, from_col + k, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
-                            val_price[k], value, book_records, n_records)
-                        if filled and use_rules:
-                            record_fill(state, from_col + k, is_buy, size, price, fee, before, held[k], resets[0])
+                                n_orders += order_shares[k] != 0.0
+                    if n_orders > 0:  # most sessions of a book with rules have none: nothing to sort or run
+                        sells_first_nb(order_shares, val_price, order_value, call_seq)
+                        scaled = not size_at_decision  # sizing at the fill: vectorbt's convention, the last buy is cut
+                        for k in call_seq:
+                            if order_shares[k] == 0.0:
+                                continue
+                            if order_shares[k] > 0.0 and not scaled:  # the sells are done: fit the buys into the cash
+                                buy_scale[book, i] = buy_scale_nb(order_shares, fill_price[i], fees, slippage, cash)
+                                scaled = True
+                            before = held[k]
+                            filled, is_buy, size, price, fee, cash, held[k], n_records = execute_nb(
+                                i, from_col + k, order_shares[k], fill_price[i, k], fees, slippage, cash, before,
+                                val_price[k], value, book_records, n_records)
+                            if filled and use_rules:
+                                record_fill(state, from_col + k, is_buy, size, price, fee, before, held[k], resets[0])
                 total = cash
                 for k in range(n_names):
                     position[book, i, k] = held[k]

@@ -63,7 +63,7 @@ def session_step(layout: KernelLayout, params: np.ndarray) -> SessionStep:
         entry_rules = _chain(phases["entry"], _entry_link, _no_entry_nb)
         book_rules = _chain(phases["book"], _book_link, _no_book_nb)
         # each step gets its one signature before the session first compiles (not when a run loads it)
-        targets = kernel(_session(exit_rules, entry_rules, book_rules), key=key,
+        targets = kernel(_session(exit_rules, entry_rules, book_rules), key=key, _nrt=False,
                          before_compile=lambda: [compiled(rule) for rule in used])
         _STEPS[key] = SessionStep(key, targets)
     return _STEPS[key]
