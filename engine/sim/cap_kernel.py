@@ -122,11 +122,15 @@ def _sum_nb(values):
 
 @kernel
 def cap_rows_nb(values, name_cap, group_of, group_cap, gross_limits, water_fill):
-    """cap_row_nb on every decided row (rows all NaN are not decisions and pass through)."""
+    """cap_row_nb on every decided row (rows all NaN are not decisions and pass through). Rows are
+    copied element by element: ``out[t] = row`` compiles numba's shape-mismatch error message, a few
+    seconds of a first run."""
     out = values.copy()
     for t in range(values.shape[0]):
         for value in values[t]:
             if not np.isnan(value):
-                out[t] = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
+                row = cap_row_nb(values[t], name_cap, group_of, group_cap, gross_limits[t], water_fill)
+                for k in range(row.shape[0]):
+                    out[t, k] = row[k]
                 break
     return out

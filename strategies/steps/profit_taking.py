@@ -23,11 +23,18 @@ def surge_nb(marks, prev, col, sessions, threshold):
 
 @kernel
 def surge_z_nb(marks, prev, col, sessions, z, window):
-    """The ``sessions``-close return over (daily volatility of ``window`` returns x sqrt(sessions)) reached z."""
+    """The ``sessions``-close return over (daily volatility of ``window`` returns x sqrt(sessions)) reached z.
+    The volatility is np.std's sums in np.std's order (numba's), as loops: no array per name and session."""
     if sessions <= 0 or prev - max(sessions, window) < 0:
         return False
-    daily = marks[prev - window + 1 : prev + 1, col] / marks[prev - window : prev, col] - 1.0
-    vol = np.std(daily) * np.sqrt(window / (window - 1.0))
+    total = 0.0
+    for day in range(prev - window + 1, prev + 1):
+        total += marks[day, col] / marks[day - 1, col] - 1.0
+    mean, squares = total / window, 0.0
+    for day in range(prev - window + 1, prev + 1):
+        move = marks[day, col] / marks[day - 1, col] - 1.0 - mean
+        squares += move * move
+    vol = (squares / window) ** 0.5 * np.sqrt(window / (window - 1.0))
     if not vol > 0:
         return False
     return (marks[prev, col] / marks[prev - sessions, col] - 1.0) / (vol * np.sqrt(sessions)) >= z
