@@ -258,10 +258,12 @@ def _session_inputs(rules: list[KernelRules], close: pd.DataFrame) -> tuple[np.n
     if limits[0] is not None:
         gross = limits[0].shift(1).fillna(np.inf).to_numpy(dtype=float)
     no_buy = np.zeros((len(close), close.shape[1] * len(rules)), dtype=np.bool_)
+    shifted: dict[int, np.ndarray] = {}  # a sweep's books share one mask object (its pipeline's): shift it once
     for k, rule in enumerate(rules):
         if rule.no_buy is not None:
-            no_buy[:, k * close.shape[1]:(k + 1) * close.shape[1]] = (
-                rule.no_buy[close.columns].shift(1, fill_value=False).to_numpy(dtype=np.bool_))
+            if id(rule.no_buy) not in shifted:
+                shifted[id(rule.no_buy)] = rule.no_buy[close.columns].shift(1, fill_value=False).to_numpy(np.bool_)
+            no_buy[:, k * close.shape[1]:(k + 1) * close.shape[1]] = shifted[id(rule.no_buy)]
     # fresh writable copies: pandas may hand out read-only views, a different numba type (a recompile)
     return np.array(gross, dtype=float), np.array(no_buy, dtype=np.bool_)
 
