@@ -82,7 +82,7 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
     Each variant's metrics equal ``rulebook.run`` of its config."""
     from engine.config.variant_set import load_variants
     from engine.run.backtest import run_backtest
-    from engine.sweep.compare import comparison_tables, dataset, pipeline_of, run_variants
+    from engine.sweep.compare import comparison_tables, dataset, equity_frame, pipeline_of, run_variants
     from engine.sweep.executors import make_executor
 
     began = time.perf_counter()
@@ -101,9 +101,11 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
     outcomes = run_variants(expanded, executor=runner, chunk=chunk, done=advance)
     # the base's run files make the folder a report's input; its pipeline is the sweep's
     base_result = Result(run_backtest(base, dataset(base), pipeline_of(base)))
-    table, equity, summary = comparison_tables(expanded, outcomes)
-    # each outcome's curve becomes a view of the table's column: one per-session copy of the sweep stays
+    equity = equity_frame(outcomes)
+    # each outcome's curve becomes a view of the frame's column before the statistics (their peak): one
+    # per-session copy of the sweep stays
     outcomes = [replace(outcome, equity=equity[outcome.name].rename(outcome.equity.name)) for outcome in outcomes]
+    table, equity, summary = comparison_tables(expanded, outcomes, equity)
     block = expanded[0].config.model_copy(update={"variants": _block(config, variants)})
     return Comparison(block, expanded, outcomes, base_result, table, equity, summary, runner.name, chunk,
                       time.perf_counter() - began)

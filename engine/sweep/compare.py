@@ -229,13 +229,15 @@ def clear_caches() -> None:
 
 # ---- outputs ------------------------------------------------------------------------------------
 
-def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(variants table, equity sessions × variants, statistics summary).
+def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome], equity: pd.DataFrame | None = None,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(variants table, equity sessions × variants (``equity``: equity_frame(outcomes), if made), statistics
+    summary).
 
     The table has one row per variant: ``variant``, ``rank`` (by Sharpe, 1 = best), every swept
     parameter (the variant's resolved value, base included), every metric, and the fair statistics
     against the base (engine.analysis.variant_stats)."""
-    equity = equity_frame(outcomes)
+    equity = equity if equity is not None else equity_frame(outcomes)
     params = list(dict.fromkeys(path for v in variants for path in v.overrides))
     rows = []
     for variant, outcome in zip(variants, outcomes):
