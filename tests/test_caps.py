@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,8 @@ from pydantic import ValidationError
 
 from engine.sim.cap_kernel import cap_row_nb
 from strategies.caps import CapsConfig, apply_caps, cap_reasons
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TOL = 1e-12
 NO_GROUPS = (np.zeros((5, 0), dtype=bool), np.zeros(0))
@@ -154,3 +159,20 @@ def test_cap_reasons_word_every_changed_cell_as_the_cell_by_cell_rule_does(rows,
         groups = [(names[g], group_cap[g], row[members[:, g]].sum()) for g in np.flatnonzero(members[k])]
         want = reference_cap_reason(before[t, k], after[t, k], name_cap[k], groups, limits[t]) if changed[t, k] else ""
         assert got[t, k] == want
+
+
+def literal_arguments(source: str, kernel: str = "cap_row_nb") -> list[int]:
+    """Line numbers of calls to ``kernel`` that pass a literal constant (numba types it as a Literal)."""
+    return [node.lineno for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == kernel and any(isinstance(a, ast.Constant) for a in node.args)]
+
+
+def test_every_caller_compiles_cap_row_nb_with_the_pipelines_signature():
+    # a literal False/True argument is another numba type (Literal[bool]), so the simulation's caller compiled
+    # the water-filling a second time on a first run (~0.8 s CPU); the pipeline calls it with a plain bool
+    callers = [path for folder in ("engine", "strategies") for path in (ROOT / folder).rglob("*.py")
+               if "cap_row_nb(" in path.read_text()]
+    assert len(callers) >= 2
+    assert {str(path.relative_to(ROOT)): literal_arguments(path.read_text()) for path in callers} == {
+        str(path.relative_to(ROOT)): [] for path in callers}
+    assert literal_arguments("trimmed = cap_row_nb(a, b, c, d, e, False)\n") == [1]  # the fault it guards against

@@ -49,7 +49,8 @@ def drift_trims_step(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit,
         triggered = True
     if not triggered:
         return
-    trimmed = cap_row_nb(intended, name_cap, members, group_cap, gross_eff, False)
+    # water_fill False as a bool (triggered is True here), not a literal False: the pipeline's compile of cap_row_nb
+    trimmed = cap_row_nb(intended, name_cap, members, group_cap, gross_eff, not triggered)
     for k in range(n):
         if not (tradable[k] > 0 and trimmed[k] < intended[k] - FLOAT_NOISE_WEIGHT):
             continue
