@@ -150,6 +150,30 @@ def test_closures_of_one_function_are_all_reused_by_the_next_process(tmp_path):
     assert run() == [2, 6, 0, 0]  # both loaded
 
 
+def test_two_first_runs_saving_at_once_never_cross_their_kernels(tmp_path, monkeypatch):
+    """Two processes compile different closures of the loop at once; each read the index before the other
+    wrote it. Process A writes the index, then B writes index and data, then A's data lands: numbered by
+    the index they read, both kernels went to one data file and B's key served A's machine code."""
+    from numba.core.caching import IndexDataCacheFile
+
+    def files(cls):
+        return [cls(str(tmp_path / cls.__name__), "loop", "stamp") for _ in range(2)]
+
+    def race(a, b):
+        held = []
+        monkeypatch.setattr(a, "_save_data", lambda name, data: held.append((name, data)))
+        a.save("key a", "kernel a")
+        monkeypatch.setattr(b, "_load_index", lambda: {})  # B read the index before A wrote it
+        b.save("key b", "kernel b")
+        type(a)._save_data(a, *held[0])  # A's data lands last
+        return type(a)(a._cache_path, "loop", "stamp").load("key b")
+
+    (tmp_path / "IndexDataCacheFile").mkdir()
+    (tmp_path / "_KernelCacheFile").mkdir()
+    assert race(*files(IndexDataCacheFile)) == "kernel a"  # numba's numbering: the fault
+    assert race(*files(kernel_cache._KernelCacheFile)) == "kernel b"
+
+
 def test_frozen_constants_follow_callees_closures_and_module_attributes():
     from engine.sim import rule_layout
     from engine.sim.kernel_cache import frozen_constants

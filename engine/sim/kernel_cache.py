@@ -31,7 +31,7 @@ from pathlib import Path
 import numba
 import numpy as np
 from numba import njit
-from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
+from numba.core.caching import CompileResultCacheImpl, FunctionCache, IndexDataCacheFile, _CacheLocator
 from numba.core.environment import Environment, lookup_environment
 
 from engine.user_cache import cache_dir
@@ -164,6 +164,25 @@ def _environment(module_name: str, consts: list, env_name: str) -> Environment:
     return env
 
 
+class _KernelCacheFile(IndexDataCacheFile):
+    """numba's index and data files, but each compiled kernel's data file is named by its index key.
+
+    numba numbers a function's data files in the order they are saved. Two processes compiling
+    different closures or signatures of one function at once (two first runs, a test suite in two
+    worktrees) can each read the index before the other writes it, pick the same number, and the index
+    then points one key at the other's machine code: a run silently executing another rule set's loop.
+    Named by the key, two kernels never share a file; the worst such a race can do is drop an index
+    entry (that kernel compiles once more)."""
+
+    def save(self, key, data):
+        overloads = self._load_index()
+        name = self._data_name_pattern.replace("{number:d}", hashlib.sha256(repr(key).encode()).hexdigest()[:16])
+        if overloads.get(key) != name:
+            overloads[key] = name
+            self._save_index(overloads)
+        self._save_data(name, data)
+
+
 class KernelCache(FunctionCache):
     """numba's function cache, located and stamped by _KernelLocator. ``before_compile`` runs when a
     signature is not in the cache (numba compiles it next); ``key`` tells apart closures of one
@@ -174,6 +193,8 @@ class KernelCache(FunctionCache):
     def __init__(self, py_func, before_compile=None, key: str | None = None):
         super().__init__(py_func)
         self._before_compile, self._key = before_compile, key
+        self._cache_file = _KernelCacheFile(self._cache_path, self._impl.filename_base,
+                                            self._impl.locator.get_source_stamp())
 
     def load_overload(self, sig, target_context):
         try:
