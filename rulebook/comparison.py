@@ -113,8 +113,9 @@ def compare(config: ConfigSource, *, variants: VariantsConfig | dict | None = No
 
 def _block(config: ConfigSource, variants: VariantsConfig | dict | None) -> VariantsConfig | None:
     """The variants block that ran (already validated by load_variants)."""
-    if variants is None:
-        from engine.config.run_config import config_from
+    if variants is None:  # the config's own block, already validated with the config: not the config again
+        from engine.config.run_config import raw_config
 
-        return config_from(config).variants
+        block = raw_config(config)[0].get("variants")
+        return None if block is None else VariantsConfig.model_validate(block)
     return variants if isinstance(variants, VariantsConfig) else VariantsConfig.model_validate(variants)

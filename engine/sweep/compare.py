@@ -239,9 +239,10 @@ def comparison_tables(variants: list[Variant], outcomes: list[VariantOutcome], e
     against the base (engine.analysis.variant_stats)."""
     equity = equity if equity is not None else equity_frame(outcomes)
     params = list(dict.fromkeys(path for v in variants for path in v.overrides))
+    sections = {path.split(".")[0] for path in params}  # top-level keys have no aliases: dump only these
     rows = []
     for variant, outcome in zip(variants, outcomes):
-        dumped = variant.config.model_dump(mode="json", by_alias=True)
+        dumped = variant.config.model_dump(mode="json", by_alias=True, include=sections)
         rows.append({"variant": variant.name, **{p: _scalar(_lookup(dumped, p)) for p in params}, **outcome.metrics})
     table = pd.DataFrame(rows)
     table.insert(1, "rank", table["sharpe"].rank(ascending=False, method="min", na_option="bottom").astype(int))
