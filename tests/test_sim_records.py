@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 from staging_reference import reference_staged
@@ -69,3 +70,19 @@ def test_the_loop_arguments_are_declared_in_the_kernels_order():
     code = loop.books_kernel(None).py_func.__code__
     assert code.co_varnames[:code.co_argcount] == ("books", "work", "call_seq", "forced", "group_scratch",
                                                    *loop.LOOP_ARGS)
+
+
+def test_books_run_on_numbas_thread_count_and_the_result_does_not_depend_on_it(monkeypatch):
+    open_, close = frames({"A": PATH * 2, "B": [100.0] * len(PATH) * 2})
+    targets = [decide(close, {0: {"A": w, "B": 0.9 - w}, 15: {"A": 0.45, "B": 0.45}}) for w in (0.2, 0.5, 0.7)] * 3
+    rules = [compile_rules(["A", "B"], {}, staged_entry=StagedEntryConfig(tranches=k, every=2),
+                           profit_taking=ProfitTakingConfig(**TWO_STAGES)) for k in (2, 3, 4)] * 3
+    runs = {}
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", n_threads)
+        assert loop.threads() == n_threads
+        runs[n_threads] = simulate_many(targets, open_, close, SETTINGS, rules)
+    for books in (runs[2], runs[3]):
+        for ours, theirs in zip(books, runs[1]):
+            assert ours.equity.to_numpy().tobytes() == theirs.equity.to_numpy().tobytes()
+            assert ours.order_records.tobytes() == theirs.order_records.tobytes()
