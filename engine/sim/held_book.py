@@ -9,8 +9,8 @@ does that session's arithmetic as the loop does it (engine.sim.loop), in the sam
   decision close and equity (``size_at="decision"``) or at the fill;
 - buys executed from the smallest order value up (``sells_first_nb``'s order), all scaled to fit
   the cash by the loop's ``buy_scale_nb`` when sized at the decision;
-- each buy filled as vectorbt's ``buy_nb`` fills a long-only order with partial fills allowed
-  (``_buy``: slippage, fees on the slipped notional, a partial fill when the cash runs short);
+- each buy filled by the loop's own ``execute_nb`` (vectorbt's order execution: slippage, fees on the
+  slipped notional, a partial fill when the cash runs short), compiled once and loaded from the cache;
 - the book marked at every close at the last known price, cash plus each holding in column order.
 
 tests/test_held_book.py checks every array of the result against the loop's.
@@ -21,14 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.sim.orders import ORDER_DT, buy_scale_nb, rebalance_shares_nb
+from engine.sim.orders import ORDER_DT, buy_scale_nb, execute_nb, rebalance_shares_nb
 from engine.sim.result import SimResult
 from engine.sim.rule_layout import LOG_FIELDS
 from engine.sim.simulate import NO_RULES, ExecutionSettings, last_known_price, simulate
-
-# vectorbt.utils.math_'s tolerances, used by its order functions (buy_nb, add_nb)
-REL_TOL, ABS_TOL = 1e-9, 1e-12
-
 
 def simulate_held(targets: pd.DataFrame, open_: pd.DataFrame, close: pd.DataFrame,
                   settings: ExecutionSettings) -> SimResult:
@@ -85,51 +81,14 @@ def _orders(target: np.ndarray, fill_price: np.ndarray, decision_close: np.ndarr
 
 def _fill(shares: np.ndarray, price: np.ndarray, value_price: np.ndarray, session: int, cash: float,
           settings: ExecutionSettings) -> tuple[float, np.ndarray, np.ndarray]:
-    """(cash, shares held, order records) after buying ``shares`` at ``price``, smallest order value first
+    """(cash, shares held, order records) after buying ``shares`` at ``price`` through the loop's own
+    ``execute_nb`` (vectorbt's order execution, compiled once and cached), smallest order value first
     (a stable sort with NaN last, as vectorbt's insertion argsort in sells_first_nb)."""
-    fees, slippage = settings.fees_bps / 1e4, settings.slippage_bps / 1e4
-    held, records = np.zeros(len(shares)), []
+    fees, slippage, value = settings.fees_bps / 1e4, settings.slippage_bps / 1e4, cash
+    held, records, n_records = np.zeros(len(shares)), np.zeros(len(shares), dtype=ORDER_DT), 0
     for k in np.argsort(shares * value_price, kind="stable"):
         if shares[k] == 0.0:
             continue
-        bought = _buy(cash, shares[k], price[k], fees, slippage)
-        if bought is not None:
-            size, fill_price, fee, cash = bought
-            records.append((len(records), k, session, size, fill_price, fee, 0))
-            held[k] = _add(0.0, size)
-    return cash, held, np.array(records, dtype=ORDER_DT)
-
-
-def _buy(cash: float, size: float, price: float, fees: float, slippage: float) -> tuple | None:
-    """vectorbt's ``execute_order_nb`` → ``buy_nb`` for a long-only Amount order from no position, with
-    partial fills allowed and no fixed fees: (size, slipped price, fees, cash left), or None (not filled)."""
-    cash = 0.0 if _close(cash, 0.0) else cash
-    adj_price = price * (1 + slippage)
-    if cash == 0:
-        return None
-    req_cash = size * adj_price
-    req_fees = req_cash * fees + 0.0
-    total_req_cash = req_cash + req_fees
-    if _close(total_req_cash, cash) or total_req_cash < cash:
-        final_size, fees_paid, final_req_cash = size, req_fees, total_req_cash
-    else:  # the cash left buys less than ordered
-        max_req_cash = cash / (1 + fees)
-        if max_req_cash <= 0:
-            return None
-        final_size, fees_paid, final_req_cash = max_req_cash / adj_price, cash - max_req_cash, cash
-    if _close(size, 0.0) or (not _close(final_size, 0.0) and final_size < 0.0):
-        return None
-    return final_size, adj_price, fees_paid, _add(cash, -final_req_cash)
-
-
-def _close(a: float, b: float) -> bool:
-    """vectorbt's is_close_nb."""
-    if np.isnan(a) or np.isnan(b) or np.isinf(a) or np.isinf(b):
-        return False
-    return a == b or abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
-
-
-def _add(a: float, b: float) -> float:
-    """vectorbt's add_nb: a sum that is float noise away from 0 is 0."""
-    zero = _close(abs(a), abs(b)) if np.sign(a) != np.sign(b) else _close(a + b, 0.0)
-    return 0.0 if zero else a + b
+        *_, cash, held[k], n_records = execute_nb(session, int(k), shares[k], price[k], fees, slippage, cash, 0.0,
+                                                  value_price[k], value, records, n_records)
+    return cash, held, records[:n_records].copy()
