@@ -36,6 +36,8 @@ def stationary_bootstrap_indices(n: int, mean_block: float, n_boot: int, rng: np
     if not mean_block >= 1:
         raise ValueError(f"mean_block must be at least 1 session, got {mean_block}")
     starts_block = rng.random((n_boot, n)) < 1.0 / mean_block
+    if mean_block == 1:  # every position starts a block: the uniform draws are the rows (the iid bootstrap)
+        return rng.integers(0, n, size=(n_boot, n))
     starts_block[:, 0] = True
     positions = np.arange(n)
     # position where the block containing each position began (running max of block starts)
@@ -75,8 +77,12 @@ def automatic_block_length(values: np.ndarray) -> float:
     x = x - x.mean()
     runs = max(5, math.ceil(math.sqrt(math.log10(n))))
     max_lag = min(math.ceil(math.sqrt(n)) + runs, n - 1)
-    autocov = np.array([x[: n - k] @ x[k:] / n for k in range(max_lag + 1)])
-    insignificant = np.abs(autocov[1:] / autocov[0]) < 2.0 * math.sqrt(math.log10(n) / n)
+    bound = 2.0 * math.sqrt(math.log10(n) / n)
+    head = _autocovariances(x, range(runs + 1))  # max_lag > runs: n >= 9
+    if (np.abs(head[1:] / head[0]) < bound).all():  # m̂ = 0 (nearly independent returns, the usual case
+        return 1.0  # for daily strategy returns): the later lags are never read, a sweep asks once per variant
+    autocov = np.concatenate([head, _autocovariances(x, range(runs + 1, max_lag + 1))])
+    insignificant = np.abs(autocov[1:] / autocov[0]) < bound
     m_hat = _first_quiet_lag(insignificant, runs)
     bandwidth = min(2 * m_hat, max_lag)
     if bandwidth == 0:
@@ -89,6 +95,12 @@ def automatic_block_length(values: np.ndarray) -> float:
         return 1.0
     block = (2.0 * g_one**2 / (2.0 * g_zero**2)) ** (1.0 / 3.0) * n ** (1.0 / 3.0)
     return float(np.clip(block, 1.0, min(3.0 * math.sqrt(n), n / 3.0)))
+
+
+def _autocovariances(x: np.ndarray, lags: range) -> np.ndarray:
+    """R(k) of the centred series ``x`` for each lag k of ``lags``."""
+    n = len(x)
+    return np.array([x[: n - k] @ x[k:] / n for k in lags])
 
 
 def _first_quiet_lag(insignificant: np.ndarray, runs: int) -> int:

@@ -159,10 +159,13 @@ def conform(spec: TableFile, frame: pd.DataFrame) -> pd.DataFrame:
     absent = [c for c in spec.columns if c not in frame.columns]
     if absent:
         raise TypeError(f"run-folder contract: {spec.name} has no column {absent[0]!r}")
+    # dtypes read once and the column scanned last: a sweep's equity has a column per variant
+    dtypes = frame.dtypes
     frame = frame.astype({c: _EMPTY_DTYPES[spec.kind(c)] for c in frame.columns  # no value: pandas guessed
-                          if spec.kind(c) in _EMPTY_DTYPES and frame[c].isna().all()
-                          and not _fits(spec.kind(c), frame[c].dtype)})
-    wrong = next((c for c in frame.columns if spec.kind(c) is None or not _fits(spec.kind(c), frame[c].dtype)), None)
+                          if spec.kind(c) in _EMPTY_DTYPES and not _fits(spec.kind(c), dtypes[c])
+                          and frame[c].isna().all()})
+    dtypes = frame.dtypes
+    wrong = next((c for c in frame.columns if spec.kind(c) is None or not _fits(spec.kind(c), dtypes[c])), None)
     if wrong is not None:
         raise TypeError(f"run-folder contract: {spec.name} column {wrong!r} is {frame[wrong].dtype}, "
                         f"declared {spec.kind(wrong) or 'nothing (not a column of the file)'}")
