@@ -178,7 +178,9 @@ def _turnover(traded_notional: np.ndarray | pd.Series, values: np.ndarray, ppy: 
 
 def _exposure(weights: pd.DataFrame | np.ndarray) -> dict:
     held = np.asarray(weights, dtype=float)
-    held = np.where(np.isnan(held), 0.0, held)
+    missing = np.isnan(held)
+    if missing.any():  # copied only when needed: a sweep asks once per book of sessions x names
+        held = np.where(missing, 0.0, held)
     if held.shape[0] == 0:
         return {"exposure": None, "avg_names": None}
     return {
