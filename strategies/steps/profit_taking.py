@@ -61,8 +61,9 @@ def profit_taking_step(i, col, k, pos, price, w_fill, equity, due, target, marks
     if count == 0 and fired < n_stages:
         if surge_nb(marks, i - 1, k, int(rules[col, p + SURGE_SESSIONS]), rules[col, p + SURGE_RETURN]):
             count, code = 1, BY_SURGE
-        elif surge_z_nb(marks, i - 1, k, int(rules[col, p + SURGE_Z_SESSIONS]), rules[col, p + SURGE_Z],
-                        int(rules[col, p + SURGE_Z_WINDOW])):
+        elif rules[col, p + SURGE_Z_SESSIONS] > 0 and surge_z_nb(  # off: no call per held name and session
+                marks, i - 1, k, int(rules[col, p + SURGE_Z_SESSIONS]), rules[col, p + SURGE_Z],
+                int(rules[col, p + SURGE_Z_WINDOW])):
             count, code = 1, BY_SURGE_Z
     if count > 0:
         if fired == 0:
