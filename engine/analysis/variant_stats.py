@@ -177,9 +177,11 @@ def _differences_to_first(
     for block in column_blocks(n, values.shape[1]):  # each block with the first column, which it is compared to
         columns = np.r_[0, np.arange(values.shape[1])[block]]
         resampled = _resampled_sharpes(counts, np.asfortranarray(values[:, columns])) * math.sqrt(ppy)
-        differences = resampled - resampled[:, :1]
+        differences = resampled[:, 1:] - resampled[:, :1]
+        # the same quantiles when no resample lacks variation; nanquantile goes column by column (3x slower)
+        quantile = np.nanquantile if np.isnan(differences).any() else np.quantile
         with np.errstate(invalid="ignore"):
-            lower[block], upper[block] = np.nanquantile(differences[:, 1:], [tail, 1.0 - tail], axis=0)
+            lower[block], upper[block] = quantile(differences, [tail, 1.0 - tail], axis=0)
     return estimate - estimate[0], lower, upper
 
 
