@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from engine.analysis import return_stats as rs
 from engine.report import pdf as pdf_report
@@ -106,7 +107,13 @@ def overflowing_cells(table: Table, width: float) -> list[str]:
     flowable = pdf_report.table_flowable(table, width, pdf_report.report_styles())
     bad = []
     for r, row in enumerate(flowable._cellvalues):
-        for cell, column_width, numeric in zip(row, flowable._colWidths, table.numeric):
+        for cell, style, column_width, numeric in zip(row, flowable._cellStyles[r], flowable._colWidths,
+                                                      table.numeric):
+            if isinstance(cell, str):  # a number set as a plain string: one line, as wide as its text
+                room = column_width - pdf_report.CELL_PADDING + 0.5
+                if "\n" in cell or stringWidth(cell, style.fontname, style.fontsize) > room:
+                    bad.append(cell)
+                continue
             cell.wrap(column_width - pdf_report.CELL_PADDING, 10_000)
             lines = cell.blPara.lines
             spare = [line[0] if isinstance(line, tuple) else line.extraSpace for line in lines]

@@ -165,10 +165,15 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
     cell_num = ParagraphStyle(f"cell_num{size}", styles["cell_num"], fontSize=size, leading=size + 2)
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
               for c, num in zip(table.columns, table.numeric)]
-    body = [[Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
+    body = [[value if num and not _linked(table, r, c) else
+             Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
              for c, (value, num) in enumerate(zip(row, table.numeric))] for r, row in enumerate(table.rows)]
     flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
     flowable.setStyle(TableStyle([
+        # numbers are plain strings set like cell_num (never wrapped, so no Paragraph: most of a table's layout time)
+        ("FONTNAME", (0, 1), (-1, -1), cell_num.fontName), ("FONTSIZE", (0, 1), (-1, -1), size),
+        ("LEADING", (0, 1), (-1, -1), cell_num.leading),
+        *[("ALIGN", (c, 1), (c, -1), "RIGHT") for c, num in enumerate(table.numeric) if num],
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f8fa")]),
@@ -178,6 +183,10 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
         ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING / 2), ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING / 2),
     ]))
     return flowable
+
+
+def _linked(table: model.Table, row: int, column: int) -> bool:
+    return column == 0 and bool((table.links and table.links[row]) or (table.anchors and table.anchors[row]))
 
 
 def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
