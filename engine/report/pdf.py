@@ -165,12 +165,14 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
     cell_num = ParagraphStyle(f"cell_num{size}", styles["cell_num"], fontSize=size, leading=size + 2)
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
               for c, num in zip(table.columns, table.numeric)]
-    body = [[value if num and not _linked(table, r, c) else
+    room = [w - CELL_PADDING for w in widths]
+    body = [[value if _one_line(table, r, c, value, num, room[c], size) else
              Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
              for c, (value, num) in enumerate(zip(row, table.numeric))] for r, row in enumerate(table.rows)]
     flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
     flowable.setStyle(TableStyle([
-        # numbers are plain strings set like cell_num (never wrapped, so no Paragraph: most of a table's layout time)
+        # a cell that fits on one line is a plain string set like cell/cell_num (a Paragraph each was most of the
+        # PDF's layout time)
         ("FONTNAME", (0, 1), (-1, -1), cell_num.fontName), ("FONTSIZE", (0, 1), (-1, -1), size),
         ("LEADING", (0, 1), (-1, -1), cell_num.leading),
         *[("ALIGN", (c, 1), (c, -1), "RIGHT") for c, num in enumerate(table.numeric) if num],
@@ -185,8 +187,13 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
     return flowable
 
 
-def _linked(table: model.Table, row: int, column: int) -> bool:
-    return column == 0 and bool((table.links and table.links[row]) or (table.anchors and table.anchors[row]))
+def _one_line(table: model.Table, row: int, column: int, value: str, numeric: bool, room: float,
+              size: float) -> bool:
+    """Whether a cell can be a plain string: no link or anchor, and a number (never wrapped) or one
+    single-spaced line of text that fits its column."""
+    if column == 0 and ((table.links and table.links[row]) or (table.anchors and table.anchors[row])):
+        return False
+    return numeric or (" ".join(value.split()) == value and pdfmetrics.stringWidth(value, "Sans", size) <= room)
 
 
 def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
