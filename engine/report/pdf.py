@@ -166,7 +166,7 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
     header = [Paragraph(f"<b>{escape(c)}</b>", cell_num if num else cell)
               for c, num in zip(table.columns, table.numeric)]
     room = [w - CELL_PADDING for w in widths]
-    body = [[value if _one_line(table, r, c, value, num, room[c], size) else
+    body = [[value if _one_line(table, r, c, value, num, room[c], cell_num.fontName, size) else
              Paragraph(_cell_markup(table, r, c, value), cell_num if num else cell)
              for c, (value, num) in enumerate(zip(row, table.numeric))] for r, row in enumerate(table.rows)]
     flowable = LongTable([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
@@ -188,12 +188,12 @@ def table_flowable(table: model.Table, width: float, styles) -> LongTable:
 
 
 def _one_line(table: model.Table, row: int, column: int, value: str, numeric: bool, room: float,
-              size: float) -> bool:
+              font: str, size: float) -> bool:
     """Whether a cell can be a plain string: no link or anchor, and a number (never wrapped) or one
     single-spaced line of text that fits its column."""
     if column == 0 and ((table.links and table.links[row]) or (table.anchors and table.anchors[row])):
         return False
-    return numeric or (" ".join(value.split()) == value and pdfmetrics.stringWidth(value, "Sans", size) <= room)
+    return numeric or (" ".join(value.split()) == value and pdfmetrics.stringWidth(value, font, size) <= room)
 
 
 def _cell_markup(table: model.Table, row: int, column: int, value: str) -> str:
