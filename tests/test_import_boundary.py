@@ -57,3 +57,14 @@ def test_the_check_catches_a_rule_that_imports_its_step(tmp_path):
     rule.write_text(rule.read_text() + "\nfrom strategies.steps.stop_loss import stop_loss_step  # noqa: E402\n")
     assert "numba" in heavy_modules_after(READ_CONFIG, tmp_path)
     assert "numba" in heavy_modules_after(VALIDATE, tmp_path)
+
+
+def test_scipy_special_loads_only_when_an_option_is_priced():
+    """scipy.special (~0.2 s to import) is needed by the option pricer only, not by a run without hedges."""
+    probe = ("import sys\nimport engine.run.backtest, engine.hedges.book, engine.analysis.scenarios\n"
+             "before = 'scipy.special' in sys.modules\nfrom engine.hedges.options import bsm_price\n"
+             "price = float(bsm_price(100.0, 90.0, 0.25, 0.2, 0.0, 0.0, False))\n"
+             "print('loaded:', before, 'scipy.special' in sys.modules, round(price, 6))\n")
+    out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                         capture_output=True, text=True, check=True, timeout=600).stdout
+    assert out.rsplit("loaded:", 1)[1].split() == ["False", "True", "0.712381"]

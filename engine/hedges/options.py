@@ -17,9 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 DAYS_PER_YEAR = 365.0
+
+
+def ndtr(x) -> np.ndarray:
+    """The standard normal CDF (scipy's): scipy takes ~0.2 s to import, so it loads when a hedge is priced."""
+    from scipy.special import ndtr as scipy_ndtr
+
+    return scipy_ndtr(x)
 
 
 def _d1_d2(spot, strike, tau, vol, rate, div_yield):
