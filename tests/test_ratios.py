@@ -61,7 +61,7 @@ def test_pbo_and_the_bootstrap_compute_the_same_sharpe_from_their_moments(values
     reference = per_period_sharpe(values)
     n = len(values)
     sums, squares = values.sum(axis=0), (values**2).sum(axis=0)
-    from_sums = pbo_module._metric(sums, squares, np.full(values.shape[1], float(n)), "sharpe")
+    from_sums = [pbo_module._metric_nb(total, square, float(n), True) for total, square in zip(sums, squares)]
     identity = variant_stats._resampled_sharpes(np.ones((1, n)), values)[0]
     for k in range(values.shape[1]):
         if np.isfinite(reference[k]) and np.var(values[:, k]) > 1e-12:

@@ -51,8 +51,8 @@ def _peak_bytes(run) -> int:
 
 def test_the_statistics_memory_is_set_by_the_block_not_by_the_variant_count(monkeypatch):
     """2,000 variants × 250 sessions in blocks of 40 columns: each statistic's peak stays under the bound of
-    the bootstrap's resample table, a KB per variant and the block's temporaries. The whole matrix at
-    once breaks the same bound several times over (the guard can fail)."""
+    the bootstrap's resample table, a KB per variant and the block's temporaries. The bootstrap on the whole
+    matrix at once breaks the same bound several times over (the guard can fail); the PBO stays under it."""
     sessions, variants, n_boot = 250, 2000, 400
     returns = sweep_returns(sessions, variants)
     names = ["base"] + [f"v{k}" for k in range(1, variants)]
@@ -68,4 +68,5 @@ def test_the_statistics_memory_is_set_by_the_block_not_by_the_variant_count(monk
     monkeypatch.setattr(column_blocks, "CELLS", cells)
     assert _peak_bytes(statistics) < bound and _peak_bytes(overfitting) < bound
     monkeypatch.setattr(column_blocks, "CELLS", sessions * variants)  # one block: what the sweep did before
-    assert _peak_bytes(statistics) > 3 * bound and _peak_bytes(overfitting) > 2 * bound
+    assert _peak_bytes(statistics) > 3 * bound
+    assert _peak_bytes(overfitting) < bound  # the PBO's compiled loop holds no combinations x variants matrix

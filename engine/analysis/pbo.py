@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 
+import numba
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from engine.analysis import column_blocks
-from engine.analysis.ratios import sharpe_from_moments
+from engine.sim.kernel_cache import kernel
 
 METRICS = ("sharpe", "mean")
-_CHUNK = 2048  # combinations evaluated at once (their variants a block of columns at a time)
+_PER_THREAD = 64  # combinations a thread takes at least
 
 
 @dataclass(frozen=True)
@@ -71,22 +72,15 @@ def pbo(returns: pd.DataFrame | np.ndarray, n_splits: int = 16, metric: str = "s
             "fix: use fewer n_splits or a longer backtest"
         )
     sums, squares = column_blocks.by_columns(lambda columns: _block_sums(columns, n_splits, block), matrix)  # (S, N) each
-    chosen = _combination_masks(n_splits)
-    is_best, oos_of_best, logits = [], [], []
-    with threadpool_limits(1, user_api="blas"):  # products with S = 16 rows: more BLAS threads only spin
-        for start in range(0, len(chosen), _CHUNK):
-            mask = chosen[start : start + _CHUNK].astype(float)
-            winner, best, winner_oos, below, ties = _winners(mask, sums, squares, block, metric)
-            relative_rank = (below + (ties + 1) / 2.0) / (n_variants + 1)
-            logits.append(np.log(relative_rank / (1.0 - relative_rank)))
-            is_best.append(best)
-            oos_of_best.append(winner_oos)
-    logits_all, is_all, oos_all = (np.concatenate(part) for part in (logits, is_best, oos_of_best))
+    winner, is_all, oos_all, below, ties = _winners(_combination_masks(n_splits).astype(float), sums, squares,
+                                                    block, metric)
+    relative_rank = (below + (ties + 1) / 2.0) / (n_variants + 1)
+    logits_all = np.log(relative_rank / (1.0 - relative_rank))
     slope, intercept = _degradation(is_all, oos_all)
     return PBOResult(
         pbo=float(np.mean(logits_all <= 0.0)),
         logits=logits_all,
-        n_combinations=len(chosen),
+        n_combinations=len(logits_all),
         is_best=is_all,
         oos_of_best=oos_all,
         degradation_slope=slope,
@@ -95,36 +89,78 @@ def pbo(returns: pd.DataFrame | np.ndarray, n_splits: int = 16, metric: str = "s
     )
 
 
-def _winners(mask: np.ndarray, sums: np.ndarray, squares: np.ndarray, block: int, metric: str):
-    """Per combination (row of ``mask``): the in-sample winner, its in-sample and out-of-sample metric, and
-    how many variants fall below and tie with it out of sample. Variants are taken a block of columns at a
-    time (memory: rows × CELLS / rows floats), which gives the bits of all columns at once."""
-    rest = 1.0 - mask
-    in_count, out_count = mask.sum(axis=1, keepdims=True) * block, rest.sum(axis=1, keepdims=True) * block
-    rows = np.arange(len(mask))
-    blocks = column_blocks.column_blocks(len(mask), sums.shape[1])
+def _winners(masks: np.ndarray, sums: np.ndarray, squares: np.ndarray, block: int, metric: str):
+    """Per combination (row of ``masks``): the in-sample winner, its in-sample and out-of-sample metric, and
+    how many variants fall below and tie with it out of sample (_cscv_nb), the combinations shared out among
+    numba's threads. Memory: five numbers per combination and four per variant and thread, no matrix."""
+    n = len(masks)
+    out = (np.zeros(n, dtype=np.int64), np.empty(n), np.empty(n), np.zeros(n, dtype=np.int64),
+           np.zeros(n, dtype=np.int64))
+    args = (masks, np.ascontiguousarray(sums), np.ascontiguousarray(squares), float(block), metric == "sharpe", *out)
+    n_threads = max(1, min(numba.config.NUMBA_NUM_THREADS, n // _PER_THREAD))
+    bounds = np.linspace(0, n, n_threads + 1).astype(np.int64)
+    if n_threads == 1:
+        _cscv_nb(0, n, *args)
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(lambda t: _cscv_nb(bounds[t], bounds[t + 1], *args), range(n_threads)))
+    return out
 
-    def metric_of(weights, count, columns):
-        return _metric(weights @ sums[:, columns], weights @ squares[:, columns], count, metric)
 
-    winner, best = np.zeros(len(mask), dtype=np.int64), np.full(len(mask), np.nan)
-    for k, columns in enumerate(blocks):  # np.argmax over all columns: the first maximum, a NaN first of all
-        in_sample = metric_of(mask, in_count, columns)
-        arg = np.argmax(in_sample, axis=1)
-        value = in_sample[rows, arg]
-        better = np.ones(len(mask), dtype=bool) if k == 0 else ~np.isnan(best) & (np.isnan(value) | (value > best))
-        winner, best = np.where(better, arg + columns.start, winner), np.where(better, value, best)
-    # the winners' out-of-sample metric from their own columns (a few distinct ones; two at least, as a
-    # one-column product takes BLAS's matrix-vector path), then every block counted against it
-    distinct = np.unique(winner)
-    columns = distinct if len(distinct) > 1 else np.unique([distinct[0], (distinct[0] + 1) % sums.shape[1]])
-    winner_oos = metric_of(rest, out_count, columns)[rows, np.searchsorted(columns, winner)]
-    below, ties = np.zeros(len(mask), dtype=np.int64), np.zeros(len(mask), dtype=np.int64)
-    for columns in blocks:
-        out_sample = metric_of(rest, out_count, columns)
-        below += (out_sample < winner_oos[:, None]).sum(axis=1)
-        ties += (out_sample == winner_oos[:, None]).sum(axis=1)
-    return winner, best, winner_oos, below, ties
+@kernel(nogil=True)
+def _cscv_nb(start, stop, masks, sums, squares, block, sharpe, winner, best, winner_oos, below, ties):
+    """Combinations ``start`` to ``stop`` of _winners. A variant's in- and out-of-sample sums are its block
+    sums weighted by the mask (1 in, 0 out) added in block order, as the matrix product ``mask @ sums`` on one
+    BLAS thread adds them (tests/pbo_reference.py: the same bits); the in-sample winner is np.argmax's (the
+    first maximum, a NaN first of all)."""
+    n_splits, n_variants = sums.shape
+    sums_in, squares_in = np.empty(n_variants), np.empty(n_variants)
+    sums_out, squares_out = np.empty(n_variants), np.empty(n_variants)
+    for c in range(start, stop):
+        for j in range(n_variants):
+            sums_in[j], squares_in[j], sums_out[j], squares_out[j] = 0.0, 0.0, 0.0, 0.0
+        chosen = 0.0
+        for k in range(n_splits):
+            inside = masks[c, k]
+            outside = 1.0 - inside
+            chosen += inside
+            for j in range(n_variants):
+                sums_in[j] += inside * sums[k, j]
+                squares_in[j] += inside * squares[k, j]
+                sums_out[j] += outside * sums[k, j]
+                squares_out[j] += outside * squares[k, j]
+        in_count, out_count = chosen * block, (n_splits - chosen) * block
+        top, value = 0, _metric_nb(sums_in[0], squares_in[0], in_count, sharpe)
+        if value == value:
+            for j in range(1, n_variants):
+                candidate = _metric_nb(sums_in[j], squares_in[j], in_count, sharpe)
+                if candidate != candidate or candidate > value:
+                    top, value = j, candidate
+                    if candidate != candidate:
+                        break
+        oos = _metric_nb(sums_out[top], squares_out[top], out_count, sharpe)
+        lower, equal = 0, 0
+        for j in range(n_variants):
+            other = _metric_nb(sums_out[j], squares_out[j], out_count, sharpe)
+            lower += other < oos
+            equal += other == oos
+        winner[c], best[c], winner_oos[c], below[c], ties[c] = top, value, oos, lower, equal
+
+
+@kernel(inline="always")
+def _metric_nb(sums, squares, count, sharpe):
+    """Per-period Sharpe ratio (ddof=1; no variation ranks by the sign of the mean: 0 or ±inf) or mean
+    return from a sum of ``count`` returns and of their squares."""
+    mean = sums / count
+    if not sharpe:
+        return mean
+    variance = squares - sums * mean
+    if variance < 0.0:
+        variance = 0.0
+    variance = variance / (count - 1.0)
+    if variance > 0.0:
+        return mean / np.sqrt(variance)
+    return np.inf if mean > 0.0 else -np.inf if mean < 0.0 else 0.0
 
 
 def _block_sums(matrix: np.ndarray, n_splits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,22 +175,6 @@ def _combination_masks(n_splits: int) -> np.ndarray:
     masks = np.zeros((len(combos), n_splits), dtype=bool)
     masks[np.repeat(np.arange(len(combos)), n_splits // 2), np.concatenate(combos)] = True
     return masks
-
-
-def _metric(sums: np.ndarray, squares: np.ndarray, count: np.ndarray, metric: str) -> np.ndarray:
-    """Per-period mean or Sharpe ratio (ddof=1) from sums of returns and of squared returns."""
-    mean = sums / count
-    if metric == "mean":
-        return mean
-    variance = sums * mean  # then in place: these arrays are combinations x variants
-    np.subtract(squares, variance, out=variance)
-    np.maximum(variance, 0.0, out=variance)
-    np.divide(variance, count - 1, out=variance)
-    ratio = sharpe_from_moments(mean, variance, 0.0)
-    flat = ~(variance > 0)  # no risk: ranked by the sign of the mean
-    if flat.any():
-        ratio[flat] = np.where(mean[flat] > 0, np.inf, np.where(mean[flat] < 0, -np.inf, 0.0))
-    return ratio
 
 
 def _degradation(in_sample: np.ndarray, out_sample: np.ndarray) -> tuple[float, float]:

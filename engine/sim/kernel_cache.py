@@ -37,10 +37,11 @@ from numba.core.environment import Environment, lookup_environment
 from engine.user_cache import cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every file with code compiled into the simulation loop (tests/test_kernel_cache.py checks the list);
-# a rule's step compiled from any other file (a plugin's) is stamped with that file's own bytes too.
+# Every file with code compiled into the simulation loop, and the PBO's loop (tests/test_kernel_cache.py checks
+# the list); a rule's step compiled from any other file (a plugin's) is stamped with that file's own bytes too.
 KERNEL_SOURCES = ("engine/sim/loop.py", "engine/sim/orders.py", "engine/sim/rule_kernels.py", "engine/sim/session_step.py",
-                  "engine/sim/cap_kernel.py", "strategies/steps/cap_drift.py", "strategies/steps/profit_taking.py")
+                  "engine/sim/cap_kernel.py", "strategies/steps/cap_drift.py", "strategies/steps/profit_taking.py",
+                  "engine/analysis/pbo.py")
 
 
 @lru_cache(maxsize=None)
