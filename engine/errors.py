@@ -15,6 +15,9 @@ class DataError(RulebookError):
         where = f"{self.file}" + (f", column '{field}'" if field else "")
         super().__init__(f"{where}: {problem}. Fix: {fix}")
 
+    def __reduce__(self):  # picklable (it crosses from the background PDF process)
+        return type(self), (self.file, self.field, self.problem, self.fix)
+
 
 class ConfigError(RulebookError):
     """Bad configuration: says which file, the path of the bad key and what to do."""
@@ -23,3 +26,6 @@ class ConfigError(RulebookError):
         self.file, self.path, self.problem, self.fix = str(file), path, problem, fix
         msg = f"{self.file}: '{path}': {problem}"
         super().__init__(msg + (f". Fix: {fix}" if fix else ""))
+
+    def __reduce__(self):
+        return type(self), (self.file, self.path, self.problem, self.fix)

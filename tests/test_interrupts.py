@@ -1,9 +1,10 @@
 """Ctrl-C (a real SIGINT, in a real process) at each stage of run, compare and events.
 
-A small driver starts the CLI in a subprocess with one function wrapped so that the process sends
-itself SIGINT when it reaches that function (the n-th call): the signal lands exactly at the stage
-named, however loaded the machine is. Every case asserts exit 130, no traceback, and that the
-destination is complete or absent (or, for a folder being updated, byte-identical to before), with
+A small driver starts the CLI in a subprocess (in a session of its own, like a terminal's foreground
+job) with one function wrapped so that the process sends its process group SIGINT when it reaches
+that function (the n-th call), as Ctrl-C in a terminal does (so it reaches the background PDF
+process too): the signal lands exactly at the stage named, however loaded the machine is. Every
+case asserts exit 130, no traceback, and that the destination is complete or absent (or, for a folder being updated, byte-identical to before), with
 no temporary entries left beside it.
 """
 
@@ -33,7 +34,7 @@ original, calls = getattr(owner, name), [0]
 def wrapped(*args, **kwargs):
     calls[0] += 1
     if calls[0] == nth:
-        os.kill(os.getpid(), sig)
+        os.killpg(os.getpgid(0), sig)
     return original(*args, **kwargs)
 setattr(owner, name, wrapped if not isinstance(original, staticmethod) else staticmethod(wrapped))
 from engine.cli.main import app
@@ -48,7 +49,7 @@ CONFIG = {"name": "sig", "period": {"start": "2024-06-03", "end": "2025-12-31"},
 def cli(tmp: Path, where: str, *args, nth: int = 1, sig: str = "SIGINT") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-c", DRIVER, where, str(nth), sig, *map(str, args)], cwd=tmp, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, start_new_session=True)
 
 
 @pytest.fixture

@@ -34,17 +34,32 @@ def rewrite_reports(run_dir: Path, formats: list[str], page_size: str | None = N
 
 def write_reports(run_dir: Path, formats: list[str], page_size: str | None = None, *,
                   into: Path | None = None) -> list[Path]:
-    """Build the report model once from ``run_dir`` and write each format into ``into`` (default: the same folder)."""
+    """Build the report model once from ``run_dir`` and write each format into ``into`` (default: the same folder).
+
+    Inside ``pdf_in_background()`` the PDF is written by the waiting child while this process
+    writes the HTML; the child is reaped before this returns or raises."""
     from engine.report.contents import build_report
+    from engine.report.pdf_worker import take_worker
 
     report = build_report(Path(run_dir), page_size)
-    written = []
-    for name in formats:
-        destination = Path(into or run_dir) / FILE_NAMES[name]
-        if name == "html":
-            from engine.report.html import write_html
-            written.append(write_html(report, destination))
-        else:
-            from engine.report.pdf import write_pdf
-            written.append(write_pdf(report, destination))
-    return written
+    destinations = {name: Path(into or run_dir) / FILE_NAMES[name] for name in formats}
+    worker = take_worker() if "pdf" in formats else None
+    try:
+        if worker is not None:
+            worker.submit(report, destinations["pdf"])
+        written = {name: _write(name, report, destinations[name]) for name in formats
+                   if not (name == "pdf" and worker is not None)}
+        if worker is not None:
+            written["pdf"] = worker.result()
+    finally:
+        if worker is not None:
+            worker.close()
+    return [written[name] for name in formats]
+
+
+def _write(name: str, report, destination: Path) -> Path:
+    if name == "html":
+        from engine.report.html import write_html
+        return write_html(report, destination)
+    from engine.report.pdf import write_pdf
+    return write_pdf(report, destination)

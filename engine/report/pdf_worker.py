@@ -1,0 +1,175 @@
+"""report.pdf written by a second process while this one does the rest (the PDF is most of a report's time).
+
+The CLI opens ``pdf_in_background()`` before it simulates: a forked child imports the PDF stack
+(matplotlib, reportlab) and reads its fonts on the other core meanwhile, then waits.
+``write_reports`` hands it the report model and the PDF's path and writes report.html itself;
+the child writes report.pdf (atomically, into the same temporary run folder) and answers.
+
+Nothing is left behind: an error in the child is raised in the parent, which then discards the
+folder as for any error; the parent never leaves the block while the child may still write (on
+an error or Ctrl-C it kills and reaps it; the child ignores Ctrl-C and leaves that to the parent),
+and the child dies with the parent (PR_SET_PDEATHSIG). Linux only; elsewhere, or from the Python
+API (a notebook's kernel must not fork), the PDF is written in process as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.errors import RulebookError
+
+_HEADER = struct.Struct("!Q")
+_PR_SET_PDEATHSIG = 1
+_worker: PdfWorker | None = None
+
+
+@contextlib.contextmanager
+def pdf_in_background(enabled: bool = True) -> Iterator[None]:
+    """Within this block the first report.pdf is written by a child started now (if ``enabled``)."""
+    global _worker
+    worker = PdfWorker.start() if enabled and sys.platform.startswith("linux") else None
+    previous, _worker = _worker, worker
+    try:
+        yield
+    finally:
+        _worker = previous
+        if worker is not None:
+            worker.close()
+
+
+def take_worker() -> PdfWorker | None:
+    """The waiting child, if any; each serves one PDF."""
+    global _worker
+    worker, _worker = _worker, None
+    return worker
+
+
+class PdfWorker:
+    """A forked child that writes one PDF: ``submit`` the model, then ``result`` waits for the file."""
+
+    def __init__(self, pid: int, jobs: int, answers: int) -> None:
+        self.pid, self._jobs, self._answers = pid, jobs, answers
+
+    @classmethod
+    def start(cls) -> PdfWorker | None:
+        try:
+            job_read, job_write = os.pipe()
+            answer_read, answer_write = os.pipe()
+            parent = os.getpid()
+            pid = os.fork()
+        except OSError:
+            return None  # no fork here (or no resources): the PDF is written in process
+        if pid == 0:
+            code = 1
+            try:
+                os.close(job_write)
+                os.close(answer_read)
+                code = _serve(job_read, answer_write, parent)
+            finally:
+                os._exit(code)  # never the parent's atexit handlers or buffered output
+        os.close(job_read)
+        os.close(answer_write)
+        return cls(pid, job_write, answer_read)
+
+    def submit(self, report, destination: Path) -> None:
+        job = pickle.dumps((report, str(destination)), protocol=pickle.HIGHEST_PROTOCOL)
+        with contextlib.suppress(BrokenPipeError):  # the child is gone: result() says so
+            _send(self._jobs, job)
+
+    def result(self) -> Path:
+        """The written PDF's path, or the child's error raised here."""
+        answer = _receive(self._answers)
+        self.close()
+        if answer is None:
+            raise RulebookError("the process writing report.pdf ended without finishing it; nothing was written. "
+                                "Fix: run the command again (or write the reports with `rulebook report RUN_DIR`)")
+        status, value = pickle.loads(answer)
+        if status == "error":
+            raise value
+        return Path(value)
+
+    def close(self) -> None:
+        """Stop the child (if it still runs) and reap it; safe to call twice."""
+        if self.pid is None:
+            return
+        for fd in (self._jobs, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self.pid = None
+
+
+def _serve(jobs: int, answers: int, parent: int) -> int:
+    """The child: get ready, wait for one job (EOF: none is coming), write the PDF, answer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this process
+    _die_with(parent)
+    try:
+        from engine.report.pdf import register_fonts
+
+        register_fonts()
+    except Exception:  # noqa: BLE001 - a real problem shows again when the job runs, and is answered then
+        pass
+    job = _receive(jobs)
+    if job is None:
+        return 0
+    try:
+        from engine.report.pdf import write_pdf
+
+        report, destination = pickle.loads(job)
+        answer = ("ok", str(write_pdf(report, Path(destination))))
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+        answer = ("error", _portable(error))
+    _send(answers, pickle.dumps(answer))
+    return 0
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` if it survives pickling, else a RulebookError with its text."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001
+        return RulebookError(f"writing report.pdf failed: {type(error).__name__}: {error}")
+
+
+def _die_with(parent: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent was already gone before the line above
+        os._exit(1)
+
+
+def _send(fd: int, payload: bytes) -> None:
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _receive(fd: int) -> bytes | None:
+    """One message, or None at end of file (the other side closed or died)."""
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exactly(fd, _HEADER.unpack(header)[0])
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

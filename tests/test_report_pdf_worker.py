@@ -1,0 +1,115 @@
+"""report.pdf written by the background child (engine.report.pdf_worker): the same files as when written
+in process, and on any failure of the child nothing left behind (no folder, no temporary file, no process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from reportlab import rl_config
+
+from engine.atomic import write_folder_atomically
+from engine.errors import DataError, RulebookError
+from engine.report import pdf, pdf_worker
+from engine.report.write import write_reports
+from report_run_folder import write_run_folder
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> Path:
+    return write_run_folder(tmp_path_factory.mktemp("worker") / "run")
+
+
+@pytest.fixture
+def invariant(monkeypatch):
+    """reportlab without timestamps or random font-subset names, so two writes of one report are equal bytes."""
+    monkeypatch.setattr(rl_config, "invariant", 1)
+
+
+def _reports_in(destination: Path, run_folder: Path) -> Path:
+    """A copy of ``run_folder`` with both reports, written like `rulebook run` writes (one atomic folder)."""
+    def fill(tmp: Path) -> None:
+        shutil.copytree(run_folder, tmp, dirs_exist_ok=True)
+        write_reports(tmp, ["html", "pdf"])
+    return write_folder_atomically(destination, fill)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_the_background_pdf_is_the_in_process_pdf(tmp_path, run_folder, invariant) -> None:
+    serial = _reports_in(tmp_path / "serial", run_folder)
+    with pdf_worker.pdf_in_background():
+        pid = pdf_worker._worker.pid
+        background = _reports_in(tmp_path / "background", run_folder)
+        assert pdf_worker._worker is None  # taken by write_reports: one PDF per child
+    assert _reaped(pid)
+    for name in ("report.pdf", "report.html"):
+        assert (background / name).read_bytes() == (serial / name).read_bytes(), name
+    assert (serial / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_unused_worker_exits_when_the_block_ends(tmp_path) -> None:
+    with pdf_worker.pdf_in_background():
+        pid = pdf_worker._worker.pid
+    assert _reaped(pid) and pdf_worker._worker is None
+
+
+def _fail_after_writing_part(error: BaseException):
+    def render(report, destination):
+        Path(destination).write_bytes(b"%PDF-1.4 half a report")
+        raise error
+    return render
+
+
+def assert_fails_cleanly(tmp_path: Path, run_folder: Path, error: type[BaseException], match: str) -> None:
+    """Writing the reports raises ``error`` here, the child is reaped, and nothing is left in tmp_path."""
+    with pdf_worker.pdf_in_background():
+        pid = pdf_worker._worker.pid
+        with pytest.raises(error, match=match):
+            _reports_in(tmp_path / "out", run_folder)
+        assert _reaped(pid)
+    assert list(tmp_path.iterdir()) == [], "no folder and no temporary entry"
+
+
+@pytest.mark.parametrize("error, message", [
+    (DataError("equity.parquet", "equity", "broken", "rerun"), "equity.parquet, column 'equity': broken"),
+    (MemoryError("out of memory"), "out of memory"),
+])
+def test_a_failing_child_raises_here_and_leaves_nothing(tmp_path, run_folder, monkeypatch, error, message) -> None:
+    monkeypatch.setattr(pdf, "render_pdf", _fail_after_writing_part(error))  # before the fork: the child's too
+    assert_fails_cleanly(tmp_path, run_folder, type(error), message)
+
+
+def test_an_error_that_cannot_travel_is_sent_as_its_text(tmp_path, run_folder, monkeypatch) -> None:
+    class Unpicklable(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"{a}/{b}")
+    monkeypatch.setattr(pdf, "render_pdf", _fail_after_writing_part(Unpicklable("x", "y")))
+    assert_fails_cleanly(tmp_path, run_folder, RulebookError, "Unpicklable: x/y")
+
+
+def test_a_child_that_dies_is_an_error_and_leaves_nothing(tmp_path, run_folder, monkeypatch) -> None:
+    def die(report, destination):
+        Path(destination).write_bytes(b"%PDF-1.4 half")
+        os._exit(3)
+    monkeypatch.setattr(pdf, "render_pdf", die)
+    assert_fails_cleanly(tmp_path, run_folder, RulebookError, "ended without finishing it")
+
+
+def test_an_error_in_this_process_stops_the_child(tmp_path, run_folder, monkeypatch) -> None:
+    """The HTML fails while the child renders the PDF: the child is killed and reaped before the error
+    propagates, so it cannot write into the folder being removed."""
+    import engine.report.html as html
+
+    def broken(report, destination):
+        raise RulebookError("html broke")
+    monkeypatch.setattr(html, "write_html", broken)
+    assert_fails_cleanly(tmp_path, run_folder, RulebookError, "html broke")
