@@ -59,15 +59,16 @@ dates for both). Relative metrics use those paired returns:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from engine.analysis.drawdowns import drawdown_table, equity_values, worst_episode
-from engine.analysis.ratios import sharpe_ratio
+from engine.analysis.ratios import per_period_sharpe, sharpe_ratio
 
-__all__ = ["BenchmarkCurve", "benchmark_curve", "compute_metrics", "drawdown_table"]
+__all__ = ["BenchmarkCurve", "benchmark_curve", "compute_metrics", "curves_metrics", "drawdown_table"]
 
 Metrics = dict[str, float | int | str | None]
 
@@ -82,28 +83,65 @@ def compute_metrics(
     risk_free: float = 0.0,
 ) -> Metrics:
     """All metrics of ``equity`` (see the module docstring for keys and units)."""
+    if not isinstance(equity, pd.Series):
+        equity_values(equity)  # raises: says what equity must be
+    return curves_metrics(equity.to_frame(), periods_per_year=periods_per_year, benchmark_equity=benchmark_equity,
+                          traded_notional=None if traded_notional is None else [traded_notional],
+                          weights=None if weights is None else [weights], risk_free=risk_free)[0]
+
+
+def curves_metrics(
+    curves: pd.DataFrame,
+    *,
+    periods_per_year: float,
+    benchmark_equity: pd.Series | BenchmarkCurve | None = None,
+    traded_notional: Sequence[np.ndarray | pd.Series] | None = None,
+    weights: Sequence[pd.DataFrame | np.ndarray] | None = None,
+    risk_free: float = 0.0,
+) -> list[Metrics]:
+    """compute_metrics of each column of ``curves`` (``traded_notional``, ``weights``: one per column), all
+    columns in one pass: a sweep's batch of books costs a few numpy calls, not a few per book. numpy reduces
+    each column of a Fortran-ordered matrix as it reduces one series, so every number is the bits of the
+    column alone (tests/test_metrics.py checks it against each column's own metrics)."""
     if not (math.isfinite(periods_per_year) and periods_per_year > 0):
         raise ValueError(f"periods_per_year must be a positive number, got {periods_per_year}")
-    values = equity_values(equity)
+    values = _curve_values(curves)
     returns = simple_returns(values)
     rf = _session_rate(risk_free, periods_per_year)
-    metrics: dict = {
-        "start": _iso(equity.index[0]),
-        "end": _iso(equity.index[-1]),
-        "sessions": len(values),
+    n_curves, index = values.shape[1], curves.index
+    table: dict = {
+        "start": [_iso(index[0])] * n_curves,
+        "end": [_iso(index[-1])] * n_curves,
+        "sessions": [len(values)] * n_curves,
         "final_equity": values[-1],
     }
-    metrics.update(_curve_metrics(values, returns, len(returns), periods_per_year, rf))
-    metrics.update(_drawdown_metrics(equity.index, values, metrics["cagr"]))
-    metrics["hit_rate"] = _hit_rate(returns)
-    metrics["best_day"], metrics["worst_day"] = returns.max(), returns.min()
+    table.update(_curve_metrics(values, returns, len(returns), periods_per_year, rf))
+    drawdowns = [_drawdown_metrics(index, values[:, k], table["cagr"][k]) for k in range(n_curves)]
+    table.update({key: [row[key] for row in drawdowns] for key in drawdowns[0]})
+    table["hit_rate"] = _hit_rate(returns)
+    table["best_day"], table["worst_day"] = returns.max(axis=0), returns.min(axis=0)
     if traded_notional is not None:
-        metrics["turnover"] = _turnover(traded_notional, values, periods_per_year)
+        table["turnover"] = [_turnover(notional, values[:, k], periods_per_year)
+                             for k, notional in enumerate(traded_notional)]
     if weights is not None:
-        metrics.update(_exposure(weights))
+        exposures = [_exposure(held) for held in weights]
+        table.update({key: [row[key] for row in exposures] for key in exposures[0]})
     if benchmark_equity is not None:
-        metrics.update(_benchmark_metrics(equity, values, benchmark_equity, metrics["cagr"], periods_per_year, rf))
-    return {key: _plain(value) for key, value in metrics.items()}
+        table.update(_benchmark_metrics(index, values, benchmark_equity, table["cagr"], periods_per_year, rf))
+    return [{key: _plain(column[k]) for key, column in table.items()} for k in range(n_curves)]
+
+
+def _curve_values(curves: pd.DataFrame) -> np.ndarray:
+    """The curves as a Fortran-ordered float matrix, each checked as equity_values checks one (the same
+    error for the first bad column)."""
+    if curves.shape[1] == 0:
+        raise ValueError("no equity curve to compute metrics of")
+    equity_values(curves.iloc[:, 0])  # the index, the length and the first curve
+    values = np.asfortranarray(curves.to_numpy(dtype=float, na_value=np.nan))
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        equity_values(curves.iloc[:, int(np.argmax(bad.any(axis=0)))])  # raises, naming the session
+    return values
 
 
 def _session_rate(risk_free: float, ppy: float) -> float:
@@ -116,20 +154,30 @@ def simple_returns(values: np.ndarray) -> np.ndarray:
 
 
 def _curve_metrics(values: np.ndarray, returns: np.ndarray, periods: int, ppy: float, rf: float) -> dict:
-    """Return and risk of one curve; ``periods`` is the number of sessions it spans."""
+    """Return and risk of each column of ``values`` (sessions x curves, Fortran-ordered); ``periods`` is the
+    number of sessions they span."""
     growth = values[-1] / values[0]
     return {
         "total_return": growth - 1.0,
-        "cagr": _compound(growth, ppy / periods) - 1.0,
+        "cagr": [_compound(g, ppy / periods) - 1.0 for g in growth],
         "volatility": _annual_std(returns, ppy),
-        "sharpe": sharpe_ratio(returns - rf, ppy),
+        "sharpe": _sharpe(returns - rf, ppy),
         "sortino": _sortino(returns, ppy),
     }
 
 
-def _hit_rate(returns: np.ndarray) -> float | None:
-    nonzero = np.count_nonzero(returns)
-    return np.count_nonzero(returns > 0) / nonzero if nonzero else None
+def _sharpe(returns: np.ndarray, ppy: float) -> np.ndarray:
+    """ratios.sharpe_ratio of each column (finite returns are the rule: a column with others alone)."""
+    if np.isfinite(returns).all():
+        if len(returns) < 2:
+            return np.full(returns.shape[1], math.nan)
+        return per_period_sharpe(returns) * math.sqrt(ppy)
+    return np.array([sharpe_ratio(returns[:, k], ppy) for k in range(returns.shape[1])])
+
+
+def _hit_rate(returns: np.ndarray) -> list[float | None]:
+    nonzero, positive = np.count_nonzero(returns, axis=0), np.count_nonzero(returns > 0, axis=0)
+    return [int(up) / int(moved) if moved else None for up, moved in zip(positive, nonzero)]
 
 
 def _compound(growth: float, times: float) -> float:
@@ -138,17 +186,18 @@ def _compound(growth: float, times: float) -> float:
         return float(np.power(growth, times))
 
 
-def _annual_std(returns: np.ndarray, ppy: float) -> float:
+def _annual_std(returns: np.ndarray, ppy: float) -> np.ndarray:
     if len(returns) < 2:
-        return math.nan
-    return float(np.std(returns, ddof=1)) * math.sqrt(ppy)
+        return np.full(returns.shape[1], math.nan)
+    return np.std(returns, axis=0, ddof=1) * math.sqrt(ppy)
 
 
-def _sortino(returns: np.ndarray, ppy: float) -> float:
+def _sortino(returns: np.ndarray, ppy: float) -> list[float]:
     if len(returns) < 2:
-        return math.nan
-    downside = math.sqrt(float(np.mean(np.square(np.minimum(returns, 0.0))))) * math.sqrt(ppy)
-    return float(np.mean(returns)) * ppy / downside if downside > 0 else math.nan
+        return [math.nan] * returns.shape[1]
+    squares, means = np.mean(np.square(np.minimum(returns, 0.0)), axis=0), np.mean(returns, axis=0)
+    downside = [math.sqrt(float(square)) * math.sqrt(ppy) for square in squares]
+    return [float(mean) * ppy / down if down > 0 else math.nan for mean, down in zip(means, downside)]
 
 
 def _drawdown_metrics(index: pd.DatetimeIndex, values: np.ndarray, cagr: float) -> dict:
@@ -218,7 +267,8 @@ def _prepared(benchmark: pd.Series, sessions: pd.DatetimeIndex, periods_per_year
         )
     bench = on_sessions.to_numpy(dtype=float)[common]
     returns = simple_returns(bench)
-    curve = _curve_metrics(bench, returns, int(common[-1] - common[0]), periods_per_year, rf)
+    curve = {key: column[0] for key, column in
+             _curve_metrics(bench[:, None], returns[:, None], int(common[-1] - common[0]), periods_per_year, rf).items()}
     drawdown = _drawdown_metrics(sessions[common], bench, curve["cagr"])
     own = {
         "benchmark_total_return": curve["total_return"],
@@ -229,33 +279,34 @@ def _prepared(benchmark: pd.Series, sessions: pd.DatetimeIndex, periods_per_year
         "benchmark_max_drawdown": drawdown["max_drawdown"],
         "benchmark_max_drawdown_sessions": drawdown["max_drawdown_sessions"],
         "benchmark_calmar": drawdown["calmar"],
-        "benchmark_hit_rate": _hit_rate(returns),
+        "benchmark_hit_rate": _hit_rate(returns[:, None])[0],
         "benchmark_best_day": float(returns.max()),
         "benchmark_worst_day": float(returns.min()),
     }
     return BenchmarkCurve(sessions, periods_per_year, rf, common, returns, own)
 
 
-def _benchmark_metrics(equity: pd.Series, values: np.ndarray, benchmark: pd.Series | BenchmarkCurve, cagr: float,
-                       ppy: float, rf: float) -> dict:
-    """Benchmark and relative metrics on the strategy's sessions where the benchmark has a value."""
+def _benchmark_metrics(index: pd.DatetimeIndex, values: np.ndarray, benchmark: pd.Series | BenchmarkCurve,
+                       cagr: list[float], ppy: float, rf: float) -> dict:
+    """Benchmark and relative metrics of each curve on the sessions where the benchmark has a value."""
     if not isinstance(benchmark, BenchmarkCurve):
-        benchmark = _prepared(benchmark, equity.index, ppy, rf)
-    elif (benchmark.periods_per_year, benchmark.rf) != (ppy, rf) or not benchmark.sessions.equals(equity.index):
+        benchmark = _prepared(benchmark, index, ppy, rf)
+    elif (benchmark.periods_per_year, benchmark.rf) != (ppy, rf) or not benchmark.sessions.equals(index):
         raise ValueError("benchmark_equity was prepared for other sessions, periods_per_year or risk_free")
-    bench_returns = benchmark.returns
-    strategy_returns = simple_returns(values[benchmark.common])
+    bench_returns, n_curves = benchmark.returns, values.shape[1]
+    on_common = values if len(benchmark.common) == len(values) else np.asfortranarray(values[benchmark.common])
+    strategy_returns = simple_returns(on_common)
     beta = _beta(strategy_returns, bench_returns)
-    active = strategy_returns - bench_returns
-    tracking_error = _annual_std(active, ppy)
+    active = strategy_returns - bench_returns[:, None]
+    excess = np.mean((strategy_returns - rf) - beta * (bench_returns - rf)[:, None], axis=0)
     return {
-        **benchmark.own,
+        **{key: [value] * n_curves for key, value in benchmark.own.items()},
         "beta": beta,
-        "alpha": _compound(1.0 + float(np.mean((strategy_returns - rf) - beta * (bench_returns - rf))), ppy) - 1.0,
-        "correlation": _correlation(strategy_returns, bench_returns),
-        "tracking_error": tracking_error,
-        "information_ratio": sharpe_ratio(active, ppy),  # = mean × ppy / tracking_error
-        "active_return": cagr - benchmark.own["benchmark_cagr"],
+        "alpha": [_compound(1.0 + float(mean), ppy) - 1.0 for mean in excess],
+        "correlation": [_correlation(strategy_returns[:, k], bench_returns) for k in range(n_curves)],
+        "tracking_error": _annual_std(active, ppy),
+        "information_ratio": _sharpe(active, ppy),  # = mean × ppy / tracking_error
+        "active_return": [growth - benchmark.own["benchmark_cagr"] for growth in cagr],
     }
 
 
@@ -271,11 +322,14 @@ def _benchmark_on_sessions(benchmark: pd.Series, sessions: pd.DatetimeIndex) -> 
     return present.reindex(sessions)
 
 
-def _beta(returns: np.ndarray, factor: np.ndarray) -> float:
-    """cov / var with population moments; NaN for a flat factor (empyrical's convention)."""
+def _beta(returns: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """cov / var of each column of ``returns`` with population moments; NaN for a flat factor (empyrical's
+    convention)."""
     residual = factor - np.mean(factor)
     variance = float(np.mean(np.square(residual)))
-    return float(np.mean(residual * returns)) / variance if variance >= 1e-30 else math.nan
+    if not variance >= 1e-30:
+        return np.full(returns.shape[1], math.nan)
+    return np.mean(residual[:, None] * returns, axis=0) / variance
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from engine.config.run_config import RunConfig
 from engine.data.dataset import Dataset
 from engine.hedges.book import HedgeBook, needs_positions, simulate_hedge_books, total_equity
 from engine.hedges.pricing import HedgePricing
-from engine.analysis.metrics import BenchmarkCurve, compute_metrics
+from engine.analysis.metrics import BenchmarkCurve, curves_metrics
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_layout import KernelRules
 from engine.sim.held_book import simulate_held
@@ -82,15 +82,22 @@ def hedge_books(config: RunConfig, data: Dataset, results: Sequence[SimResult], 
 
 def book_metrics(config: RunConfig, result: SimResult, hedges: HedgeBook | None,
                  benchmark: pd.Series | BenchmarkCurve | None, ppy: float) -> dict:
-    """The metrics of the total book: the stock book plus its hedge book (hedge_books). A sweep and a single
-    run compute a variant's metrics here, the same way; a sweep passes the benchmark's side once for all its
-    books (engine.analysis.metrics.benchmark_curve)."""
-    return compute_metrics(
-        total_equity(result.equity, hedges),
-        periods_per_year=ppy,
-        benchmark_equity=benchmark,
-        traded_notional=result.traded_notional, weights=result.weight_values, risk_free=config.risk_free,
-    )
+    """The metrics of the total book: the stock book plus its hedge book (hedge_books). A single run and a
+    sweep (books_metrics) compute a variant's metrics the same way."""
+    return books_metrics(config.risk_free, [result], [hedges], benchmark, ppy)[0]
+
+
+def books_metrics(risk_free: float, results: Sequence[SimResult], hedges: Sequence[HedgeBook | None],
+                  benchmark: pd.Series | BenchmarkCurve | None, ppy: float) -> list[dict]:
+    """book_metrics of books on the same sessions and risk-free rate, all at once (engine.analysis.metrics.
+    curves_metrics): a sweep's batch, which passes the benchmark's side once (benchmark_curve)."""
+    index = results[0].equity.index
+    curves = np.empty((len(index), len(results)), order="F")
+    for k, (result, hedge) in enumerate(zip(results, hedges)):
+        curves[:, k] = total_equity(result.equity, hedge).to_numpy()
+    return curves_metrics(pd.DataFrame(curves, index=index, copy=False), periods_per_year=ppy,
+                          benchmark_equity=benchmark, traded_notional=[result.traded_notional for result in results],
+                          weights=[result.weight_values for result in results], risk_free=risk_free)
 
 
 def combined_activity(pipeline_log: pd.DataFrame, kernel_log: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from engine.sweep.executors import Done, LocalExecutor
 from engine.analysis.metrics import benchmark_curve, simple_returns
 from engine.hedges.book import HedgeBook, total_equity
 from engine.hedges.pricing import HedgePricing, price_hedges
-from engine.run.backtest import BacktestResult, benchmark_book, book_metrics, hedge_books
+from engine.run.backtest import BacktestResult, benchmark_book, books_metrics, hedge_books
 from engine.run.run_data import load_run_data, rule_groups
 from engine.run.files import read_file, write_file, write_tables
 from engine.run.folder import save_run
@@ -100,18 +100,21 @@ def _run_batch(variants: list[Variant]) -> list[VariantOutcome]:
         _settings(first), None if kernels[0] is None else kernels, keep_log=False)
     benchmark = _benchmark(first, data)
     ppy = sessions_per_year(first.data.calendar, data.sessions[0], data.sessions[-1])
-    curves = {}  # the benchmark's side of the metrics, per risk-free rate (a variant may sweep it)
     pricing = _cached(_PRICING, key,  # the data key holds the hedges: one pricing per key
                       lambda: price_hedges(first.hedges, data, calendar=first.data.calendar, periods_per_year=ppy))
-    outcomes = []
-    for variant, result, hedges in zip(variants, results, hedge_books(first, data, results, ppy, pricing)):
-        rate = variant.config.risk_free
-        if benchmark is not None and rate not in curves:
-            curves[rate] = benchmark_curve(benchmark.equity, result.equity.index, periods_per_year=ppy, risk_free=rate)
-        metrics = book_metrics(variant.config, result, hedges, curves.get(rate), ppy)
-        outcomes.append(VariantOutcome(variant.name, metrics, total_equity(result.equity, hedges),
-                                       costs_paid(result, variant.config.execution.slippage_bps, hedges)))
-    return outcomes
+    hedges = hedge_books(first, data, results, ppy, pricing)
+    rates: dict[float, list[int]] = {}  # the books of each risk-free rate (a variant may sweep it)
+    for k, variant in enumerate(variants):
+        rates.setdefault(variant.config.risk_free, []).append(k)
+    metrics: dict[int, dict] = {}
+    for rate, books in rates.items():
+        curve = None if benchmark is None else benchmark_curve(benchmark.equity, results[0].equity.index,
+                                                                periods_per_year=ppy, risk_free=rate)
+        metrics.update(zip(books, books_metrics(rate, [results[k] for k in books], [hedges[k] for k in books],
+                                                curve, ppy)))
+    return [VariantOutcome(variant.name, metrics[k], total_equity(result.equity, hedge),
+                           costs_paid(result, variant.config.execution.slippage_bps, hedge))
+            for k, (variant, result, hedge) in enumerate(zip(variants, results, hedges))]
 
 
 def costs_paid(result: SimResult, slippage_bps: float, hedges: HedgeBook | None) -> float:
