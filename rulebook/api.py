@@ -31,13 +31,14 @@ def run(config: ConfigSource, *, data: DataSource = None, **overrides: Any) -> R
     whose sessions are then the ones simulated. Same config and data give the same metrics as
     ``rulebook run``: both call this function.
     """
-    from engine.run.backtest import run_backtest
+    from engine.run.backtest import compiling_ahead, run_backtest
     from engine.run.run_data import load_run_data
 
     began = time.perf_counter()
     cfg, dataset = _config_and_data(config, data, overrides)
-    dataset = dataset if dataset is not None else load_run_data(cfg)  # every input checked before simulating
-    return Result(run_backtest(cfg, dataset), wall_seconds=time.perf_counter() - began)
+    with compiling_ahead(cfg):  # a first run's kernels: a second process compiles some of them meanwhile
+        dataset = dataset if dataset is not None else load_run_data(cfg)  # every input checked before simulating
+        return Result(run_backtest(cfg, dataset), wall_seconds=time.perf_counter() - began)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,14 @@ from engine.data.dataset import Dataset
 from engine.hedges.book import HedgeBook, needs_positions, simulate_hedge_books, total_equity
 from engine.hedges.pricing import HedgePricing
 from engine.analysis.metrics import BenchmarkCurve, curves_metrics
+from engine.sim.compile_ahead import Ahead, start as start_compiling
 from engine.sim.simulate import ExecutionSettings, SimResult, simulate
 from engine.sim.rule_layout import KernelRules
 from engine.sim.held_book import simulate_held
 from engine.run.run_data import load_run_data, rule_groups
+from strategies import registry
 from strategies.pipeline import PipelineResult, run_pipeline
+from strategies.staging import kernel_blocks
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ def run_backtest(config: RunConfig, data: Dataset | None = None,
     hedges = hedge_books(config, data, [result], ppy)[0]
     metrics = book_metrics(config, result, hedges, benchmark.equity if benchmark else None, ppy)
     return BacktestResult(config, data, targets, result, benchmark, metrics, activity, hedges)
+
+
+def compiling_ahead(config: RunConfig) -> Ahead:
+    """The kernels a run of ``config`` compiles that depend on no data (its rules' steps, the caps, the order
+    kernels) compiled in a second process meanwhile (engine.sim.compile_ahead); ``with`` it around the run."""
+    blocks = kernel_blocks(config.rules) if config.rules is not None else {}
+    steps = [r.kernel for r in registry.rules() if r.kernel is not None and r.name in blocks]
+    return start_compiling(steps, caps=getattr(config.rules, "caps", None) is not None)
 
 
 def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings) -> SimResult | None:

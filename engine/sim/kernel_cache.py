@@ -23,15 +23,21 @@ process.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numba
 import numpy as np
 from numba import njit
+from numba.core import sigutils
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, IndexDataCacheFile, _CacheLocator
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.environment import Environment, lookup_environment
 
 from engine.user_cache import cache_dir
@@ -176,12 +182,12 @@ class _KernelCacheFile(IndexDataCacheFile):
     entry (that kernel compiles once more)."""
 
     def save(self, key, data):
-        overloads = self._load_index()
         name = self._data_name_pattern.replace("{number:d}", hashlib.sha256(repr(key).encode()).hexdigest()[:16])
+        self._save_data(name, data)  # before the index: an index entry never names a file not written yet
+        overloads = self._load_index()
         if overloads.get(key) != name:
             overloads[key] = name
             self._save_index(overloads)
-        self._save_data(name, data)
 
 
 class KernelCache(FunctionCache):
@@ -214,9 +220,81 @@ class KernelCache(FunctionCache):
 
     def save_overload(self, sig, data):
         try:
-            super().save_overload(sig, data)
+            with SAVING:
+                super().save_overload(sig, data)
         except OSError:  # the folder cannot be written: this process keeps its compiled kernel
             pass
+
+    def cached(self, sig, codegen) -> bool:
+        """Whether ``sig`` (as numba passes it to compile) is in the cache folder."""
+        try:
+            return self._index_key(sig, codegen) in self._cache_file._load_index()
+        except OSError:
+            return False
+
+    @contextmanager
+    def compiling(self):
+        """Held while this process compiles (or loads) one of this function's signatures: a process
+        reaching a kernel another is compiling waits for it (a lock file beside the function's index,
+        which the other releases once the kernel is saved) and then loads it instead of compiling it
+        too (engine.sim.compile_ahead). Nested compiles of one function in one process share the lock;
+        without a writable folder, or after LOCK_WAIT seconds, it compiles without."""
+        path = self._cache_file._index_path + ".lock"
+        held = _HELD.setdefault(path, [0, None])
+        if not held[0]:
+            held[1] = _lock(path)
+        held[0] += 1
+        try:
+            yield
+        finally:
+            held[0] -= 1
+            if not held[0]:
+                del _HELD[path]
+                if held[1] is not None:
+                    held[1].close()  # closing the file releases its lock
+
+
+# the lock files this process holds (KernelCache.compiling): path -> [compiles holding it, the open file]
+_HELD: dict[str, list] = {}
+LOCK_WAIT = 60.0
+# held while a kernel is written: a process ending from another thread (engine.sim.compile_ahead) takes it first
+SAVING = threading.Lock()
+
+
+def _lock(path: str):
+    """The file at ``path`` opened and locked (None: it cannot be created, or another process held it LOCK_WAIT s)."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        held = open(path, "a")
+    except OSError:
+        return None
+    waited = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return held
+        except BlockingIOError:
+            if time.monotonic() > waited:
+                held.close()
+                return None
+            time.sleep(0.01)
+        except OSError:  # a file system without locks
+            held.close()
+            return None
+
+
+def _compile_locked(dispatcher):
+    """``dispatcher.compile`` inside KernelCache.compiling for a signature it has not compiled yet."""
+    compile_ = dispatcher.compile
+
+    def compile(sig):
+        args, _ = sigutils.normalize_signature(sig)
+        if tuple(args) in dispatcher.overloads:
+            return compile_(sig)
+        with global_compiler_lock, dispatcher._cache.compiling():
+            return compile_(sig)
+
+    dispatcher.compile = compile
 
 
 def kernel(function=None, *, before_compile=None, key: str | None = None, **options):
@@ -231,4 +309,5 @@ def kernel(function=None, *, before_compile=None, key: str | None = None, **opti
     dispatcher = njit(**{"_nrt": True, "error_model": "numpy", **options})(function)
     # what njit(cache=True) does, with our locator
     dispatcher._cache = KernelCache(dispatcher.py_func, before_compile, key)
+    _compile_locked(dispatcher)
     return dispatcher
