@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from pypdf import PdfReader
 from reportlab import rl_config
 
 from engine.atomic import write_folder_atomically
@@ -15,6 +18,8 @@ from engine.errors import DataError, RulebookError
 from engine.report import pdf, pdf_worker
 from engine.report.write import write_reports
 from report_run_folder import write_run_folder
+
+PDFTOPPM = shutil.which("pdftoppm")
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +49,39 @@ def _reaped(pid: int) -> bool:
     return False
 
 
+def _pages(pdf_file: Path, tmp: Path) -> tuple[list[str], list[bytes]]:
+    """Each page's text and pixels (pdftoppm at 40 dpi)."""
+    tmp.mkdir()
+    subprocess.run([PDFTOPPM, "-r", "40", "-png", str(pdf_file), str(tmp / "page")], check=True, timeout=120)
+    pixels = [Image.open(path).convert("RGB").tobytes() for path in sorted(tmp.glob("page-*.png"))]
+    return [page.extract_text() for page in PdfReader(pdf_file).pages], pixels
+
+
+@pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm (poppler-utils) not installed")
 def test_the_background_pdf_is_the_in_process_pdf(tmp_path, run_folder, invariant) -> None:
+    """The same HTML bytes, and a PDF with the same text and the same pixels on every page (its bytes
+    differ: half the charts come from a second chart file, with its own font and resource objects)."""
     serial = _reports_in(tmp_path / "serial", run_folder)
     with pdf_worker.pdf_in_background():
         pid = pdf_worker._worker.pid
         background = _reports_in(tmp_path / "background", run_folder)
         assert pdf_worker._worker is None  # taken by write_reports: one PDF per child
     assert _reaped(pid)
-    for name in ("report.pdf", "report.html"):
-        assert (background / name).read_bytes() == (serial / name).read_bytes(), name
-    assert (serial / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert (background / "report.html").read_bytes() == (serial / "report.html").read_bytes()
+    texts, pixels = _pages(serial / "report.pdf", tmp_path / "serial_pages")
+    assert len(pixels) > 5 and any("Equity" in text for text in texts)
+    assert _pages(background / "report.pdf", tmp_path / "background_pages") == (texts, pixels)
+
+
+def test_the_charts_are_split_in_two_of_about_equal_cost(run_folder) -> None:
+    from engine.report.contents import build_report
+
+    charts = pdf.report_charts(build_report(run_folder))
+    mine, theirs = pdf_worker.split_charts(charts)
+    assert sorted(map(id, mine + theirs)) == sorted(map(id, charts)) and mine and theirs
+    assert [id(c) for c in charts if id(c) in set(map(id, mine))] == list(map(id, mine))  # in report order
+    loads = [sum(pdf_worker._cost(c) for c in part) for part in (mine, theirs)]
+    assert abs(loads[0] - loads[1]) <= max(pdf_worker._cost(c) for c in charts)
 
 
 def test_an_unused_worker_exits_when_the_block_ends(tmp_path) -> None:
@@ -63,7 +91,7 @@ def test_an_unused_worker_exits_when_the_block_ends(tmp_path) -> None:
 
 
 def _fail_after_writing_part(error: BaseException):
-    def render(report, destination):
+    def render(report, destination, drawn=None):
         Path(destination).write_bytes(b"%PDF-1.4 half a report")
         raise error
     return render
@@ -97,7 +125,7 @@ def test_an_error_that_cannot_travel_is_sent_as_its_text(tmp_path, run_folder, m
 
 
 def test_a_child_that_dies_is_an_error_and_leaves_nothing(tmp_path, run_folder, monkeypatch) -> None:
-    def die(report, destination):
+    def die(report, destination, drawn=None):
         Path(destination).write_bytes(b"%PDF-1.4 half")
         os._exit(3)
     monkeypatch.setattr(pdf, "render_pdf", die)

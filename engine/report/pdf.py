@@ -144,13 +144,30 @@ class _VectorChart(Flowable):
         self.canv.doForm(name)
 
 
-def _chart_flowables(report: model.Report, width: float) -> dict[int, _VectorChart]:
-    """Every chart of the report drawn once, into one PDF, keyed by id(chart)."""
-    charts = [block for section in report.sections for block in section.blocks if isinstance(block, model.Chart)]
-    if not charts:
-        return {}
-    pages = PdfrwReader(io.BytesIO(pdf_charts(charts, width_in=width / 72.0))).pages
-    return {id(chart): _VectorChart(pagexobj(page), width) for chart, page in zip(charts, pages)}
+def report_charts(report: model.Report) -> list[model.Chart]:
+    return [block for section in report.sections for block in section.blocks if isinstance(block, model.Chart)]
+
+
+def chart_width(report: model.Report) -> float:
+    """The charts' width in points: the text frame's."""
+    return PAGE_SIZES[report.settings.page_size][0] - 2 * MARGIN
+
+
+def _chart_flowables(report: model.Report, width: float, drawn: dict[int, object] | None) -> dict[int, _VectorChart]:
+    """Every chart of the report drawn once, keyed by id(chart); ``drawn``: pages already drawn
+    (see draw_charts), else they are drawn here, all into one PDF."""
+    charts = report_charts(report)
+    if drawn is None:
+        drawn = draw_charts(charts, width) if charts else {}
+    return {id(chart): _VectorChart(drawn[id(chart)], width) for chart in charts}
+
+
+def draw_charts(charts: list[model.Chart], width: float, rendered: bytes | None = None) -> dict[int, object]:
+    """id(chart) -> its page as a form XObject, from one PDF of the charts (``rendered``: made elsewhere
+    with pdf_charts(charts, width / 72), e.g. by another process)."""
+    rendered = pdf_charts(charts, width_in=width / 72.0) if rendered is None else rendered
+    pages = PdfrwReader(io.BytesIO(rendered)).pages
+    return {id(chart): pagexobj(page) for chart, page in zip(charts, pages)}
 
 
 def table_flowable(table: model.Table, width: float, styles) -> LongTable:
@@ -241,10 +258,10 @@ def _column_widths(table: model.Table, width: float, size: float, squeeze: bool 
     return [f + (w - f) * spare / wish if flex else w for w, f, flex in zip(least, floor, flexible)]
 
 
-def _story(report: model.Report, width: float) -> list:
+def _story(report: model.Report, width: float, drawn: dict | None) -> list:
     """Page 1: the title and the summary section; page 2: contents; then every other section."""
     styles = report_styles()
-    charts = _chart_flowables(report, width)
+    charts = _chart_flowables(report, width, drawn)
     story: list = [Paragraph(escape(report.title), styles["title"])]
     if report.description:
         story.append(Paragraph(escape(report.description), styles["subtitle"]))
@@ -279,17 +296,17 @@ def _block_flowables(block: model.Block, width: float, styles, charts: dict) -> 
             Preformatted(block.text, code, maxLineLength=per_line, splitChars=" ", newLineChars=CODE_INDENT)]
 
 
-def render_pdf(report: model.Report, destination: Path) -> None:
-    """Write the PDF to ``destination`` (not atomic; see write_pdf)."""
+def render_pdf(report: model.Report, destination: Path, drawn: dict | None = None) -> None:
+    """Write the PDF to ``destination`` (not atomic; see write_pdf); ``drawn``: its charts, from draw_charts."""
     register_fonts()
     page = PAGE_SIZES[report.settings.page_size]
     document = _ReportDocument(str(destination), pagesize=page, leftMargin=MARGIN, rightMargin=MARGIN,
                                topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN, title=report.title,
                                author="rulebook", subject=f"{report.start} to {report.end}")
-    frame = Frame(MARGIN, MARGIN, page[0] - 2 * MARGIN, page[1] - 2 * MARGIN - 4 * mm, id="body")
+    frame = Frame(MARGIN, MARGIN, chart_width(report), page[1] - 2 * MARGIN - 4 * mm, id="body")
     document.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    document.multiBuild(_story(report, frame._width), canvasmaker=_numbered_canvas(report))
+    document.multiBuild(_story(report, frame._width, drawn), canvasmaker=_numbered_canvas(report))
 
 
-def write_pdf(report: model.Report, destination: Path) -> Path:
-    return write_file_atomically(destination, lambda tmp: render_pdf(report, tmp))
+def write_pdf(report: model.Report, destination: Path, drawn: dict | None = None) -> Path:
+    return write_file_atomically(destination, lambda tmp: render_pdf(report, tmp, drawn))

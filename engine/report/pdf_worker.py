@@ -3,12 +3,14 @@
 The CLI opens ``pdf_in_background()`` before it simulates: a forked child imports the PDF stack
 (matplotlib, reportlab) and reads its fonts on the other core meanwhile, then waits.
 ``write_reports`` hands it the report model and the PDF's path and writes report.html itself;
-the child writes report.pdf (atomically, into the same temporary run folder) and answers.
+the child draws half the charts while a grandchild forked from it draws the other half (the
+parent only waits by then: two cores, two drawers), then writes report.pdf (atomically, into
+the same temporary run folder) and answers.
 
 Nothing is left behind: an error in the child is raised in the parent, which then discards the
 folder as for any error; the parent never leaves the block while the child may still write (on
 an error or Ctrl-C it kills and reaps it; the child ignores Ctrl-C and leaves that to the parent),
-and the child dies with the parent (PR_SET_PDEATHSIG). Linux only; elsewhere, or from the Python
+and each child dies with its parent (PR_SET_PDEATHSIG). Linux only; elsewhere, or from the Python
 API (a notebook's kernel must not fork), the PDF is written in process as before.
 """
 
@@ -21,7 +23,7 @@ import pickle
 import signal
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine.errors import RulebookError
@@ -53,39 +55,43 @@ def take_worker() -> PdfWorker | None:
 
 
 class PdfWorker:
-    """A forked child that writes one PDF: ``submit`` the model, then ``result`` waits for the file."""
+    """A forked child: ``submit`` a message, ``result`` waits for its answer (or raises its error)."""
 
     def __init__(self, pid: int, jobs: int, answers: int) -> None:
         self.pid, self._jobs, self._answers = pid, jobs, answers
 
     @classmethod
-    def start(cls) -> PdfWorker | None:
+    def start(cls, serve: Callable[[int, int], None] | None = None) -> PdfWorker | None:
+        """Fork a child running ``serve(jobs, answers)`` (default: write one PDF); None if it cannot fork."""
         try:
             job_read, job_write = os.pipe()
             answer_read, answer_write = os.pipe()
             parent = os.getpid()
             pid = os.fork()
         except OSError:
-            return None  # no fork here (or no resources): the PDF is written in process
+            return None  # no fork here (or no resources): the work is done in process
         if pid == 0:
             code = 1
             try:
                 os.close(job_write)
                 os.close(answer_read)
-                code = _serve(job_read, answer_write, parent)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills this process
+                _die_with(parent)
+                (serve or _serve_pdf)(job_read, answer_write)
+                code = 0
             finally:
                 os._exit(code)  # never the parent's atexit handlers or buffered output
         os.close(job_read)
         os.close(answer_write)
         return cls(pid, job_write, answer_read)
 
-    def submit(self, report, destination: Path) -> None:
-        job = pickle.dumps((report, str(destination)), protocol=pickle.HIGHEST_PROTOCOL)
+    def submit(self, *job) -> None:
+        payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         with contextlib.suppress(BrokenPipeError):  # the child is gone: result() says so
-            _send(self._jobs, job)
+            _send(self._jobs, payload)
 
-    def result(self) -> Path:
-        """The written PDF's path, or the child's error raised here."""
+    def result(self):
+        """The child's answer, or its error raised here."""
         answer = _receive(self._answers)
         self.close()
         if answer is None:
@@ -94,7 +100,7 @@ class PdfWorker:
         status, value = pickle.loads(answer)
         if status == "error":
             raise value
-        return Path(value)
+        return value
 
     def close(self) -> None:
         """Stop the child (if it still runs) and reap it; safe to call twice."""
@@ -110,10 +116,8 @@ class PdfWorker:
         self.pid = None
 
 
-def _serve(jobs: int, answers: int, parent: int) -> int:
-    """The child: get ready, wait for one job (EOF: none is coming), write the PDF, answer."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it kills this process
-    _die_with(parent)
+def _serve_pdf(jobs: int, answers: int) -> None:
+    """The PDF child: get ready, wait for one job (EOF: none is coming), write the PDF, answer its path."""
     try:
         from engine.report.pdf import register_fonts
 
@@ -121,17 +125,53 @@ def _serve(jobs: int, answers: int, parent: int) -> int:
     except Exception:  # noqa: BLE001 - a real problem shows again when the job runs, and is answered then
         pass
     job = _receive(jobs)
-    if job is None:
-        return 0
-    try:
-        from engine.report.pdf import write_pdf
+    if job is not None:
+        _answer(answers, lambda: str(_write_pdf(*pickle.loads(job))))
 
-        report, destination = pickle.loads(job)
-        answer = ("ok", str(write_pdf(report, Path(destination))))
+
+def _write_pdf(report, destination: str) -> Path:
+    """The PDF, its charts drawn half here and half in a grandchild (the parent only waits meanwhile)."""
+    from engine.report.pdf import chart_width, draw_charts, report_charts, write_pdf
+    from engine.report.pdf_charts import pdf_charts
+
+    width = chart_width(report)
+    mine, theirs = split_charts(report_charts(report))
+    helper = PdfWorker.start(lambda _, answers: _answer(answers, lambda: pdf_charts(theirs, width / 72.0))
+                             ) if theirs else None
+    try:
+        drawn = draw_charts(mine, width)
+        if theirs:
+            drawn |= draw_charts(theirs, width, helper.result() if helper is not None else None)
+    finally:
+        if helper is not None:
+            helper.close()
+    return write_pdf(report, Path(destination), drawn)
+
+
+def split_charts(charts: list) -> tuple[list, list]:
+    """Two lists of about equal drawing time (longest first, each to the lighter list), each in report order."""
+    cost = {id(chart): _cost(chart) for chart in charts}
+    lists, loads = ([], []), [0.0, 0.0]
+    for chart in sorted(charts, key=lambda c: -cost[id(c)]):
+        lighter = int(loads[1] < loads[0])
+        lists[lighter].append(chart)
+        loads[lighter] += cost[id(chart)]
+    order = {id(chart): i for i, chart in enumerate(charts)}
+    return tuple(sorted(part, key=lambda c: order[id(c)]) for part in lists)
+
+
+def _cost(chart) -> float:
+    """Rough drawing time in matplotlib, in units of a small line chart (measured on the column's report)."""
+    heavy = {"heatmap": 3.5, "stacked_bars": 3.0, "stacked_area": 3.5, "area": 2.5}
+    return heavy.get(chart.kind, 1.0 + chart.data.size / 10_000)
+
+
+def _answer(answers: int, work: Callable[[], object]) -> None:
+    try:
+        answer = ("ok", work())
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
         answer = ("error", _portable(error))
-    _send(answers, pickle.dumps(answer))
-    return 0
+    _send(answers, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _portable(error: BaseException) -> BaseException:

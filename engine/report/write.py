@@ -50,7 +50,7 @@ def write_reports(run_dir: Path, formats: list[str], page_size: str | None = Non
         written = {name: _write(name, report, destinations[name]) for name in formats
                    if not (name == "pdf" and worker is not None)}
         if worker is not None:
-            written["pdf"] = worker.result()
+            written["pdf"] = Path(worker.result())
     finally:
         if worker is not None:
             worker.close()
