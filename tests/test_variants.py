@@ -133,3 +133,21 @@ def test_validating_with_overrides_leaves_the_callers_tree_intact(tmp_path):
     assert raw == before
     assert config.rules.profit_taking.stages[0].gain == 0.5 and config.rules.caps.groups["semis"] == 0.3
     assert config.rules.staged_entry.tranches == 3 and config.period is not None
+
+
+def test_the_garbage_collector_runs_again_after_the_variants_are_validated(tmp_path):
+    """load_variants pauses the collector while it validates (its passes walked every config made so far):
+    on success and on a bad variant it is switched back on, and left off if the caller had it off."""
+    import gc
+
+    load_variants(write(tmp_path, {"grid": {"rules.caps.name": [0.3, 0.5]}}))
+    assert gc.isenabled()
+    with pytest.raises(ConfigError):
+        load_variants(write(tmp_path, {"grid": {"rules.caps.name": [0.3, 1.5]}}))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_variants(write(tmp_path, {"grid": {"rules.caps.name": [0.3]}}))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -7,6 +7,8 @@ config itself or is given separately (``rulebook.compare(config, variants={...})
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,25 @@ def load_variants(source: ConfigSource, block: VariantsConfig | dict | None = No
     base = validate_raw(raw, label, anchor)  # the tree's own errors, reported as for `rulebook run`
     raw.pop("variants", None)
     variants = []
-    for name, overrides in expand(base.variants, label):
-        config = base if name == BASE else _validated(raw, label, anchor, name, overrides)
-        variants.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
+    with _collector_paused():
+        for name, overrides in expand(base.variants, label):
+            config = base if name == BASE else _validated(raw, label, anchor, name, overrides)
+            variants.append(Variant(name, overrides, config.model_copy(update={"variants": None})))
     return variants
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection while the variants are validated: each config is thousands of objects
+    that all stay alive, and every pass of the collector walked all the configs made so far (5,000 variants
+    validated in 2.4 s of CPU instead of 0.6 s, 10,000 in 4.1 s instead of 1.2 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _validated(raw: dict, label: str, anchor: Path, name: str, overrides: dict[str, Any]) -> RunConfig:
