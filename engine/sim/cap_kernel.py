@@ -16,7 +16,7 @@ from engine.sim.kernel_cache import kernel
 AT_CAP = 1e-12
 
 
-@kernel
+@kernel(inline="always")
 def _clip_nb(out, name_cap, group_of, group_cap):
     """Names to their caps, then every group over its cap scaled down pro rata."""
     for k in range(out.shape[0]):
@@ -34,7 +34,7 @@ def _clip_nb(out, name_cap, group_of, group_cap):
                     out[k] *= factor
 
 
-@kernel
+@kernel(inline="always")
 def _open_mask_nb(out, name_cap, group_of, group_cap):
     """Names that can still take weight: held (above AT_CAP), under their cap, in no group at its cap."""
     n, n_groups = out.shape[0], group_cap.shape[0]
