@@ -26,7 +26,8 @@ from engine.config.run_config import RunConfig, resolved_data_dir
 from engine.data.loader import load_dataset
 from engine.data.dataset import Dataset
 from engine.errors import ConfigError, DataError
-from engine.analysis.event_stats import BOOK_METRICS, PATH_MEASURES, SUMMARY_METRICS, car_table, flag_overlaps, summarise
+from engine.analysis.event_stats import (BOOK_METRICS, PATH_MEASURES, SUMMARY_METRICS, car_table, flag_overlaps,
+                                         one_blas_thread, summarise)
 from engine.analysis.event_study import BENCHMARK_GROUP, StudyTables, Windows, study_books, study_symbols
 from engine.config.event_study import EventStudyConfig
 from engine.data.schema import EVENTS
@@ -88,12 +89,14 @@ def run_event_study(config: RunConfig, equity: pd.DataFrame, data: Dataset | Non
     n_boot, seed = settings.bootstrap, settings.seed
     involved = rows[rows["role"] == "involved"] if len(rows) else rows
     symbol_groups = {"all": involved, "kind": involved, "group": rows}
-    summary = [summarise(rows, symbol_groups, SUMMARY_METRICS, n_boot, seed).assign(subject="symbols")]
-    car = [car_table(rows, symbols.paths, symbol_groups, PATH_MEASURES, n_boot, seed).assign(subject="symbols")]
-    for book, members in book_rows.groupby("book", sort=False) if len(book_rows) else []:
-        summary.append(summarise(members, {"all": members, "kind": members}, BOOK_METRICS, n_boot, seed).assign(subject=book))
-        car.append(car_table(members, books.paths, {"all": members, "kind": members}, ("cum_return",),
-                             n_boot, seed).assign(subject=book))
+    with one_blas_thread():
+        summary = [summarise(rows, symbol_groups, SUMMARY_METRICS, n_boot, seed).assign(subject="symbols")]
+        car = [car_table(rows, symbols.paths, symbol_groups, PATH_MEASURES, n_boot, seed).assign(subject="symbols")]
+        for book, members in book_rows.groupby("book", sort=False) if len(book_rows) else []:
+            summary.append(summarise(members, {"all": members, "kind": members}, BOOK_METRICS, n_boot,
+                                     seed).assign(subject=book))
+            car.append(car_table(members, books.paths, {"all": members, "kind": members}, ("cum_return",),
+                                 n_boot, seed).assign(subject=book))
     return EventStudyResult(rows, book_rows, _subject_first(summary), _subject_first(car), warnings)
 
 

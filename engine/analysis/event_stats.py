@@ -155,6 +155,17 @@ def event_coverage(books: pd.DataFrame | None, rows: pd.DataFrame | None) -> pd.
 
 
 @contextmanager
+def one_blas_thread():
+    """The bootstrap's products are small (2,000 resamples x tens of rows): threaded, OpenBLAS spends more
+    time waking its threads and waiting for them than multiplying (the column's study: 0.5-1.0 s CPU with
+    two threads, 0.31 s with one; worse on a busy machine). The same numbers (tests/test_event_stats.py)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+@contextmanager
 def _no_empty_slice_warnings():
     """Offsets past the end of the data have no rows: their NaN mean is the answer, not a problem."""
     with warnings.catch_warnings():
