@@ -73,16 +73,15 @@ def test_the_background_pdf_is_the_in_process_pdf(tmp_path, run_folder, invarian
     assert _pages(background / "report.pdf", tmp_path / "background_pages") == (texts, pixels)
 
 
-@pytest.mark.parametrize("head_start", [0.0, pdf_worker.LAYOUT_COST])
-def test_the_charts_are_split_in_two_of_about_equal_cost(run_folder, head_start) -> None:
+def test_the_charts_are_split_in_two_of_about_equal_cost(run_folder) -> None:
     from engine.report.contents import build_report
 
     charts = pdf.report_charts(build_report(run_folder))
-    mine, theirs = pdf_worker.split_charts(charts, head_start)
+    mine, theirs = pdf_worker.split_charts(charts)
     assert sorted(map(id, mine + theirs)) == sorted(map(id, charts)) and mine and theirs
     assert [id(c) for c in charts if id(c) in set(map(id, mine))] == list(map(id, mine))  # in report order
     loads = [sum(pdf_worker._cost(c) for c in part) for part in (mine, theirs)]
-    assert abs(head_start + loads[0] - loads[1]) <= max(pdf_worker._cost(c) for c in charts)
+    assert abs(loads[0] - loads[1]) <= max(pdf_worker._cost(c) for c in charts)
 
 
 def test_an_unused_worker_exits_when_the_block_ends(tmp_path) -> None:

@@ -30,7 +30,6 @@ from engine.errors import RulebookError
 
 _HEADER = struct.Struct("!Q")
 _PR_SET_PDEATHSIG = 1
-LAYOUT_COST = 7.0  # laying the PDF out after the charts, in _cost units (the column's report: ~0.18 s)
 _worker: PdfWorker | None = None
 
 
@@ -136,7 +135,7 @@ def _write_pdf(report, destination: str) -> Path:
     from engine.report.pdf_charts import pdf_charts
 
     width = chart_width(report)
-    mine, theirs = split_charts(report_charts(report), LAYOUT_COST)
+    mine, theirs = split_charts(report_charts(report))  # the layout waits for both halves: equal halves
     helper = PdfWorker.start(lambda _, answers: _answer(answers, lambda: pdf_charts(theirs, width / 72.0))
                              ) if theirs else None
     try:
@@ -149,11 +148,10 @@ def _write_pdf(report, destination: str) -> Path:
     return write_pdf(report, Path(destination), drawn)
 
 
-def split_charts(charts: list, head_start: float = 0.0) -> tuple[list, list]:
-    """Two lists of about equal drawing time, the first ``head_start`` (cost units) lighter, each in report
-    order: longest first, each to the list with less to do."""
+def split_charts(charts: list) -> tuple[list, list]:
+    """Two lists of about equal drawing time, each in report order: longest first, each to the lighter list."""
     cost = {id(chart): _cost(chart) for chart in charts}
-    lists, loads = ([], []), [head_start, 0.0]
+    lists, loads = ([], []), [0.0, 0.0]
     for chart in sorted(charts, key=lambda c: -cost[id(c)]):
         lighter = int(loads[1] < loads[0])
         lists[lighter].append(chart)
