@@ -8,7 +8,8 @@
 
 Public names: run, Result, audit, compare, Comparison, validate, load_config, load_dataset, open_run,
 SavedRun, event_study, scenarios, today (the rules' orders for a real book), save_today, attribute,
-Attribution (what each rule earned), check_destination, and the errors a user can fix:
+Attribution (what each rule earned), check_destination, pdf_in_background (report.pdf written by a
+forked process, as the CLI does), and the errors a user can fix:
 RulebookError with its ConfigError and DataError (each one line: the file, the key or column,
 the fix). Importing this package has no side effects and loads nothing
 heavy: the engine, vectorbt, numba, plotly, matplotlib, reportlab and scipy load on first use.
@@ -37,6 +38,7 @@ _EXPORTS = {
     "attribute": "rulebook.attribution",
     "Attribution": "rulebook.attribution",
     "check_destination": "rulebook.api",
+    "pdf_in_background": "engine.report.pdf_worker",
     "RulebookError": "engine.errors",
     "ConfigError": "engine.errors",
     "DataError": "engine.errors",

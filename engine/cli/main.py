@@ -49,10 +49,9 @@ def run(
     """Run a backtest and write its run folder."""
     import rulebook
     from engine.cli.events import print_study
-    from engine.report.pdf_worker import pdf_in_background
     from engine.report.write import reports_line
 
-    with user_errors(), pdf_in_background(not no_report), console.status("Running the backtest…") as status:
+    with user_errors(), rulebook.pdf_in_background(not no_report), console.status("Running the backtest…") as status:
         if out is not None:
             rulebook.check_destination(out)  # before the work, not after it
         result = rulebook.run(config, data=data, **_period(start, end))
@@ -144,12 +143,11 @@ def report(
 ) -> None:
     """Write report.html / report.pdf for a run folder."""
     import rulebook
-    from engine.report.pdf_worker import pdf_in_background
     from engine.report.write import parse_formats, reports_line
 
     with user_errors():
         chosen = parse_formats(formats)
-    with user_errors(), pdf_in_background("pdf" in chosen), console.status("Writing the reports…"):
+    with user_errors(), rulebook.pdf_in_background("pdf" in chosen), console.status("Writing the reports…"):
         rulebook.open_run(run_dir).report(chosen, page_size)
         console.print(reports_line(run_dir, chosen))
 

@@ -11,7 +11,7 @@ Nothing is left behind: an error in the child is raised in the parent, which the
 folder as for any error; the parent never leaves the block while the child may still write (on
 an error or Ctrl-C it kills and reaps it; the child ignores Ctrl-C and leaves that to the parent),
 and each child dies with its parent (PR_SET_PDEATHSIG). Linux only; elsewhere, or from the Python
-API (a notebook's kernel must not fork), the PDF is written in process as before.
+API outside this block (a notebook's kernel should not fork), the PDF is written in process.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ _worker: PdfWorker | None = None
 
 @contextlib.contextmanager
 def pdf_in_background(enabled: bool = True) -> Iterator[None]:
-    """Within this block the first report.pdf is written by a child started now (if ``enabled``)."""
+    """Within this block the first report.pdf is written by a child process forked now (if ``enabled``;
+    Linux): it imports the PDF stack while the block's work goes on, then draws the PDF while this
+    process writes the HTML. Not for a notebook (its kernel should not fork)."""
     global _worker
     worker = PdfWorker.start() if enabled and sys.platform.startswith("linux") else None
     previous, _worker = _worker, worker
