@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reportlab import rl_config
 from engine.atomic import write_folder_atomically
 from engine.errors import DataError, RulebookError
 from engine.report import pdf, pdf_worker
+from engine.report.contents import build_report
 from engine.report.write import write_reports
 from report_run_folder import write_run_folder
 
@@ -74,8 +76,6 @@ def test_the_background_pdf_is_the_in_process_pdf(tmp_path, run_folder, invarian
 
 
 def test_the_charts_are_split_in_two_of_about_equal_cost(run_folder) -> None:
-    from engine.report.contents import build_report
-
     charts = pdf.report_charts(build_report(run_folder))
     mine, theirs = pdf_worker.split_charts(charts)
     assert sorted(map(id, mine + theirs)) == sorted(map(id, charts)) and mine and theirs
@@ -141,3 +141,27 @@ def test_an_error_in_this_process_stops_the_child(tmp_path, run_folder, monkeypa
         raise RulebookError("html broke")
     monkeypatch.setattr(html, "write_html", broken)
     assert_fails_cleanly(tmp_path, run_folder, RulebookError, "html broke")
+
+
+def test_sending_the_job_does_not_wait_for_a_child_still_getting_ready(tmp_path, run_folder, monkeypatch) -> None:
+    """The job (a pickle far larger than a pipe's 64 KB) goes out from a thread: while the child is still
+    importing, this process writes the HTML instead of blocking on the pipe."""
+    gate_read, gate_write = os.pipe()
+    register = pdf.register_fonts
+    monkeypatch.setattr(pdf, "register_fonts", lambda: (os.read(gate_read, 1), register()))  # the child waits
+    def too_long(signum, frame):
+        raise TimeoutError("submit waited for the child to read its job")
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(30)  # a blocking submit would hang here: fail instead
+    try:
+        with pdf_worker.pdf_in_background():
+            worker = pdf_worker.take_worker()
+            worker.submit(build_report(run_folder), tmp_path / "report.pdf")  # returns with the child held
+            os.write(gate_write, b"x" * 8)  # a byte for each call of register_fonts
+            assert worker.result() == str(tmp_path / "report.pdf")
+            assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.close(gate_read)
+        os.close(gate_write)

@@ -23,6 +23,7 @@ import pickle
 import signal
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class PdfWorker:
 
     def __init__(self, pid: int, jobs: int, answers: int) -> None:
         self.pid, self._jobs, self._answers = pid, jobs, answers
+        self._sender: threading.Thread | None = None
 
     @classmethod
     def start(cls, serve: Callable[[int, int], None] | None = None) -> PdfWorker | None:
@@ -88,9 +90,11 @@ class PdfWorker:
         return cls(pid, job_write, answer_read)
 
     def submit(self, *job) -> None:
+        """Send ``job`` from a thread: a pipe holds 64 KB, and a child still importing must not hold this
+        process up until it reads the rest."""
         payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
-        with contextlib.suppress(BrokenPipeError):  # the child is gone: result() says so
-            _send(self._jobs, payload)
+        self._sender = threading.Thread(target=_send_quietly, args=(self._jobs, payload), daemon=True)
+        self._sender.start()
 
     def result(self):
         """The child's answer, or its error raised here."""
@@ -108,13 +112,15 @@ class PdfWorker:
         """Stop the child (if it still runs) and reap it; safe to call twice."""
         if self.pid is None:
             return
-        for fd in (self._jobs, self._answers):
-            with contextlib.suppress(OSError):
-                os.close(fd)
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+        if self._sender is not None:  # the reader is gone, so its write has ended: join it before the close
+            self._sender.join()
+        for fd in (self._jobs, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         self.pid = None
 
 
@@ -190,6 +196,11 @@ def _die_with(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent was already gone before the line above
         os._exit(1)
+
+
+def _send_quietly(fd: int, payload: bytes) -> None:
+    with contextlib.suppress(OSError):  # the child is gone (EPIPE): result() says so
+        _send(fd, payload)
 
 
 def _send(fd: int, payload: bytes) -> None:
