@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.sim import compile_ahead, kernel_cache
 from engine.sim.kernel_cache import ROOT, kernel
 
-from tests.test_kernel_cache import _double, cache_dir  # noqa: F401 - the fixture
+from test_kernel_cache import _double, cache_dir  # noqa: F401 - the fixture
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
