@@ -15,7 +15,7 @@ from engine.sim.kernel_cache import ROOT, kernel
 
 from test_kernel_cache import _double, cache_dir  # noqa: F401 - the fixture
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "tests")))}
 
 
 def _column_jobs():
