@@ -28,7 +28,7 @@ def _column_jobs():
     return config, compile_ahead.jobs([r.kernel for r in registry.rules() if r.kernel and r.name in blocks], caps=True)
 
 
-RUN = ("import rulebook\nfrom engine.sim import compile_ahead\nfrom tests.test_compile_ahead import _column_jobs\n"
+RUN = ("import rulebook\nfrom engine.sim import compile_ahead\nfrom test_compile_ahead import _column_jobs\n"
        "config, names = _column_jobs()\nrulebook.run(config)\n"
        "print(*(d._cache.cached(s, d.targetctx.codegen()) for d, s in compile_ahead.compile_list(names)))\n")
 
@@ -110,7 +110,7 @@ def test_a_child_that_fails_leaves_the_run_compiling_in_process(cache_dir):
     failing.close()
 
 
-HOLD = ("import sys, time\nfrom engine.sim.kernel_cache import kernel\nfrom tests.test_kernel_cache import _double\n"
+HOLD = ("import sys, time\nfrom engine.sim.kernel_cache import kernel\nfrom test_kernel_cache import _double\n"
         "k = kernel(_double)\nwith k._cache.compiling():\n    print('held', flush=True)\n    time.sleep(float(sys.argv[1]))\n"
         "    k(1)\n")
 
