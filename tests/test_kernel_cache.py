@@ -189,3 +189,31 @@ def test_frozen_constants_follow_callees_closures_and_module_attributes():
         return x + offset
 
     assert frozen_constants(closure) == "offset=7"
+
+
+
+def test_closures_compiled_in_different_processes_never_run_each_others_code(tmp_path):
+    """numba names compiled code by qualified name and a per-process counter, and a caller links a callee by
+    that name to the first code loaded under it. Two processes compiling different closures (the loop over two
+    rule sets, each calling its session step) can give both the same names; a third process loading both then
+    ran the first's session step in the second's loop (seen as a wrong leave-one-out CAGR in
+    tests/test_attribution.py). Here the counter is forced equal, as it is in two warm runs compiling only their
+    session step and loop."""
+    (tmp_path / "closures.py").write_text(
+        "import numpy as np\nfrom engine.sim.kernel_cache import kernel\n\n\ndef make(offset):\n"
+        "    def shifted(x):\n        out = np.empty_like(x)\n        for i in range(x.size):\n"
+        "            v = x[i] + offset\n            if v > 100.0:\n                v = np.sqrt(v) * np.log(v)\n"
+        "            out[i] = v\n        return out\n    inner = kernel(shifted, key=f'shifted {offset}')\n\n"
+        "    def twice(x):\n        return inner(inner(x))\n    return kernel(twice, key=f'twice {offset}')\n")
+    env = {**os.environ, "RULEBOOK_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    same_names = ("import itertools\nimport numpy as np\nfrom numba.core.bytecode import FunctionIdentity\n"
+                  "FunctionIdentity._unique_ids = itertools.count(1)\nfrom closures import make\n")
+
+    def run(code: str) -> list[float]:
+        return [float(x) for x in subprocess.run([sys.executable, "-c", same_names + code], env=env, check=True,
+                                                 cwd=tmp_path, capture_output=True, text=True).stdout.split()]
+
+    assert run("print(make(1)(np.zeros(1))[0])") == [2.0]  # compiled in one process
+    assert run("print(make(5)(np.zeros(1))[0])") == [10.0]  # the other closure, in another
+    assert run("first, second = make(1), make(5)\nprint(first(np.zeros(1))[0], second(np.zeros(1))[0],"
+               " *[sum(f.stats.cache_misses.values()) for f in (first, second)])") == [2.0, 10.0, 0, 0]  # both loaded

@@ -306,6 +306,12 @@ def kernel(function=None, *, before_compile=None, key: str | None = None, **opti
     # numba's runtime stated, not inherited: a kernel compiled without it (the book loop) calls kernels that allocate.
     # error_model="numpy": a float division by zero gives inf/NaN instead of a check and a raise on every division
     # in the loop (the kernels never divide by zero where a result is used; the same numbers otherwise)
+    if key is not None:
+        # numba names compiled code by qualified name and a per-process counter, and links a callee's name to
+        # the first code loaded under it: closures compiled in two processes (the loop over two rule sets) can
+        # share a name, and a third process loading both ran the first's session step in the second's loop.
+        # Named by the key too, different closures never share a name (equal names mean equal code).
+        function.__qualname__ += f"_{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     dispatcher = njit(**{"_nrt": True, "error_model": "numpy", **options})(function)
     # what njit(cache=True) does, with our locator
     dispatcher._cache = KernelCache(dispatcher.py_func, before_compile, key)
