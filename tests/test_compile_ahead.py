@@ -25,7 +25,8 @@ def _column_jobs():
 
     config = config_from(ROOT / "configs" / "column.yaml")
     blocks = kernel_blocks(config.rules)
-    return config, compile_ahead.jobs([r.kernel for r in registry.rules() if r.kernel and r.name in blocks], caps=True)
+    steps = [r.kernel for r in registry.rules() if r.kernel and r.name in blocks]
+    return config, compile_ahead.jobs(steps, caps=True, rules=True)
 
 
 RUN = ("import rulebook\nfrom engine.sim import compile_ahead\nfrom test_compile_ahead import _column_jobs\n"
@@ -38,8 +39,8 @@ def test_the_child_compiles_the_signatures_a_run_compiles(cache_dir):
     with the same signature: one differing in a type would be compiled a second time by the run (slower,
     never wrong)."""
     _, names = _column_jobs()
-    assert names[0] == compile_ahead.ORDERS and names[-1] == compile_ahead.CAPS
-    assert [name.split(":")[1] for name in names[1:-1]] == ["staged_entry_step", "profit_taking_step",
+    assert names[:2] == [compile_ahead.ORDERS, compile_ahead.LOOP] and names[-1] == compile_ahead.CAPS
+    assert [name.split(":")[1] for name in names[2:-1]] == ["staged_entry_step", "profit_taking_step",
                                                             "drift_trims_step"]  # the run's last first
     env = {**ENV, "RULEBOOK_CACHE_DIR": str(cache_dir), "RULEBOOK_COMPILE_AHEAD": "0"}
     cached = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
@@ -153,3 +154,26 @@ def test_nested_and_threaded_compiles_in_one_process_share_the_lock(cache_dir):
         thread.start()
         thread.join(timeout=30)
     assert results == [4]
+
+
+LOOP_RUN = ("import rulebook\nfrom engine.sim import loop\nresult = rulebook.run('configs/column.yaml')\n"
+            "kernel = loop._LOOPS['rules']\nprint(result.equity.to_numpy().tobytes().hex(),\n"
+            "      sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))\n")
+
+
+def test_the_childs_loop_is_the_one_a_run_with_rules_loads(cache_dir):
+    """The child compiles the loop with rules from a simulation with no rule on; a run of the column's rules
+    loads that loop (one loop for every set of rules: the session step is passed to it) and gets the book a
+    run compiling everything itself gets."""
+    env = {**ENV, "RULEBOOK_CACHE_DIR": str(cache_dir)}
+    ahead = compile_ahead.Ahead(subprocess.Popen([sys.executable, "-m", "engine.sim.compile_ahead", compile_ahead.ORDERS,
+                                                  compile_ahead.LOOP], stdin=subprocess.PIPE, env=env))
+    assert ahead.process.wait(timeout=300) == 0
+    env["RULEBOOK_COMPILE_AHEAD"] = "0"
+    loaded = subprocess.run([sys.executable, "-c", LOOP_RUN], env=env, cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert loaded[1:] == ["1", "0"]
+    env["RULEBOOK_CACHE_DIR"] = str(cache_dir.parent / "in-process")
+    alone = subprocess.run([sys.executable, "-c", LOOP_RUN], env=env, cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert alone == [loaded[0], "0", "1"]

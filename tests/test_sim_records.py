@@ -68,7 +68,7 @@ def test_a_rerun_book_starts_again_from_its_initial_rule_state(monkeypatch):
 
 def test_the_loop_arguments_are_declared_in_the_kernels_order():
     code = loop.books_kernel(None).py_func.__code__
-    assert code.co_varnames[:code.co_argcount] == ("books", "work", "call_seq", "forced", "group_scratch",
+    assert code.co_varnames[:code.co_argcount] == ("session_targets_nb", "books", "work", "call_seq", "forced", "group_scratch",
                                                    *loop.LOOP_ARGS)
 
 

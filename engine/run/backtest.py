@@ -64,11 +64,11 @@ def run_backtest(config: RunConfig, data: Dataset | None = None,
 
 
 def compiling_ahead(config: RunConfig) -> Ahead:
-    """The kernels a run of ``config`` compiles that depend on no data (its rules' steps, the caps, the order
-    kernels) compiled in a second process meanwhile (engine.sim.compile_ahead); ``with`` it around the run."""
+    """The kernels a run of ``config`` compiles that depend on no data (the order kernels, the loop, its rules'
+    steps, the caps) compiled in a second process meanwhile (engine.sim.compile_ahead); ``with`` it around the run."""
     blocks = kernel_blocks(config.rules) if config.rules is not None else {}
     steps = [r.kernel for r in registry.rules() if r.kernel is not None and r.name in blocks]
-    return start_compiling(steps, caps=getattr(config.rules, "caps", None) is not None)
+    return start_compiling(steps, caps=getattr(config.rules, "caps", None) is not None, rules=config.rules is not None)
 
 
 def benchmark_book(config: RunConfig, data: Dataset, settings: ExecutionSettings) -> SimResult | None:

@@ -3,7 +3,8 @@
 A first run (empty kernel cache) compiles for about 10 s of CPU, one kernel after another, on one core.
 ``start`` launches this module as a child process that compiles, into the kernel cache
 (engine.sim.kernel_cache), the kernels whose types depend on no data: vectorbt's order primitives
-(with vectorbt's 2 s import), the rules' steps (each has its phase's one signature) and the caps'
+(with vectorbt's 2 s import), the loop with rules (engine.sim.loop: one for every set of rules, the
+session step passed to it), the rules' steps (each has its phase's one signature) and the caps'
 water-filling. Meanwhile the run goes on as before: it loads the data, runs the pipeline and compiles
 what it reaches. Whichever process reaches a kernel first compiles it; the other waits for it
 (KernelCache.compiling) and loads it from the cache, so nothing is compiled twice and the run never
@@ -30,7 +31,7 @@ from numba import from_dtype, types
 from engine.sim.kernel_cache import SAVING, kernel_folder
 from engine.user_cache import cache_dir
 
-ORDERS, CAPS, STEP = "orders", "caps", "step="
+ORDERS, LOOP, CAPS, STEP = "orders", "loop", "caps", "step="
 _F, _I, _B = types.float64, types.int64, types.boolean
 _V, _M = types.float64[::1], types.float64[:, ::1]
 
@@ -49,12 +50,14 @@ def _signatures() -> dict[str, list]:
     }
 
 
-def jobs(steps: Sequence, caps: bool) -> list[str]:
-    """The child's work for a run using the rules' ``steps`` (StatefulRule) and the caps or not, the
-    kernels the run compiles last first: the order kernels, the steps from last to first, the caps."""
+def jobs(steps: Sequence, caps: bool, rules: bool = True) -> list[str]:
+    """The child's work for a run with ``rules`` or not, using the rules' ``steps`` (StatefulRule) and the
+    caps or not, the kernels the run compiles last first: the order kernels, the loop with rules (it calls
+    the session step through a pointer: it needs no step), the steps from last to first, the caps."""
     named = [f"{STEP}{rule.step if isinstance(rule.step, str) else _importable(rule.step)}:{rule.phase}"
              for rule in reversed(steps)]
-    return [ORDERS, *(job for job in named if job.count(":") == 2), *([CAPS] if caps else [])]
+    return [ORDERS, *([LOOP] if rules else []), *(job for job in named if job.count(":") == 2),
+            *([CAPS] if caps else [])]
 
 
 def _importable(function) -> str:
@@ -65,7 +68,7 @@ def _importable(function) -> str:
 
 
 def compile_list(names: Sequence[str]) -> list:
-    """(kernel, signature) of each job, as compile takes them."""
+    """(kernel, signature) of each job but LOOP, as compile takes them."""
     from engine.sim.rule_kernels import SIGNATURES, step_kernel
     from engine.sim.rule_layout import StatefulRule
 
@@ -76,9 +79,24 @@ def compile_list(names: Sequence[str]) -> list:
             # a declaration with the step and phase alone: all step_kernel reads
             rule = StatefulRule(function, phase, (), (), (), f"{module}:{function}", dict)
             out.append((step_kernel(rule), SIGNATURES[phase]))
-        else:
+        elif name != LOOP:
             out += fixed[name]
     return out
+
+
+def _compile_loop() -> None:
+    """The loop with rules, compiled for the argument types a run passes it: simulate one name over three
+    sessions with no rule switched on (the types do not depend on the rules or the sizes)."""
+    import numpy as np
+    import pandas as pd
+
+    from engine.sim.rule_layout import KernelLayout, KernelRules
+    from engine.sim.simulate import ExecutionSettings, simulate
+
+    close = pd.DataFrame({"A": [10.0, 11.0, 12.0]}, index=pd.bdate_range("2024-01-01", periods=3))
+    targets = pd.DataFrame({"A": [1.0, np.nan, np.nan]}, index=close.index)
+    none = KernelRules(KernelLayout(()), np.zeros((1, 0)), np.zeros((1, 0), dtype=np.bool_), np.zeros(0), ())
+    simulate(targets, close, close, ExecutionSettings(), none)
 
 
 class Ahead:
@@ -105,12 +123,12 @@ class Ahead:
         self.process = None
 
 
-def start(steps: Sequence = (), caps: bool = False) -> Ahead:
-    """The child compiling the kernels of ``jobs(steps, caps)`` that are not cached yet (an Ahead doing
-    nothing when all are, or when a child would not help)."""
+def start(steps: Sequence = (), caps: bool = False, rules: bool = False) -> Ahead:
+    """The child compiling the kernels of ``jobs(steps, caps, rules)`` when some are not cached yet (an Ahead
+    doing nothing when all are, or when a child would not help)."""
     if os.environ.get("RULEBOOK_COMPILE_AHEAD", "1") == "0" or len(os.sched_getaffinity(0)) < 2:
         return Ahead(None)
-    names = jobs(steps, caps)
+    names = jobs(steps, caps, rules)
     try:
         if not any(_missing(dispatcher, sig) for dispatcher, sig in compile_list(names)) or not _writable():
             return Ahead(None)
@@ -147,14 +165,14 @@ def _end_with_parent() -> None:
 def main(names: Sequence[str]) -> None:
     threading.Thread(target=_end_with_parent, daemon=True).start()
     failed = False
-    try:
-        for dispatcher, sig in compile_list(names):
-            try:
+    for name in names:
+        try:
+            if name == LOOP:
+                _compile_loop()
+            for dispatcher, sig in compile_list([name]):
                 dispatcher.compile(sig)
-            except Exception:  # noqa: BLE001 - the run compiles it itself
-                failed = True
-    except Exception:  # noqa: BLE001 - a step that does not load: the run reports it
-        failed = True
+        except Exception:  # noqa: BLE001 - the run compiles it itself (or reports a step that does not load)
+            failed = True
     os._exit(int(failed))  # every kernel is saved; no waiting at shutdown for the thread reading stdin
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ A book is ``n_names`` adjacent columns with one cash account. At session i:
    buy at the fill, all buys are scaled down by one factor (``buy_scale[i]``);
 5. mark the book at i's closes: equity, cash and shares held.
 
-The loop is compiled once per session step (``books_kernel``; a run without rules gets one with
-no rule code) and cached on disk under the step's key. Books share nothing but read-only inputs,
+The loop is compiled once, the session step passed to it (``books_kernel``; a run without rules gets one
+with no rule code), and cached on disk. Books share nothing but read-only inputs,
 so threads run them on every core (the loop releases the GIL) and the result does not depend on
 the thread count. Each book has its own order-record and rule-log buffers. The prices (and the decisions of books that share them) are
 stored once, not once per book: every book reads the same rows, which stay in cache.
@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+from numba import types
 
 from engine.sim.kernel_cache import kernel
 
@@ -49,7 +50,7 @@ def simulate_books(session, *args) -> np.ndarray:
     ``records`` holds, a buffer with room for every order, where those books ran again from their start
     (books share nothing, so a rerun is the same simulation). The caller can therefore size ``records``
     to the orders a book usually places instead of one per session and name."""
-    simulate_books_nb = books_kernel(session)
+    simulate_books_nb = _entry(books_kernel(session), session, args)
     n_names, n_books = args[0], len(args[2])
     state, log_counts, records, record_counts = (args[_ARG[name]] for name in
                                                  ("state", "log_counts", "records", "record_counts"))
@@ -72,6 +73,20 @@ def threads() -> int:
     """Threads the books run on: numba's thread count (``NUMBA_NUM_THREADS``, else the cores this
     process may run on), so a user's or a Dask worker's limit holds."""
     return max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def _entry(simulate_books_nb, session, args: tuple):
+    """The loop compiled (or loaded) for these arguments' types, as a function of the books and the workspace.
+    The session step is passed to it as a function pointer (SESSION_STEP): the loop is one compile for every
+    set of rules, independent of the session step, so another process can compile it meanwhile
+    (engine.sim.compile_ahead), and its LLVM module does not take in and re-optimise the session's and the
+    rules' steps' code. The step is called once per book and session: the pointer costs nothing measurable."""
+    step = _no_rules_nb if session is None else session.targets
+    step.compile(SESSION_STEP.signature)
+    signature = (SESSION_STEP, *(numba.typeof(a) for a in (np.arange(1), *_workspace(1, 1), *args)))
+    simulate_books_nb.compile(signature)
+    entry = simulate_books_nb.overloads[signature].entry_point  # not the dispatcher: it would specialise on `step`
+    return lambda books, *rest: entry(step, books, *rest)
 
 
 def _run_books(simulate_books_nb, books: np.ndarray, args: tuple) -> None:
@@ -103,14 +118,19 @@ LOOP_ARGS = ("n_names", "due", "due_from", "fill_price", "marks", "init_cash", "
 _ARG = {name: k for k, name in enumerate(LOOP_ARGS)}
 
 
+_M, _V = types.float64[:, ::1], types.float64[::1]
+_BM, _BV, _I8 = types.boolean[:, ::1], types.boolean[::1], types.int64
+# the session step as the loop calls it (engine.sim.session_step.session_targets_nb's arguments, in order)
+SESSION_STEP = types.FunctionType(types.void(_I8, _I8, _I8, _V, _V, _M, _M, types.float64, types.float64, _M, _I8, _BM,
+                                             types.float64, _M, _BM, _V, _M, _BV, _M, types.int64[::1], _V, _BV, _M, _V))
 _LOOPS: dict[str, object] = {}
 
 
 def books_kernel(session):
-    """The compiled book loop around ``session`` (engine.sim.session_step.SessionStep; None = no rules:
-    the loop follows the decisions and compiles no rule code), built once per process and cached on disk
-    under the session's key."""
-    key = "no rules" if session is None else session.key
+    """The compiled book loop for ``session`` (engine.sim.session_step.SessionStep, passed to it when it runs;
+    None = no rules: the loop follows the decisions and compiles no rule code), built once per process and
+    cached on disk: one loop with rules serves every set of rules."""
+    key = "no rules" if session is None else "rules"
     if key not in _LOOPS:
         _LOOPS[key] = _books_kernel(session, key)
     return _LOOPS[key]
@@ -118,14 +138,14 @@ def books_kernel(session):
 
 def _books_kernel(session, key: str):
     use_rules = session is not None
-    session_targets_nb = session.targets if use_rules else _no_rules_nb
     record_fill = record_fill_nb if use_rules else _no_fill_nb
 
-    def simulate_books_nb(books, work, call_seq, forced, group_scratch, n_names, due, due_from, fill_price, marks,
+    def simulate_books_nb(session_targets_nb, books, work, call_seq, forced, group_scratch, n_names, due, due_from, fill_price, marks,
                           init_cash, start, start_held, fees, slippage, band, size_at_decision, rules, members,
                           group_cap, gross_limit, no_buy, state, resets, logs, log_counts, records, record_counts,
                           equity, cash_out, position, buy_scale):
-        """Simulate the ``books`` (of ``len(due_from)``) of ``n_names`` names on shared prices (``fill_price``,
+        """With the session step ``session_targets_nb`` (SESSION_STEP), simulate the ``books`` (of
+        ``len(due_from)``) of ``n_names`` names on shared prices (``fill_price``,
         ``marks``: sessions x names). Book b's decisions are columns ``due_from[b]`` onwards of ``due``; its
         names are columns ``b * n_names`` onwards of the per-column inputs (``rules``: the packed parameters
         of the books' KernelRules, ``members``, ``no_buy``, ``state``) and of ``position``. ``resets``: the
@@ -190,11 +210,11 @@ def _books_kernel(session, key: str):
     return kernel(simulate_books_nb, key=key, nogil=True, _nrt=False)
 
 
-@kernel(inline="always")
+@kernel(_nrt=False)
 def _no_rules_nb(i, from_col, to_col, position, val_price, fill_price, marks, cash, equity, due, due_from, no_buy,
                  gross_limit, rules, members, group_cap, state, reset_satisfied, log, log_count, target, forced,
                  scratch, group_scratch):
-    """The session step of a loop without rules (never called)."""
+    """The session step passed to a loop without rules (never called)."""
 
 
 @kernel(inline="always")
