@@ -3,7 +3,8 @@
 The rules are declared in engine.sim.rule_layout (parameters, state, log codes, where the step
 is); engine.sim.session_step composes the steps of the rules a run uses into the session step the
 loop calls, and documents what happens to each name's target at a session. Each step is compiled
-once, with its phase's signature (SIGNATURES), whatever composition calls it.
+once, with its phase's signature (SIGNATURES), whatever composition calls it; an exit or entry step
+(run per name) without numba's runtime, so it allocates nothing (it may call kernels that do).
 
 Rule-made orders ignore the execution band. State columns declared ``reset="flat"`` reset
 when a fill leaves the name flat (``record_fill_nb``); ``reset="satisfied"`` ones when a decision
@@ -37,20 +38,28 @@ _STEPS: dict[int, Any] = {}
 
 
 def step_kernel(rule: StatefulRule):
-    """The rule's step as a kernel, not compiled yet (one per step function and process)."""
+    """The rule's step as a kernel, not compiled yet (one per step function and process). A name's step runs
+    without numba's reference counting, which would count every array argument up and down per held name and
+    session; a book's step (once per book and session) keeps it and may allocate (the cap-drift cut does)."""
     function = rule.step_function()
-    if id(function) not in _STEPS:
-        _STEPS[id(function)] = kernel(function)  # a step outside rulebook is stamped by its own file too
+    if id(function) not in _STEPS:  # a step outside rulebook is stamped by its own file too
+        _STEPS[id(function)] = kernel(function, _nrt=rule.phase == "book")
     return _STEPS[id(function)]
 
 
 def compiled(rule: StatefulRule):
     """The rule's step compiled with its phase's signature, and only that one (numba caches it on disk):
-    every composition calling it (engine.sim.session_step) links the same compiled step."""
+    every composition calling it (engine.sim.session_step) links the same compiled step, and LLVM inlines
+    it there (``alwaysinline`` on the module numba links): a call passed ~50 words of arguments per held
+    name and session, about a quarter of the simulation's time, and numba's own ``inline="always"`` would
+    type the step again in every composition."""
     step = step_kernel(rule)
     if not step.overloads:
         step.compile(SIGNATURES[rule.phase])
         step.disable_compile()
+        compiled_step = next(iter(step.overloads.values()))
+        linked = compiled_step.library._get_module_for_linking()  # numba's, also when loaded from the cache
+        linked.get_function(compiled_step.fndesc.llvm_func_name).add_function_attribute("alwaysinline")
     return step
 
 

@@ -83,7 +83,8 @@ class StatefulRule:
     """A path-dependent rule's declaration. ``params``: scalar parameter names (columns 1..);
     ``arrays``: fixed-length parameter arrays after them ({name: length}); ``values(block, symbols)``
     returns {param: number, per-symbol array, or list for an array} for a config block;
-    ``step``: a plain Python function numba compiles with SIGNATURES[phase]."""
+    ``step``: a plain Python function numba compiles with SIGNATURES[phase] (an exit or entry step without
+    numba's runtime: it allocates no array; a kernel it calls may)."""
 
     name: str
     phase: Phase

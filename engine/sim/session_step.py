@@ -15,8 +15,9 @@ orders on: the close of t-1 with ``execution.size_at: decision``, the fill price
 
 The rules' steps are wired into one compiled function: each phase is a chain of closures, one per rule that some book switches on, each calling
 its rule's step directly with the rule's offsets (parameter, state and log-code columns) as
-constants. numba links the steps in and LLVM inlines them, where a first-class function pointer
-would be an opaque call per name and session; a run compiles only the steps its config uses.
+constants. numba links the steps in and LLVM inlines them (engine.sim.rule_kernels.compiled marks
+them ``alwaysinline``), where a first-class function pointer would be an opaque call per name and
+session; a run compiles only the steps its config uses.
 
 A composition is keyed by its rules, their offsets and the bytes of their steps' files
 (``SessionStep.key``): built once per process, and cached on disk under that key

@@ -22,20 +22,17 @@ def _group_sum_nb(weights, members, g):
     return total
 
 
-@kernel(inline="always")
-def _group_over_nb(weights, members, g, limit):
-    """Group g's weights sum past ``limit`` (by more than float noise)."""
-    return _group_sum_nb(weights, members, g) > limit + FLOAT_NOISE_WEIGHT
-
-
 def drift_trims_step(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit, rules, p, all_members,
                      all_group_cap, log, log_count, c, target, forced, scratch, group_cap):
-    """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap."""
+    """Cut names, groups and the gross that closed (at t-1) above cap + band back to the cap. One pass
+    over the names checks every cap (each group's weights summed in name order, as _group_sum_nb does)."""
     n = to_col - from_col
     band = rules[from_col, p + BAND]
     intended_prev, intended, name_cap = scratch[3], scratch[4], scratch[5]
     members = all_members[from_col:to_col]
     triggered = False
+    total = 0.0  # intended_prev.sum() as numba sums it, without an array reduction to compile
+    group_cap[:] = 0.0  # each group's intended_prev summed, then its cap or inf
     for k in range(n):
         undecided = np.isnan(target[k])
         intended_prev[k] = w_prev[k] if undecided else target[k]
@@ -44,16 +41,18 @@ def drift_trims_step(i, from_col, to_col, w_prev, w_fill, tradable, gross_limit,
         if intended_prev[k] > rules[from_col + k, p + NAME_CAP] + band + FLOAT_NOISE_WEIGHT:
             name_cap[k] = rules[from_col + k, p + NAME_CAP]
             triggered = True
+        total += intended_prev[k]
+        for g in range(all_group_cap.shape[0]):
+            if members[k, g]:
+                group_cap[g] += intended_prev[k]
     for g in range(all_group_cap.shape[0]):
-        group_cap[g] = np.inf
-        if _group_over_nb(intended_prev, members, g, all_group_cap[g] + band):
+        if group_cap[g] > all_group_cap[g] + band + FLOAT_NOISE_WEIGHT:
             group_cap[g] = all_group_cap[g]
             triggered = True
+        else:
+            group_cap[g] = np.inf
     gross = min(rules[from_col, p + GROSS_CAP], gross_limit)
     gross_eff = np.inf
-    total = 0.0  # intended_prev.sum() as numba sums it, without an array reduction to compile
-    for k in range(n):
-        total += intended_prev[k]
     if total > gross + band + FLOAT_NOISE_WEIGHT:
         gross_eff = gross
         triggered = True
